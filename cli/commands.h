@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_CLI_COMMANDS_H
+#define COCOIMG_CLI_COMMANDS_H
+
+#include "cli.h"
+
+/* One entry per sub-command; each lives in cli/cmd_<name>.c. */
+extern const struct cli_command cli_builtin_help;
+extern const struct cli_command cli_builtin_version;
+
+extern const struct cli_command *const cli_commands[];
+
+#endif

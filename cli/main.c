@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+bool cli_debug;
+
+static void
+usage_main(FILE *out)
+{
+    fprintf(out, "Usage: coco-img [--debug] COMMAND [OPTIONS] ARGS...\n"
+                 "       coco-img --version | --help | help COMMAND\n\n"
+                 "Confidential container images: ocicrypt-compatible layer encryption,\n"
+                 "signatures and in-guest pulling.\n\nCommands:\n");
+    for (const struct cli_command *const *c = cli_commands; *c; c++)
+        fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
+    fprintf(out, "\nImage references:\n"
+                 "  oci:DIR[:REF]            OCI image layout directory, REF = ref.name\n"
+                 "  oci-archive:FILE[:REF]   tar archive of an OCI image layout\n"
+                 "\nExit status:\n"
+                 "  0 success, 1 failure, 2 usage error,\n"
+                 "  3 verification failed (digest, HMAC, signature, policy, no usable key),\n"
+                 "  4 not found (image, ref, blob)\n");
+}
+
+static const struct cli_command *
+find(const char *name)
+{
+    for (const struct cli_command *const *c = cli_commands; *c; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "coco-img%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'coco-img %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return CLI_EXIT_USAGE;
+}
+
+int
+cli_error(cocoimg_error *err)
+{
+    int code = cocoimg_error_code(err);
+    int en = cocoimg_error_errno(err);
+    if (en)
+        fprintf(stderr, "coco-img: %s: %s\n", cocoimg_error_message(err), strerror(en));
+    else
+        fprintf(stderr, "coco-img: %s\n", cocoimg_error_message(err));
+    cocoimg_error_free(err);
+    switch (code) {
+    case COCOIMG_EINVAL:
+        return CLI_EXIT_USAGE;
+    case COCOIMG_EDIGEST:
+    case COCOIMG_EAUTH:
+    case COCOIMG_EPOLICY:
+    case COCOIMG_ENOKEY:
+        return CLI_EXIT_VERIFY;
+    case COCOIMG_ENOTFOUND:
+        return CLI_EXIT_NOTFOUND;
+    default:
+        return CLI_EXIT_FAIL;
+    }
+}
+
+static void
+log_stderr(cocoimg_log_level level, const char *msg, void *payload)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    fprintf(stderr, "coco-img: %s: %s\n", names[level], msg);
+}
+
+cocoimg_context *
+cli_context(void)
+{
+    cocoimg_context *ctx = NULL;
+    cocoimg_error *err = NULL;
+    if (cocoimg_context_new(&ctx, &err) < 0) {
+        cli_error(err);
+        exit(CLI_EXIT_FAIL);
+    }
+    const char *d = getenv("COCOIMG_DEBUG");
+    if (cli_debug || (d && *d && strcmp(d, "0") != 0))
+        cocoimg_context_set_log(ctx, COCOIMG_LOG_DEBUG, log_stderr, NULL);
+    else
+        cocoimg_context_set_log(ctx, COCOIMG_LOG_WARNING, log_stderr, NULL);
+    return ctx;
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stdout);
+        return 0;
+    }
+    const struct cli_command *c = find(argv[1]);
+    if (!c)
+        return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+    c->usage(stdout);
+    return 0;
+}
+
+static void
+usage_help(FILE *out)
+{
+    fprintf(out, "Usage: coco-img help [COMMAND]\n\nShow help for COMMAND, or list the commands.\n");
+}
+
+static int
+cmd_version(int argc, char **argv)
+{
+    printf("coco-img version %s (libcocoimg %s)\n", COCOIMG_VERSION, cocoimg_version());
+    return 0;
+}
+
+static void
+usage_version(FILE *out)
+{
+    fprintf(out, "Usage: coco-img version\n\nPrint the version of coco-img and libcocoimg.\n");
+}
+
+const struct cli_command cli_builtin_help = {"help", cmd_help, "show help for a command", usage_help};
+const struct cli_command cli_builtin_version = {"version", cmd_version, "print the version",
+                                                usage_version};
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    /* '+': stop at the command name; the command parses its own options */
+    while ((c = getopt_long(argc, argv, "+hVd", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage_main(stdout);
+            return 0;
+        case 'V':
+            return cmd_version(0, NULL);
+        case 'd':
+            cli_debug = true;
+            break;
+        default:
+            usage_main(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage_main(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const struct cli_command *cmd = find(argv[optind]);
+    if (!cmd)
+        return cli_usage_error(NULL, "unknown command '%s'", argv[optind]);
+    argc -= optind;
+    argv += optind;
+    /* "coco-img CMD --help" anywhere before "--" */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cmd->usage(stdout);
+            return 0;
+        }
+    }
+    optind = 0; /* reset getopt for the command (GNU: 0 re-initialises) */
+    return cmd->fn(argc, argv);
+}

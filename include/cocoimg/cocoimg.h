@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_H
+#define COCOIMG_H
+
+/* Umbrella header of libcocoimg. */
+
+#include <cocoimg/common.h>
+#include <cocoimg/version.h>
+#include <cocoimg/errors.h>
+#include <cocoimg/context.h>
+
+#endif

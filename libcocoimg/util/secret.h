@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_UTIL_SECRET_H
+#define COCOIMG_UTIL_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/*
+ * Key material lives only in a secret buffer: wiped with OPENSSL_cleanse
+ * before it is freed.  Never log its content.
+ */
+typedef struct cocoimg__secret {
+    uint8_t *ptr;
+    size_t len;
+} cocoimg__secret;
+
+/* New zero-filled secret of @p len bytes (len may be 0). */
+int cocoimg__secret_new(cocoimg__secret **out, size_t len, cocoimg_error **err);
+/* New secret holding a copy of @p len bytes at @p data. */
+int cocoimg__secret_dup(cocoimg__secret **out, const void *data, size_t len, cocoimg_error **err);
+void cocoimg__secret_free(cocoimg__secret *s);
+/* Wipe @p len bytes at @p p (not optimised away). */
+void cocoimg__wipe(void *p, size_t len);
+/* Wipe a NUL-terminated string and free it. */
+void cocoimg__free_wipe_str(char *s);
+
+COCOIMG_DEFINE_CLEANUP(cocoimg__secret, cocoimg__secret_free)
+#define _cleanup_secret_ _cleanup_(cocoimg__secret_freep)
+
+#endif

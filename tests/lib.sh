@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shell helpers for integration tests: TAP output, temp dirs, free ports.
+# Source it:  . "$top_srcdir/tests/lib.sh"
+set -u
+
+: "${COCO_IMG:?run through make check}"
+T_NUM=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cocoimg-test.XXXXXX")
+T_CLEANUP=""
+_t_exit() {
+    local rc=$?
+    eval "$T_CLEANUP"
+    rm -rf "$T_TMP"
+    exit $rc
+}
+trap _t_exit EXIT
+
+# plan N
+plan() { echo "1..$1"; }
+# ok NAME CMD...: run CMD, pass if it exits 0
+ok() {
+    local name=$1; shift
+    T_NUM=$((T_NUM + 1))
+    if "$@" >"$T_TMP/out.$T_NUM" 2>&1; then
+        echo "ok $T_NUM - $name"
+    else
+        echo "not ok $T_NUM - $name"
+        sed 's/^/# /' "$T_TMP/out.$T_NUM" | tail -n 30
+        T_FAILED=$((T_FAILED + 1))
+    fi
+}
+# fails NAME CODE CMD...: pass if CMD exits with exactly CODE (or any non-zero for CODE '*')
+fails() {
+    local name=$1 want=$2; shift 2
+    T_NUM=$((T_NUM + 1))
+    "$@" >"$T_TMP/out.$T_NUM" 2>&1
+    local rc=$?
+    if [ "$rc" -ne 0 ] && { [ "$want" = '*' ] || [ "$rc" -eq "$want" ]; }; then
+        echo "ok $T_NUM - $name"
+    else
+        echo "not ok $T_NUM - $name (exit $rc, wanted $want)"
+        sed 's/^/# /' "$T_TMP/out.$T_NUM" | tail -n 30
+        T_FAILED=$((T_FAILED + 1))
+    fi
+}
+# skip_all REASON
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+# last_output: the output of the last ok/fails
+last_output() { cat "$T_TMP/out.$T_NUM"; }
+# free_port: a free TCP port on 127.0.0.1
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+done_testing() { [ "$T_FAILED" -eq 0 ]; }
