@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_PIPELINE_READER_H
+#define COCOIMG_PIPELINE_READER_H
+
+/*
+ * The blob pipeline: small pull-style stages chained into one stream.
+ *
+ *   file -> verify(digest,size) -> decrypt -> hash -> decompress -> ... -> consumer
+ *
+ * Each stage is a cocoimg__reader that owns its upstream reader and frees it
+ * with itself.  cocoimg__reader_read() returns the number of bytes (> 0),
+ * 0 at end of stream, or a negative COCOIMG_E* code.  A verifying stage
+ * gives its verdict at end of stream: it returns 0 only when the check
+ * passed, COCOIMG_EDIGEST/EAUTH otherwise, so a consumer that stages its
+ * output and commits only after reading 0 never publishes unverified data.
+ * Stages never hold a whole blob: they work through bounded buffers
+ * (COCOIMG_PIPE_BUFSZ).
+ *
+ * Readers are not thread-safe; one chain is used by one thread at a time.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "oci/digest.h"
+#include "util/error.h"
+
+#define COCOIMG_PIPE_BUFSZ (256u * 1024)
+
+typedef struct cocoimg__reader cocoimg__reader;
+
+struct cocoimg__reader_ops {
+    const char *name;
+    /* read up to len bytes into buf: > 0 bytes, 0 EOF, < 0 error */
+    ssize_t (*read)(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+    /* free the stage's own state (the framework frees upstream and r) */
+    void (*free)(cocoimg__reader *r);
+};
+
+struct cocoimg__reader {
+    const struct cocoimg__reader_ops *ops;
+    cocoimg__reader *upstream; /* owned; NULL for a source */
+    void *state;               /* stage private data */
+};
+
+/* Generic: allocate a stage; takes ownership of @p upstream even on failure. */
+int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops,
+                        void *state, cocoimg__reader *upstream, cocoimg_error **err);
+ssize_t cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+/* Read exactly len bytes unless EOF comes first: returns bytes read (< len only at EOF). */
+ssize_t cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+/* Free @p r and its whole upstream chain; NULL allowed. */
+void cocoimg__reader_free(cocoimg__reader *r);
+COCOIMG_DEFINE_CLEANUP(cocoimg__reader, cocoimg__reader_free)
+#define _cleanup_reader_ _cleanup_(cocoimg__reader_freep)
+
+/* --- sources --- (every constructor below takes ownership of its upstream,
+ * also when it fails) */
+
+/* From a file descriptor; @p own: close it when freed. */
+int cocoimg__reader_fd(cocoimg__reader **out, int fd, bool own, cocoimg_error **err);
+/* From a file relative to @p dirfd (AT_FDCWD allowed), opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW. */
+int cocoimg__reader_file(cocoimg__reader **out, int dirfd, const char *path, cocoimg_error **err);
+/* From memory; the buffer is borrowed and must outlive the reader. */
+int cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, cocoimg_error **err);
+
+/* --- stages --- */
+
+/*
+ * Verify digest and size: passes bytes through; more than @p size bytes
+ * fails at once (COCOIMG_EDIGEST, "larger than its descriptor"); at EOF a
+ * short stream or a digest mismatch fails with COCOIMG_EDIGEST.
+ * @p size < 0: size unknown, only the digest is checked.
+ */
+int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
+                           const cocoimg__digest *expected, int64_t size, cocoimg_error **err);
+/*
+ * Hash what passes through; at EOF store the digest in *digest_out and the
+ * byte count in *size_out (both may be NULL; they must outlive the reader).
+ */
+int cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream,
+                         cocoimg__digest_alg alg, cocoimg__digest *digest_out,
+                         uint64_t *size_out, cocoimg_error **err);
+/* Fail with COCOIMG_ELIMIT once more than @p max bytes passed. */
+int cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
+                          const char *what, cocoimg_error **err);
+
+typedef enum {
+    COCOIMG_COMPRESSION_NONE = 0,
+    COCOIMG_COMPRESSION_GZIP = 1,
+    COCOIMG_COMPRESSION_ZSTD = 2,
+} cocoimg__compression;
+
+/*
+ * Decompress gzip (multi-member allowed) or zstd (multi-frame allowed).
+ * Truncated or corrupt input fails with COCOIMG_EFORMAT, never loops.
+ * NONE returns @p upstream unchanged.
+ */
+int cocoimg__reader_decompress(cocoimg__reader **out, cocoimg__reader *upstream,
+                               cocoimg__compression c, cocoimg_error **err);
+/* Compress (gzip level 1..9 / zstd level 1..19; 0 = default). */
+int cocoimg__reader_compress(cocoimg__reader **out, cocoimg__reader *upstream,
+                             cocoimg__compression c, int level, cocoimg_error **err);
+/* Sniff the compression from magic bytes (gzip 1f8b, zstd 28b52ffd). */
+cocoimg__compression cocoimg__compression_detect(const void *buf, size_t len);
+
+/* --- sinks --- */
+
+/* Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets the count. */
+int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
+/* Read @p r to EOF into a malloc'd buffer of at most @p max bytes (COCOIMG_ELIMIT beyond). */
+int cocoimg__reader_to_mem(cocoimg__reader *r, size_t max, uint8_t **out, size_t *len,
+                           cocoimg_error **err);
+
+#endif
