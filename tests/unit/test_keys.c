@@ -96,6 +96,8 @@ test_public_keys(void)
     CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_priv.pem"), &e), &e,
                    COCOIMG_EINVAL, "private key"));
     e = NULL;
+    CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_priv_pkcs8.der"), &e), &e,
+                   COCOIMG_EFORMAT, "not a public key"));
     CHECK(err_code(cocoimg__key_load_public_file(&pk, key("pgp_pubring.gpg"), &e), &e,
                    COCOIMG_EFORMAT, "pgp_pubring.gpg"));
     e = NULL;
@@ -417,6 +419,16 @@ test_config(void)
     fclose(f);
     snprintf(spec, sizeof(spec), "%s:file=%s", key("rsa_priv_pkcs1_enc.pem"), pwfile);
     CHECK_OK(cocoimg__crypt_config_add_key(cfg, spec, NULL));
+    /* fd=N: up to 64 bytes read once from the descriptor */
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    CHECK(write(pfd[1], "testpass", 8) == 8);
+    close(pfd[1]);
+    snprintf(spec, sizeof(spec), "%s:fd=%d", key("rsa_priv_pkcs1_enc.pem"), pfd[0]);
+    CHECK_OK(cocoimg__crypt_config_add_key(cfg, spec, NULL));
+    close(pfd[0]);
+    snprintf(spec, sizeof(spec), "%s:fd=x1", key("rsa_priv_pkcs1_enc.pem"));
+    CHECK(err_code(cocoimg__crypt_config_add_key(cfg, spec, &e), &e, COCOIMG_EINVAL, "x1"));
     CHECK_OK(cocoimg__crypt_config_add_key_password(cfg, key("rsa_priv_pkcs8_enc.pem"),
                                                     "testpass", NULL));
     /* a file name with ':' works when it exists as a whole ... */
@@ -427,13 +439,13 @@ test_config(void)
     CHECK(copy_file(key("rsa_priv_pkcs1_enc.pem"), colon) == 0);
     snprintf(colon_spec, sizeof(colon_spec), "%s:testpass", colon);
     CHECK_OK(cocoimg__crypt_config_add_key(cfg, colon_spec, NULL));
-    CHECK(cfg->n_privkeys == 7);
-    CHECK(strcmp(cfg->privkeys[6].source, colon) == 0);
+    CHECK(cfg->n_privkeys == 8);
+    CHECK(strcmp(cfg->privkeys[7].source, colon) == 0);
     /* a certificate given as key goes to the decryption certificates */
     CHECK_OK(cocoimg__crypt_config_add_key(cfg, key("rsa_cert.pem"), NULL));
     snprintf(spec, sizeof(spec), "pkcs7:%s", key("rsa_cert.der"));
     CHECK_OK(cocoimg__crypt_config_add_dec_cert(cfg, spec, NULL));
-    CHECK(cfg->n_dec_certs == 2 && cfg->n_privkeys == 7);
+    CHECK(cfg->n_dec_certs == 2 && cfg->n_privkeys == 8);
 
     e = NULL;
     snprintf(spec, sizeof(spec), "%s:nope", key("rsa_priv_pkcs1_enc.pem"));
@@ -454,7 +466,7 @@ test_config(void)
     e = NULL;
     CHECK(err_code(cocoimg__crypt_config_add_dec_cert(cfg, key("rsa_priv.pem"), &e), &e,
                    COCOIMG_EFORMAT, NULL));
-    CHECK(cfg->n_privkeys == 7 && cfg->n_dec_certs == 2);
+    CHECK(cfg->n_privkeys == 8 && cfg->n_dec_certs == 2);
     cocoimg__crypt_config_free(cfg);
     unlink(colon);
     unlink(pwfile);
