@@ -71,7 +71,7 @@ typedef enum { NAME_OTHER, NAME_DIR, NAME_FILE } name_class;
 
 /*
  * Classify a (normalised) entry name.  For blobs/ALG and blobs/ALG/HEX,
- * *alg_len / *hex_off locate the components inside @p name.
+ * *alg_len is the length of ALG (which starts at name + 6).
  */
 static name_class
 classify(const char *name, bool is_dir, size_t *alg_len)
