@@ -42,14 +42,25 @@ struct cocoimg__reader {
     const struct cocoimg__reader_ops *ops;
     cocoimg__reader *upstream; /* owned; NULL for a source */
     void *state;               /* stage private data */
+    /*
+     * Framework-owned: 0 while running, 1 after EOF, < 0 the sticky error.
+     * Once a stage reported EOF or an error, later reads repeat it without
+     * calling the stage again, so a verdict is given exactly once.
+     */
+    int status;
 };
 
-/* Generic: allocate a stage; takes ownership of @p upstream even on failure. */
+/*
+ * Generic: allocate a stage; takes ownership of @p upstream even on failure,
+ * and of @p state (released through ops->free) too.
+ */
 int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops,
                         void *state, cocoimg__reader *upstream, cocoimg_error **err);
 ssize_t cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
 /* Read exactly len bytes unless EOF comes first: returns bytes read (< len only at EOF). */
 ssize_t cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+/* Read @p r to EOF discarding the data (to get a verdict); *total may be NULL. */
+int cocoimg__reader_drain(cocoimg__reader *r, uint64_t *total, cocoimg_error **err);
 /* Free @p r and its whole upstream chain; NULL allowed. */
 void cocoimg__reader_free(cocoimg__reader *r);
 COCOIMG_DEFINE_CLEANUP(cocoimg__reader, cocoimg__reader_free)
@@ -69,8 +80,10 @@ int cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, coco
 
 /*
  * Verify digest and size: passes bytes through; more than @p size bytes
- * fails at once (COCOIMG_EDIGEST, "larger than its descriptor"); at EOF a
- * short stream or a digest mismatch fails with COCOIMG_EDIGEST.
+ * fails at once (COCOIMG_EDIGEST, "larger than its descriptor": reads are
+ * clamped to one byte past the size, so no byte beyond it is ever handed
+ * out); at EOF a short stream or a digest mismatch fails with
+ * COCOIMG_EDIGEST.
  * @p size < 0: size unknown, only the digest is checked.
  */
 int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
@@ -104,12 +117,17 @@ int cocoimg__reader_compress(cocoimg__reader **out, cocoimg__reader *upstream,
                              cocoimg__compression c, int level, cocoimg_error **err);
 /* Sniff the compression from magic bytes (gzip 1f8b, zstd 28b52ffd). */
 cocoimg__compression cocoimg__compression_detect(const void *buf, size_t len);
+/* "none", "gzip", "zstd" (for messages). */
+const char *cocoimg__compression_name(cocoimg__compression c);
 
 /* --- sinks --- */
 
 /* Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets the count. */
 int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
-/* Read @p r to EOF into a malloc'd buffer of at most @p max bytes (COCOIMG_ELIMIT beyond). */
+/*
+ * Read @p r to EOF into a malloc'd buffer of at most @p max bytes
+ * (COCOIMG_ELIMIT beyond).  A NUL follows the data (not counted in *len).
+ */
 int cocoimg__reader_to_mem(cocoimg__reader *r, size_t max, uint8_t **out, size_t *len,
                            cocoimg_error **err);
 
