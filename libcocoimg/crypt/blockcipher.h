@@ -68,7 +68,7 @@
 /* Decoded PrivateLayerBlockCipherOptions (the wrapped, secret part). */
 typedef struct cocoimg__privopts {
     cocoimg__secret *symkey; /* exactly COCOIMG__SYMKEY_LEN bytes */
-    char *digest; /* "" when absent; untrusted (spec 2.3), never NULL after parse */
+    char *digest;            /* "" when absent; untrusted (spec 2.3), never NULL after parse */
     bool has_nonce;
     uint8_t nonce[COCOIMG__NONCE_LEN];
 } cocoimg__privopts;
@@ -152,8 +152,8 @@ int cocoimg__layer_options_combine(cocoimg__layer_options **out, const cocoimg__
  * Takes ownership of @p upstream, also on failure.
  */
 int cocoimg__reader_encrypt(cocoimg__reader **out, cocoimg__reader *upstream,
-                            const cocoimg__layer_options *opts,
-                            uint8_t hmac_out[COCOIMG__HMAC_LEN], cocoimg_error **err);
+                            const cocoimg__layer_options *opts, uint8_t hmac_out[COCOIMG__HMAC_LEN],
+                            cocoimg_error **err);
 /*
  * Decrypt stage; @p opts needs the HMAC.  Returns COCOIMG_EAUTH instead of
  * EOF when the HMAC over the ciphertext does not match (also for truncated

@@ -189,11 +189,11 @@ go_json_string(char *dst, const char *s)
 }
 
 int
-cocoimg__privopts_json(cocoimg__secret **out, const cocoimg__layer_options *o,
-                       cocoimg_error **err)
+cocoimg__privopts_json(cocoimg__secret **out, const cocoimg__layer_options *o, cocoimg_error **err)
 {
-    static const char p1[] = "{\"symkey\":\"", p2[] = "\",\"digest\":",
-                      p3[] = ",\"cipheroptions\":{\"nonce\":\"", p4[] = "\"}}";
+    static const char p1[] = "{\"symkey\":\"",
+                      p2[] = "\",\"digest\":", p3[] = ",\"cipheroptions\":{\"nonce\":\"",
+                      p4[] = "\"}}";
     const char *digest = o->digest ? o->digest : "";
     ssize_t dlen = go_json_string(NULL, digest);
     if (dlen < 0)
@@ -213,8 +213,8 @@ cocoimg__privopts_json(cocoimg__secret **out, const cocoimg__layer_options *o,
         return r;
     }
     size_t klen = strlen(key_b64), nlen = strlen(nonce_b64);
-    size_t total = sizeof(p1) - 1 + klen + sizeof(p2) - 1 + (size_t)dlen + sizeof(p3) - 1 +
-                   nlen + sizeof(p4) - 1;
+    size_t total = sizeof(p1) - 1 + klen + sizeof(p2) - 1 + (size_t)dlen + sizeof(p3) - 1 + nlen +
+                   sizeof(p4) - 1;
     cocoimg__secret *s = NULL;
     r = cocoimg__secret_new(&s, total, err);
     if (r < 0) {
@@ -239,7 +239,8 @@ cocoimg__pubopts_json(char **out, size_t *len_out, const cocoimg__layer_options 
                       cocoimg_error **err)
 {
     if (!o->has_hmac)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pubopts: no HMAC (layer not encrypted yet)");
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "pubopts: no HMAC (layer not encrypted yet)");
     _cleanup_free_ char *hmac_b64 = NULL;
     int r = cocoimg__b64_encode(&hmac_b64, o->hmac, COCOIMG__HMAC_LEN, COCOIMG_B64_STD, err);
     if (r < 0)
@@ -287,8 +288,7 @@ go_key_matches(const char *k, size_t klen, const char *field)
             p++;
         } else if (*field == 's' && end - p >= 2 && p[0] == 0xc5 && p[1] == 0xbf) {
             p += 2;
-        } else if (*field == 'k' && end - p >= 3 && p[0] == 0xe2 && p[1] == 0x84 &&
-                   p[2] == 0xaa) {
+        } else if (*field == 'k' && end - p >= 3 && p[0] == 0xe2 && p[1] == 0x84 && p[2] == 0xaa) {
             p += 3;
         } else {
             return false;
@@ -314,8 +314,8 @@ go_field(json_t **out, json_t *obj, const char *field, const char *what, cocoimg
         if (!go_key_matches(k, klen, field))
             continue;
         if (found)
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "%s: more than one key matches '%s'", what, field);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: more than one key matches '%s'",
+                                      what, field);
         found = v;
     }
     *out = found;
@@ -329,8 +329,8 @@ go_string(char **out, json_t *v, const char *what, const char *field, cocoimg_er
     const char *s = "";
     if (v && !json_is_null(v)) {
         if (!json_is_string(v))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a string",
-                                      what, field);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a string", what,
+                                      field);
         s = json_string_value(v);
         if (strlen(s) != json_string_length(v))
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' contains NUL", what,
@@ -348,8 +348,8 @@ go_string(char **out, json_t *v, const char *what, const char *field, cocoimg_er
  * The JSON string is wiped afterwards (it may be key material).
  */
 static int
-go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what,
-         const char *field, cocoimg_error **err)
+go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what, const char *field,
+         cocoimg_error **err)
 {
     size_t got = 0;
     int r;
@@ -382,14 +382,13 @@ go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what,
             json_int_t x = json_is_integer(e) ? json_integer_value(e) : -1;
             if (x < 0 || x > 255)
                 return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                          "%s: '%s' array must hold integers 0..255", what,
-                                          field);
+                                          "%s: '%s' array must hold integers 0..255", what, field);
             if (got == want)
                 dst[i] = (uint8_t)x;
         }
     } else {
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "%s: '%s' must be a base64 string", what, field);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a base64 string", what,
+                                  field);
     }
     if (got != want)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be %zu bytes, not %zu",
@@ -405,8 +404,8 @@ go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what,
  * key, as for Go maps) is used.
  */
 static int
-go_cipheroptions(bool *has_nonce, uint8_t nonce[COCOIMG__NONCE_LEN], json_t *obj,
-                 const char *what, cocoimg_error **err)
+go_cipheroptions(bool *has_nonce, uint8_t nonce[COCOIMG__NONCE_LEN], json_t *obj, const char *what,
+                 cocoimg_error **err)
 {
     json_t *co;
     int r = go_field(&co, obj, "cipheroptions", what, err);
@@ -436,8 +435,7 @@ go_cipheroptions(bool *has_nonce, uint8_t nonce[COCOIMG__NONCE_LEN], json_t *obj
 }
 
 int
-cocoimg__privopts_parse(cocoimg__privopts **out, const void *json, size_t len,
-                        cocoimg_error **err)
+cocoimg__privopts_parse(cocoimg__privopts **out, const void *json, size_t len, cocoimg_error **err)
 {
     static const char what[] = "privopts";
     _cleanup_json_ json_t *j = NULL;
@@ -466,8 +464,7 @@ cocoimg__privopts_parse(cocoimg__privopts **out, const void *json, size_t len,
 }
 
 int
-cocoimg__pubopts_parse(cocoimg__pubopts **out, const void *json, size_t len,
-                       cocoimg_error **err)
+cocoimg__pubopts_parse(cocoimg__pubopts **out, const void *json, size_t len, cocoimg_error **err)
 {
     static const char what[] = "pubopts";
     _cleanup_json_ json_t *j = NULL;
@@ -505,8 +502,8 @@ cocoimg__pubopts_annotation_parse(cocoimg__pubopts **out, const char *value, coc
     size_t len = strlen(value), j = 0;
     /* base64 of a 64 KiB document, plus slack for line breaks */
     if (len > 2 * COCOIMG__OPTS_JSON_MAX)
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pubopts annotation: %zu bytes is too long",
-                                  len);
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "pubopts annotation: %zu bytes is too long", len);
     _cleanup_free_ char *clean = malloc(len + 1);
     if (!clean)
         return cocoimg__error_oom(err);
@@ -516,8 +513,8 @@ cocoimg__pubopts_annotation_parse(cocoimg__pubopts **out, const char *value, coc
     clean[j] = '\0';
     _cleanup_free_ uint8_t *json = NULL;
     size_t json_len;
-    int r = cocoimg__b64_decode(&json, &json_len, clean, j, COCOIMG_B64_STD, "pubopts annotation",
-                                err);
+    int r =
+        cocoimg__b64_decode(&json, &json_len, clean, j, COCOIMG_B64_STD, "pubopts annotation", err);
     if (r < 0)
         return r;
     return cocoimg__pubopts_parse(out, json, json_len, err);
@@ -531,8 +528,8 @@ cocoimg__layer_options_combine(cocoimg__layer_options **out, const cocoimg__priv
     if (!nonce)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "layer options: no nonce");
     _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
-    int r = cocoimg__layer_options_new(&o, priv->symkey->ptr, priv->symkey->len, nonce, pub->hmac,
-                                       err);
+    int r =
+        cocoimg__layer_options_new(&o, priv->symkey->ptr, priv->symkey->len, nonce, pub->hmac, err);
     if (r < 0)
         return r;
     if ((r = cocoimg__layer_options_set_digest(o, priv->digest, err)) < 0)

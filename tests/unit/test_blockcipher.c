@@ -19,10 +19,11 @@
 #define KAT_DIGEST "sha256:29e5757116a62120787e429566616310f7835315f8b8fd3a22b6a87daee7939c"
 #define KAT_CIPHERTEXT "7f70f0f021341182cf6344586cfcd76a732f1ce5ceb12d7f2ba871d216d9683a"
 #define KAT_PRIVOPTS                                                                               \
-    "{\"symkey\":\"kWEtU4Pe6mpHLhFsa0/eCubNwGtfAFJKaihSUAemGJw=\",\"digest\":\"" KAT_DIGEST     \
+    "{\"symkey\":\"kWEtU4Pe6mpHLhFsa0/eCubNwGtfAFJKaihSUAemGJw=\",\"digest\":\"" KAT_DIGEST        \
     "\",\"cipheroptions\":{\"nonce\":\"PWvES3s5UrZLq4pjz5sXiw==\"}}"
 #define KAT_PUBOPTS                                                                                \
-    "{\"cipher\":\"AES_256_CTR_HMAC_SHA256\",\"hmac\":\"fVBUa5FWWv1NqL0K6RixwqEhJsZHh5rY5XHcWwls8iE=\"," \
+    "{\"cipher\":\"AES_256_CTR_HMAC_SHA256\",\"hmac\":"                                            \
+    "\"fVBUa5FWWv1NqL0K6RixwqEhJsZHh5rY5XHcWwls8iE=\","                                            \
     "\"cipheroptions\":{}}"
 
 /* --- helpers ------------------------------------------------------------- */
@@ -254,7 +255,8 @@ test_options_go_escaping(void)
     _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
     CHECK_OK(cocoimg__layer_options_new(&o, key, 32, nonce, NULL, NULL));
     /* what Go's encoding/json (>= 1.22) writes for these characters */
-    CHECK_OK(cocoimg__layer_options_set_digest(o, "a<b>&\"\\\n\t\b\f\x01\x7f\xc3\xa9\xe2\x80\xa8", NULL));
+    CHECK_OK(cocoimg__layer_options_set_digest(o, "a<b>&\"\\\n\t\b\f\x01\x7f\xc3\xa9\xe2\x80\xa8",
+                                               NULL));
     _cleanup_secret_ cocoimg__secret *pj = NULL;
     CHECK_OK(cocoimg__privopts_json(&pj, o, NULL));
     static const char want[] =
@@ -298,7 +300,8 @@ test_options_lenient(void)
     CHECK(p->has_nonce && memcmp(p->nonce, nonce, 16) == 0);
 
     /* Kelvin sign for 'k', CR/LF inside base64, no cipheroptions at all */
-    static const char priv2[] = "{\"sym\xe2\x84\xaa" "ey\":\"kWEtU4Pe6mpHLhFsa0/eCubN\\r\\n"
+    static const char priv2[] = "{\"sym\xe2\x84\xaa"
+                                "ey\":\"kWEtU4Pe6mpHLhFsa0/eCubN\\r\\n"
                                 "wGtfAFJKaihSUAemGJw=\"}";
     _cleanup_privopts_ cocoimg__privopts *p2 = NULL;
     CHECK_OK(cocoimg__privopts_parse(&p2, priv2, strlen(priv2), NULL));
@@ -439,6 +442,285 @@ test_options_reject(void)
     return 0;
 }
 
+/* --- cipher stages ------------------------------------------------------- */
+
+/* Pull @p r to EOF in reads of @p chunk bytes; returns the final code. */
+static int
+drain(cocoimg__reader *r, size_t chunk, uint8_t **out, size_t *out_len, cocoimg_error **err)
+{
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return COCOIMG_ENOMEM;
+    for (;;) {
+        if (cap - n < chunk) {
+            uint8_t *nb = realloc(buf, cap = 2 * cap + chunk);
+            if (!nb) {
+                free(buf);
+                return COCOIMG_ENOMEM;
+            }
+            buf = nb;
+        }
+        ssize_t got = cocoimg__reader_read(r, buf + n, chunk, err);
+        if (got <= 0) {
+            *out = buf;
+            *out_len = n;
+            return (int)got;
+        }
+        n += (size_t)got;
+    }
+}
+
+/* Run @p in through encrypt (enc) or decrypt, reading @p chunk at a time. */
+static int
+run_stage(bool enc, const cocoimg__layer_options *o, const void *in, size_t len, size_t chunk,
+          uint8_t hmac_out[32], uint8_t **out, size_t *out_len, cocoimg_error **err)
+{
+    cocoimg__reader *src = NULL;
+    _cleanup_reader_ cocoimg__reader *st = NULL;
+    int r = cocoimg__reader_mem(&src, in, len, err);
+    if (r < 0)
+        return r;
+    r = enc ? cocoimg__reader_encrypt(&st, src, o, hmac_out, err)
+            : cocoimg__reader_decrypt(&st, src, o, err);
+    if (r < 0)
+        return r;
+    return drain(st, chunk, out, out_len, err);
+}
+
+static int
+kat_options(cocoimg__layer_options **o)
+{
+    uint8_t key[32], nonce[16], hmac[32];
+    unhex(key, KAT_KEY);
+    unhex(nonce, KAT_NONCE);
+    unhex(hmac, KAT_HMAC);
+    return cocoimg__layer_options_new(o, key, 32, nonce, hmac, NULL);
+}
+
+static int
+test_cipher_kat(void)
+{
+    if (!vectors())
+        return 77;
+    size_t plen, clen;
+    _cleanup_free_ uint8_t *plain = slurp("plaintext/layer1.tar.gz", &plen);
+    _cleanup_free_ uint8_t *ct = slurp("layouts/enc-jwe-rsa/blobs/sha256/" KAT_CIPHERTEXT, &clen);
+    CHECK(plain && ct && plen == 133 && clen == 133);
+    _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
+    CHECK_OK(kat_options(&o));
+
+    /* encrypting gives exactly ocicrypt's blob and HMAC, whatever the read size */
+    static const size_t chunks[] = {1, 7, 16, 17, 133, 4096};
+    for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(chunks); i++) {
+        uint8_t hmac[32] = {0};
+        _cleanup_free_ uint8_t *out = NULL;
+        size_t olen;
+        CHECK_OK(run_stage(true, o, plain, plen, chunks[i], hmac, &out, &olen, NULL));
+        CHECK(olen == clen && memcmp(out, ct, clen) == 0);
+        CHECK(memcmp(hmac, o->hmac, 32) == 0);
+
+        _cleanup_free_ uint8_t *back = NULL;
+        CHECK_OK(run_stage(false, o, ct, clen, chunks[i], NULL, &back, &olen, NULL));
+        CHECK(olen == plen && memcmp(back, plain, plen) == 0);
+    }
+
+    /* verify-first agrees */
+    _cleanup_reader_ cocoimg__reader *src = NULL;
+    uint64_t size = 0;
+    CHECK_OK(cocoimg__reader_mem(&src, ct, clen, NULL));
+    CHECK_OK(cocoimg__blockcipher_verify(src, o, &size, NULL));
+    CHECK(size == clen);
+    return 0;
+}
+
+/* Decrypt every encrypted layer of every vector layout with its privopts. */
+static int
+test_cipher_vectors(void)
+{
+    if (!vectors())
+        return 77;
+    _cleanup_json_ json_t *exp = expected_json();
+    CHECK(exp);
+    const char *layout;
+    json_t *layers;
+    int n = 0;
+    json_object_foreach(exp, layout, layers)
+    {
+        size_t i;
+        json_t *e;
+        json_array_foreach(layers, i, e)
+        {
+            if (!json_is_true(json_object_get(e, "encrypted")))
+                continue;
+            _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
+            CHECK_OK(
+                parse_both(&o, cocoimg__json_str(e, "privopts"), cocoimg__json_str(e, "pubopts")));
+            const char *cdig = cocoimg__json_str(e, "ciphertextDigest");
+            const char *pdig = cocoimg__json_str(e, "plaintextDigest");
+            CHECK(cdig && pdig && strncmp(cdig, "sha256:", 7) == 0);
+            char rel[512];
+            snprintf(rel, sizeof(rel), "layouts/%s/blobs/sha256/%s", layout, cdig + 7);
+            size_t clen;
+            _cleanup_free_ uint8_t *ct = slurp(rel, &clen);
+            CHECK(ct);
+
+            _cleanup_error_ cocoimg_error *err = NULL;
+            _cleanup_free_ uint8_t *plain = NULL;
+            size_t plen;
+            int r = run_stage(false, o, ct, clen, 65536, NULL, &plain, &plen, &err);
+            if (r != 0)
+                printf("# %s layer %zu: %s\n", layout, i, cocoimg_error_message(err));
+            CHECK(r == 0);
+            CHECK((json_int_t)plen == json_integer_value(json_object_get(e, "plaintextSize")));
+            uint8_t md[32];
+            char hex[72] = "sha256:";
+            SHA256(plain, plen, md);
+            for (int k = 0; k < 32; k++)
+                snprintf(hex + 7 + 2 * k, 3, "%02x", md[k]);
+            CHECK(strcmp(hex, pdig) == 0);
+
+            /* and re-encrypting the plaintext reproduces ocicrypt's blob and tag */
+            uint8_t hmac[32];
+            _cleanup_free_ uint8_t *ct2 = NULL;
+            size_t clen2;
+            CHECK_OK(run_stage(true, o, plain, plen, 65536, hmac, &ct2, &clen2, NULL));
+            CHECK(clen2 == clen && memcmp(ct2, ct, clen) == 0 && memcmp(hmac, o->hmac, 32) == 0);
+            n++;
+        }
+    }
+    printf("# %d layers decrypted\n", n);
+    CHECK(n >= 20);
+    return 0;
+}
+
+/* Expect @p ct (decrypted with @p o) to fail authentication at EOF. */
+static int
+expect_eauth(const cocoimg__layer_options *o, const uint8_t *ct, size_t len)
+{
+    _cleanup_error_ cocoimg_error *err = NULL;
+    _cleanup_free_ uint8_t *out = NULL;
+    size_t olen;
+    int r = run_stage(false, o, ct, len, 4096, NULL, &out, &olen, &err);
+    CHECK(r == COCOIMG_EAUTH && cocoimg_error_code(err) == COCOIMG_EAUTH);
+    CHECK(olen == len); /* the verdict comes at EOF, after the (unauthenticated) data */
+
+    _cleanup_reader_ cocoimg__reader *src = NULL;
+    CHECK_OK(cocoimg__reader_mem(&src, ct, len, NULL));
+    CHECK(cocoimg__blockcipher_verify(src, o, NULL, NULL) == COCOIMG_EAUTH);
+    return 0;
+}
+
+static int
+test_cipher_tamper(void)
+{
+    if (!vectors())
+        return 77;
+    size_t clen;
+    _cleanup_free_ uint8_t *ct = slurp("layouts/enc-jwe-rsa/blobs/sha256/" KAT_CIPHERTEXT, &clen);
+    CHECK(ct);
+    _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
+    CHECK_OK(kat_options(&o));
+
+    /* flipped bit, first, middle and last byte */
+    static const size_t pos[] = {0, 50, 132};
+    for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(pos); i++) {
+        ct[pos[i]] ^= 0x01;
+        CHECK(expect_eauth(o, ct, clen) == 0);
+        ct[pos[i]] ^= 0x01;
+    }
+    /* truncated (also to nothing), and extended */
+    CHECK(expect_eauth(o, ct, clen - 1) == 0);
+    CHECK(expect_eauth(o, ct, 0) == 0);
+    _cleanup_free_ uint8_t *longer = calloc(1, clen + 1);
+    CHECK(longer);
+    memcpy(longer, ct, clen);
+    CHECK(expect_eauth(o, longer, clen + 1) == 0);
+
+    /* the skopeo-verified tampered layout (byte 50 flipped) */
+    size_t tlen;
+    _cleanup_free_ uint8_t *tampered =
+        slurp("layouts/enc-tampered/blobs/sha256/"
+              "ba89cf50cdf426b2df0a5e0901cf5c310e27c80f78af0705a382e68808374043",
+              &tlen);
+    CHECK(tampered && tlen == clen);
+    CHECK(expect_eauth(o, tampered, tlen) == 0);
+
+    /* wrong key, wrong nonce (same key: the HMAC passes, the plaintext is garbage) */
+    _cleanup_layer_options_ cocoimg__layer_options *wrong = NULL;
+    CHECK_OK(kat_options(&wrong));
+    wrong->symkey->ptr[31] ^= 0x80;
+    CHECK(expect_eauth(wrong, ct, clen) == 0);
+    wrong->symkey->ptr[31] ^= 0x80;
+    wrong->nonce[15] ^= 1;
+    _cleanup_free_ uint8_t *garbage = NULL;
+    size_t glen;
+    CHECK_OK(run_stage(false, wrong, ct, clen, 4096, NULL, &garbage, &glen, NULL));
+    CHECK(glen == clen && garbage[0] != 0x1f);
+    /* wrong HMAC */
+    wrong->nonce[15] ^= 1;
+    wrong->hmac[0] ^= 1;
+    CHECK(expect_eauth(wrong, ct, clen) == 0);
+
+    /* the verdict sticks: reading again after EAUTH gives EAUTH again */
+    cocoimg__reader *src = NULL;
+    _cleanup_reader_ cocoimg__reader *dec = NULL;
+    CHECK_OK(cocoimg__reader_mem(&src, ct, clen, NULL));
+    CHECK_OK(cocoimg__reader_decrypt(&dec, src, wrong, NULL));
+    uint8_t buf[256];
+    CHECK(cocoimg__reader_read(dec, buf, sizeof(buf), NULL) == (ssize_t)clen);
+    CHECK(cocoimg__reader_read(dec, buf, sizeof(buf), NULL) == COCOIMG_EAUTH);
+    CHECK(cocoimg__reader_read(dec, buf, sizeof(buf), NULL) == COCOIMG_EAUTH);
+    return 0;
+}
+
+static int
+test_cipher_roundtrip(void)
+{
+    /* > several pipeline buffers, odd size: partial CTR blocks across reads */
+    size_t len = 3 * COCOIMG_PIPE_BUFSZ + 12345;
+    _cleanup_free_ uint8_t *plain = malloc(len);
+    CHECK(plain);
+    for (size_t i = 0; i < len; i++)
+        plain[i] = (uint8_t)(i * 131 + (i >> 9));
+    _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
+    CHECK_OK(cocoimg__layer_options_generate(&o, NULL));
+
+    _cleanup_free_ uint8_t *ct = NULL, *ct2 = NULL, *back = NULL;
+    size_t clen, clen2, blen;
+    CHECK_OK(run_stage(true, o, plain, len, COCOIMG_PIPE_BUFSZ, o->hmac, &ct, &clen, NULL));
+    o->has_hmac = true;
+    CHECK(clen == len && memcmp(ct, plain, 64) != 0);
+    /* same bytes whatever the read pattern */
+    uint8_t hmac2[32];
+    CHECK_OK(run_stage(true, o, plain, len, 1000, hmac2, &ct2, &clen2, NULL));
+    CHECK(clen2 == len && memcmp(ct, ct2, len) == 0 && memcmp(hmac2, o->hmac, 32) == 0);
+    CHECK_OK(run_stage(false, o, ct, clen, 333, NULL, &back, &blen, NULL));
+    CHECK(blen == len && memcmp(back, plain, len) == 0);
+
+    /* empty layer: empty ciphertext, HMAC of "" */
+    uint8_t e_hmac[32];
+    _cleanup_free_ uint8_t *e_ct = NULL, *e_back = NULL;
+    size_t e_len;
+    CHECK_OK(run_stage(true, o, "", 0, 4096, e_hmac, &e_ct, &e_len, NULL));
+    CHECK(e_len == 0);
+    _cleanup_layer_options_ cocoimg__layer_options *eo = NULL;
+    CHECK_OK(cocoimg__layer_options_new(&eo, o->symkey->ptr, 32, o->nonce, e_hmac, NULL));
+    CHECK_OK(run_stage(false, eo, "", 0, 4096, NULL, &e_back, &e_len, NULL));
+    CHECK(e_len == 0);
+
+    /* decrypt needs an HMAC; a bad key length is refused up front */
+    o->has_hmac = false;
+    cocoimg__reader *src = NULL, *st = NULL;
+    CHECK_OK(cocoimg__reader_mem(&src, plain, len, NULL));
+    CHECK(cocoimg__reader_decrypt(&st, src, o, NULL) == COCOIMG_EINVAL && !st);
+    o->symkey->len = 16;
+    CHECK_OK(cocoimg__reader_mem(&src, plain, len, NULL));
+    CHECK(cocoimg__reader_encrypt(&st, src, o, hmac2, NULL) == COCOIMG_EINVAL && !st);
+    o->symkey->len = 32;
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_options_kat),
     TAP_TEST(test_options_annotation_matches_skopeo),
@@ -447,6 +729,10 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_options_go_escaping),
     TAP_TEST(test_options_lenient),
     TAP_TEST(test_options_reject),
+    TAP_TEST(test_cipher_kat),
+    TAP_TEST(test_cipher_vectors),
+    TAP_TEST(test_cipher_tamper),
+    TAP_TEST(test_cipher_roundtrip),
     {0},
 };
 
