@@ -42,14 +42,25 @@ struct cocoimg__reader {
     const struct cocoimg__reader_ops *ops;
     cocoimg__reader *upstream; /* owned; NULL for a source */
     void *state;               /* stage private data */
+    /*
+     * Framework-owned: 0 while running, 1 after EOF, < 0 the sticky error.
+     * Once a stage reported EOF or an error, later reads repeat it without
+     * calling the stage again, so a verdict is given exactly once.
+     */
+    int status;
 };
 
-/* Generic: allocate a stage; takes ownership of @p upstream even on failure. */
+/*
+ * Generic: allocate a stage; takes ownership of @p upstream even on failure,
+ * and of @p state (released through ops->free) too.
+ */
 int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops,
                         void *state, cocoimg__reader *upstream, cocoimg_error **err);
 ssize_t cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
 /* Read exactly len bytes unless EOF comes first: returns bytes read (< len only at EOF). */
 ssize_t cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+/* Read @p r to EOF discarding the data (to get a verdict); *total may be NULL. */
+int cocoimg__reader_drain(cocoimg__reader *r, uint64_t *total, cocoimg_error **err);
 /* Free @p r and its whole upstream chain; NULL allowed. */
 void cocoimg__reader_free(cocoimg__reader *r);
 COCOIMG_DEFINE_CLEANUP(cocoimg__reader, cocoimg__reader_free)
@@ -104,6 +115,8 @@ int cocoimg__reader_compress(cocoimg__reader **out, cocoimg__reader *upstream,
                              cocoimg__compression c, int level, cocoimg_error **err);
 /* Sniff the compression from magic bytes (gzip 1f8b, zstd 28b52ffd). */
 cocoimg__compression cocoimg__compression_detect(const void *buf, size_t len);
+/* "none", "gzip", "zstd" (for messages). */
+const char *cocoimg__compression_name(cocoimg__compression c);
 
 /* --- sinks --- */
 

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/reader.h"
+#include "util/fs.h"
+
+/* --- framework ---------------------------------------------------------- */
+
+int
+cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops, void *state,
+                    cocoimg__reader *upstream, cocoimg_error **err)
+{
+    cocoimg__reader *r = calloc(1, sizeof(*r));
+    if (!r) {
+        /* release what we were handed, as promised */
+        cocoimg__reader tmp = {.ops = ops, .state = state};
+        if (ops->free)
+            ops->free(&tmp);
+        cocoimg__reader_free(upstream);
+        return cocoimg__error_oom(err);
+    }
+    r->ops = ops;
+    r->state = state;
+    r->upstream = upstream;
+    *out = r;
+    return 0;
+}
+
+ssize_t
+cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    if (r->status == 1)
+        return 0;
+    if (r->status < 0)
+        return cocoimg__error_set(err, r->status, 0, "%s: read after failure", r->ops->name);
+    assert(len > 0);
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    ssize_t n = r->ops->read(r, buf, len, err);
+    if (n == 0)
+        r->status = 1;
+    else if (n < 0)
+        r->status = (int)n;
+    assert(n <= (ssize_t)len);
+    return n;
+}
+
+ssize_t
+cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    if (len > SSIZE_MAX)
+        len = SSIZE_MAX;
+    while (got < len) {
+        ssize_t n = cocoimg__reader_read(r, p + got, len - got, err);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+void
+cocoimg__reader_free(cocoimg__reader *r)
+{
+    /* iterative: chains can be long and must not cost stack */
+    while (r) {
+        cocoimg__reader *up = r->upstream;
+        if (r->ops && r->ops->free)
+            r->ops->free(r);
+        free(r);
+        r = up;
+    }
+}
+
+/* --- sources ------------------------------------------------------------ */
+
+struct fd_state {
+    int fd;
+    bool own;
+};
+
+static ssize_t
+fd_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct fd_state *s = r->state;
+    for (;;) {
+        ssize_t n = read(s->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return cocoimg__error_set(err, COCOIMG_EIO, errno, "read: %s", strerror(errno));
+    }
+}
+
+static void
+fd_free(cocoimg__reader *r)
+{
+    struct fd_state *s = r->state;
+    if (s && s->own && s->fd >= 0)
+        close(s->fd);
+    free(s);
+}
+
+static const struct cocoimg__reader_ops fd_ops = {"fd", fd_read, fd_free};
+
+int
+cocoimg__reader_fd(cocoimg__reader **out, int fd, bool own, cocoimg_error **err)
+{
+    struct fd_state *s = malloc(sizeof(*s));
+    if (!s) {
+        if (own)
+            close(fd);
+        return cocoimg__error_oom(err);
+    }
+    *s = (struct fd_state){fd, own};
+    return cocoimg__reader_new(out, &fd_ops, s, NULL, err);
+}
+
+int
+cocoimg__reader_file(cocoimg__reader **out, int dirfd, const char *path, cocoimg_error **err)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    if (fd < 0) {
+        int e = errno;
+        return cocoimg__error_set(err, e == ENOENT ? COCOIMG_ENOTFOUND : COCOIMG_EIO, e,
+                                  "open '%s': %s", path, strerror(e));
+    }
+    return cocoimg__reader_fd(out, fd, true, err);
+}
+
+struct mem_state {
+    const uint8_t *p;
+    size_t left;
+};
+
+static ssize_t
+mem_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    (void)err;
+    struct mem_state *s = r->state;
+    size_t n = len < s->left ? len : s->left;
+    if (n) {
+        memcpy(buf, s->p, n);
+        s->p += n;
+        s->left -= n;
+    }
+    return (ssize_t)n;
+}
+
+static void
+plain_free(cocoimg__reader *r)
+{
+    free(r->state);
+}
+
+static const struct cocoimg__reader_ops mem_ops = {"mem", mem_read, plain_free};
+
+int
+cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, cocoimg_error **err)
+{
+    struct mem_state *s = malloc(sizeof(*s));
+    if (!s)
+        return cocoimg__error_oom(err);
+    *s = (struct mem_state){buf, len};
+    return cocoimg__reader_new(out, &mem_ops, s, NULL, err);
+}
+
+/* --- verify / hash / limit ---------------------------------------------- */
+
+struct verify_state {
+    cocoimg__hasher *h;
+    cocoimg__digest expected;
+    int64_t size; /* < 0: unknown */
+    uint64_t count;
+};
+
+static ssize_t
+verify_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct verify_state *s = r->state;
+    /*
+     * Never ask for more than one byte past the declared size: an
+     * over-long blob is caught at its first extra byte, and no byte beyond
+     * the size ever reaches the consumer.
+     */
+    if (s->size >= 0) {
+        uint64_t room = (uint64_t)s->size - s->count + 1;
+        if (len > room)
+            len = (size_t)room;
+    }
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    if (n < 0)
+        return n;
+    if (n > 0) {
+        s->count += (uint64_t)n;
+        if (s->size >= 0 && s->count > (uint64_t)s->size)
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "blob larger than its descriptor (%" PRId64 " bytes)",
+                                      s->size);
+        int rr = cocoimg__hasher_update(s->h, buf, (size_t)n, err);
+        return rr < 0 ? rr : n;
+    }
+    if (s->size >= 0 && s->count != (uint64_t)s->size)
+        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                  "blob shorter than its descriptor (%" PRIu64 " of %" PRId64
+                                  " bytes)",
+                                  s->count, s->size);
+    cocoimg__digest got;
+    int rr = cocoimg__hasher_final(s->h, &got, err);
+    if (rr < 0)
+        return rr;
+    if (!cocoimg__digest_equal(&got, &s->expected)) {
+        char g[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&got, g);
+        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                  "blob does not match its digest (got %s)", g);
+    }
+    return 0;
+}
+
+static void
+verify_free(cocoimg__reader *r)
+{
+    struct verify_state *s = r->state;
+    if (s)
+        cocoimg__hasher_free(s->h);
+    free(s);
+}
+
+static const struct cocoimg__reader_ops verify_ops = {"verify", verify_read, verify_free};
+
+int
+cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
+                       const cocoimg__digest *expected, int64_t size, cocoimg_error **err)
+{
+    _cleanup_reader_ cocoimg__reader *up = upstream;
+    _cleanup_free_ struct verify_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return cocoimg__error_oom(err);
+    int r = cocoimg__hasher_new(&s->h, expected->alg, err);
+    if (r < 0)
+        return r;
+    s->expected = *expected;
+    s->size = size;
+    return cocoimg__reader_new(out, &verify_ops, TAKE_PTR(s), TAKE_PTR(up), err);
+}
+
+struct hash_state {
+    cocoimg__hasher *h;
+    cocoimg__digest *digest_out;
+    uint64_t *size_out;
+    uint64_t count;
+};
+
+static ssize_t
+hash_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct hash_state *s = r->state;
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    if (n > 0) {
+        s->count += (uint64_t)n;
+        int rr = cocoimg__hasher_update(s->h, buf, (size_t)n, err);
+        return rr < 0 ? rr : n;
+    }
+    if (n < 0)
+        return n;
+    cocoimg__digest d;
+    int rr = cocoimg__hasher_final(s->h, &d, err);
+    if (rr < 0)
+        return rr;
+    if (s->digest_out)
+        *s->digest_out = d;
+    if (s->size_out)
+        *s->size_out = s->count;
+    return 0;
+}
+
+static void
+hash_free(cocoimg__reader *r)
+{
+    struct hash_state *s = r->state;
+    if (s)
+        cocoimg__hasher_free(s->h);
+    free(s);
+}
+
+static const struct cocoimg__reader_ops hash_ops = {"hash", hash_read, hash_free};
+
+int
+cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg__digest_alg alg,
+                     cocoimg__digest *digest_out, uint64_t *size_out, cocoimg_error **err)
+{
+    _cleanup_reader_ cocoimg__reader *up = upstream;
+    _cleanup_free_ struct hash_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return cocoimg__error_oom(err);
+    int r = cocoimg__hasher_new(&s->h, alg, err);
+    if (r < 0)
+        return r;
+    s->digest_out = digest_out;
+    s->size_out = size_out;
+    return cocoimg__reader_new(out, &hash_ops, TAKE_PTR(s), TAKE_PTR(up), err);
+}
+
+struct limit_state {
+    uint64_t max, count;
+    char what[]; /* for the message */
+};
+
+static ssize_t
+limit_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct limit_state *s = r->state;
+    /* one byte past the limit is enough to know it was exceeded */
+    uint64_t room = s->max - s->count + 1;
+    if (room != 0 && len > room)
+        len = (size_t)room;
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    if (n <= 0)
+        return n;
+    s->count += (uint64_t)n;
+    if (s->count > s->max)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "%s exceeds %" PRIu64 " bytes", s->what,
+                                  s->max);
+    return n;
+}
+
+static const struct cocoimg__reader_ops limit_ops = {"limit", limit_read, plain_free};
+
+int
+cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
+                      const char *what, cocoimg_error **err)
+{
+    _cleanup_reader_ cocoimg__reader *up = upstream;
+    if (!what)
+        what = "stream";
+    size_t wl = strlen(what);
+    struct limit_state *s = malloc(sizeof(*s) + wl + 1);
+    if (!s)
+        return cocoimg__error_oom(err);
+    s->max = max;
+    s->count = 0;
+    memcpy(s->what, what, wl + 1);
+    return cocoimg__reader_new(out, &limit_ops, s, TAKE_PTR(up), err);
+}
+
+/* --- sinks -------------------------------------------------------------- */
+
+int
+cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+{
+    _cleanup_free_ uint8_t *buf = malloc(COCOIMG_PIPE_BUFSZ);
+    if (!buf)
+        return cocoimg__error_oom(err);
+    uint64_t sum = 0;
+    for (;;) {
+        ssize_t n = cocoimg__reader_read(r, buf, COCOIMG_PIPE_BUFSZ, err);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        int rr = cocoimg__write_all(fd, buf, (size_t)n, err);
+        if (rr < 0)
+            return rr;
+        sum += (uint64_t)n;
+    }
+    if (total)
+        *total = sum;
+    return 0;
+}
+
+int
+cocoimg__reader_drain(cocoimg__reader *r, uint64_t *total, cocoimg_error **err)
+{
+    _cleanup_free_ uint8_t *buf = malloc(COCOIMG_PIPE_BUFSZ);
+    if (!buf)
+        return cocoimg__error_oom(err);
+    uint64_t sum = 0;
+    for (;;) {
+        ssize_t n = cocoimg__reader_read(r, buf, COCOIMG_PIPE_BUFSZ, err);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            break;
+        sum += (uint64_t)n;
+    }
+    if (total)
+        *total = sum;
+    return 0;
+}
+
+int
+cocoimg__reader_to_mem(cocoimg__reader *r, size_t max, uint8_t **out, size_t *len,
+                       cocoimg_error **err)
+{
+    if (max > SIZE_MAX - 2)
+        max = SIZE_MAX - 2;
+    /* room for max + 1 bytes (to see an overflow) and a NUL */
+    size_t cap = max + 1 < 64 * 1024 ? max + 1 : 64 * 1024;
+    _cleanup_free_ uint8_t *buf = malloc(cap + 1);
+    if (!buf)
+        return cocoimg__error_oom(err);
+    size_t n = 0;
+    for (;;) {
+        if (n == cap) {
+            if (n > max)
+                break;
+            size_t ncap = cap <= (max + 1) / 2 ? cap * 2 : max + 1;
+            uint8_t *nb = realloc(buf, ncap + 1);
+            if (!nb)
+                return cocoimg__error_oom(err);
+            buf = nb;
+            cap = ncap;
+        }
+        size_t want = cap - n;
+        if (want > COCOIMG_PIPE_BUFSZ)
+            want = COCOIMG_PIPE_BUFSZ;
+        ssize_t k = cocoimg__reader_read(r, buf + n, want, err);
+        if (k < 0)
+            return (int)k;
+        if (k == 0)
+            break;
+        n += (size_t)k;
+    }
+    if (n > max)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "content exceeds %zu bytes", max);
+    buf[n] = '\0'; /* convenience for JSON; not counted */
+    *out = TAKE_PTR(buf);
+    *len = n;
+    return 0;
+}
