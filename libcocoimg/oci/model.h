@@ -59,6 +59,9 @@ cocoimg__doc_kind cocoimg__doc_kind_of(const char *media_type);
  */
 int cocoimg__doc_detect(cocoimg__doc_kind *out, const void *buf, size_t len, const char *hint,
                         cocoimg_error **err);
+/* The same on an already parsed document. */
+int cocoimg__doc_detect_json(cocoimg__doc_kind *out, const json_t *root, const char *hint,
+                             cocoimg_error **err);
 
 /* What a layer media type says. */
 typedef struct cocoimg__layer_type {
