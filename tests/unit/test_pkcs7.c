@@ -130,6 +130,58 @@ test_vectors(void)
     return 0;
 }
 
+/* Subtract @p d from the 2-byte long-form length at @p off. */
+static void
+shrink_len(uint8_t *b, size_t off, unsigned d)
+{
+    unsigned v = ((unsigned)b[off] << 8 | b[off + 1]) - d;
+    b[off] = (uint8_t)(v >> 8);
+    b[off + 1] = (uint8_t)v;
+}
+
+/*
+ * Other encodings of the same enc-pkcs7 message (offsets from
+ * decoded/enc-pkcs7-layer0.asn1parse.txt): the primitive [0] content of
+ * ocicrypt >= 1.2.1 (smallstep), and RFC 5084 GCMParameters.
+ */
+static int
+test_encoding_variants(void)
+{
+    size_t len = 0;
+    _cleanup_free_ uint8_t *blob = vec_blob("enc-pkcs7", 0, "pkcs7", 0, &len);
+    _cleanup_free_ char *want = vec_privopts("enc-pkcs7", 0);
+    CHECK(blob && want && len == 618);
+    CHECK(blob[403] == 0xa0 && blob[406] == 0x04 && blob[382] == 0x10 && blob[386] == 0x84);
+
+    /* a0 81 d4 04 81 d1 <209 bytes>  ->  80 81 d1 <209 bytes> */
+    uint8_t prim[618];
+    memcpy(prim, blob, 403);
+    memcpy(prim + 403, "\x80\x81\xd1", 3);
+    memcpy(prim + 406, blob + 409, len - 409);
+    shrink_len(prim, 2, 3);
+    shrink_len(prim, 17, 3);
+    shrink_len(prim, 21, 3);
+    shrink_len(prim, 356, 3);
+    CHECK(unwrap_equals(prim, len - 3, key1, cert1, want) == 0);
+
+    /* 10 13 30 11 84 0c <nonce> 02 01 10  ->  30 11 04 0c <nonce> 02 01 10 */
+    uint8_t std[618];
+    memcpy(std, blob, 382);
+    memcpy(std + 382, blob + 384, len - 384);
+    std[384] = 0x04;
+    std[370] -= 2;
+    shrink_len(std, 2, 2);
+    shrink_len(std, 17, 2);
+    shrink_len(std, 21, 2);
+    shrink_len(std, 356, 2);
+    CHECK(unwrap_equals(std, len - 2, key1, cert1, want) == 0);
+
+    /* strict nonce length (spec 9.9): a 0c -> 0b nonce is malformed */
+    std[385] = 0x0b;
+    CHECK(unwrap_code(std, len - 2, key1, cert1) == COCOIMG_EFORMAT);
+    return 0;
+}
+
 static int
 test_describe(void)
 {
@@ -346,7 +398,7 @@ test_has_keys(void)
 }
 
 static const struct tap_test tests[] = {
-    TAP_TEST(test_vectors),       TAP_TEST(test_describe),  TAP_TEST(test_roundtrip_one),
+    TAP_TEST(test_vectors),       TAP_TEST(test_encoding_variants), TAP_TEST(test_describe),  TAP_TEST(test_roundtrip_one),
     TAP_TEST(test_roundtrip_two), TAP_TEST(test_wrong_key), TAP_TEST(test_flipped),
     TAP_TEST(test_truncated),     TAP_TEST(test_bad_recipients), TAP_TEST(test_has_keys),
     {0}};
