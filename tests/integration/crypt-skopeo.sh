@@ -20,7 +20,7 @@ gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 cd "$T_TMP" || exit 1
 
-plan 38
+plan 35
 
 # sources: 2 gzip layers; zstd; 1 plain tar layer; Docker schema2; umoci-built
 cp -r "$V/layouts/plain-gzip" gz
@@ -32,6 +32,8 @@ fx_umoci_image umoci v1
 layers() { "$COCO_IMG" inspect "oci:$1" | jq -c .Layers; }
 types() { "$COCO_IMG" inspect --raw "oci:$1" | jq -c '[.layers[].mediaType]'; }
 manifest_digest() { echo "sha256:$("$COCO_IMG" inspect --raw "oci:$1" | sha256sum | cut -d' ' -f1)"; }
+export -f layers types manifest_digest fx_listing
+export K
 
 # coco-img encrypts, skopeo decrypts: NAME SRC RECIPIENT-ARGS -- SKOPEO-KEY-ARGS
 c2s() {
@@ -70,7 +72,6 @@ ok "coco-img keeps the media types (+encrypted) of gzip, zstd and tar layers" ba
     [ "$(types enc-plain-tar:v1)" = "[\"application/vnd.oci.image.layer.v1.tar+encrypted\"]" ]'
 ok "skopeo decrypt of coco-img output restores the original manifest byte for byte" bash -c '
     [ "$(manifest_digest gz:v1)" = "$(manifest_digest dec-jwe-rsa:v1)" ]'
-export -f types manifest_digest layers
 
 # Docker schema2 source: converted to OCI, skopeo decrypts it
 ok "Docker schema2 source is converted to OCI and encrypted" bash -c '
@@ -101,7 +102,7 @@ s2c() {
         skopeo copy -q "${sk[@]}" "oci:$src:v1" "oci:senc-$name:v1" || exit 1
         "$COCO_IMG" decrypt "$@" "oci:senc-$name:v1" "oci:cdec-$name:v1" || exit 1
         skopeo copy -q --decryption-key "$K/rsa_priv.pem" --decryption-key "$K/ec_priv.pem" \
-            --decryption-key "$K/rsa_cert.pem" "oci:senc-$name:v1" "oci:sdec-$name:v1" 2>/dev/null ||
+            --decryption-key "$K/ec384_priv.pem" --decryption-key "$K/rsa_cert.pem" "oci:senc-$name:v1" "oci:sdec-$name:v1" 2>/dev/null ||
         skopeo copy -q --decryption-key "$K/pgp_secring.gpg" "oci:senc-$name:v1" "oci:sdec-$name:v1" || exit 1
         a=$(skopeo inspect "oci:sdec-$name:v1" | jq -c .Layers)
         b=$(layers "cdec-$name:v1")
@@ -153,5 +154,4 @@ ok "decrypt into an existing layout leaves it unchanged on failure" bash -c '
     cp -r gz existing && before=$(fx_listing existing) &&
     ! "$COCO_IMG" decrypt --key "$K/rsa_priv.pem" oci:t-flipped-ciphertext-byte:v1 oci:existing:v2 &&
     [ "$before" = "$(fx_listing existing)" ]'
-export -f fx_listing
 done_testing
