@@ -175,6 +175,12 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
             return r;
         if (st->hooks->manifest && (r = st->hooks->manifest(st->hooks->payload, m->root, err)) < 0)
             return r;
+        /* the hook may have converted the manifest (Docker -> OCI): validate it again */
+        cocoimg__doc_kind k = cocoimg__doc_kind_of(cocoimg__json_str(m->root, "mediaType"));
+        if (k != COCOIMG_DOC_UNKNOWN)
+            m->kind = k;
+        if ((r = cocoimg__manifest_refresh(m, err)) < 0)
+            return r;
         char *s = NULL;
         if ((r = cocoimg__json_dump(&s, &blen, m->root, err)) < 0)
             return r;
