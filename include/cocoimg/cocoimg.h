@@ -8,5 +8,6 @@
 #include <cocoimg/version.h>
 #include <cocoimg/errors.h>
 #include <cocoimg/context.h>
+#include <cocoimg/reference.h>
 
 #endif

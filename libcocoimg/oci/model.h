@@ -59,6 +59,9 @@ cocoimg__doc_kind cocoimg__doc_kind_of(const char *media_type);
  */
 int cocoimg__doc_detect(cocoimg__doc_kind *out, const void *buf, size_t len, const char *hint,
                         cocoimg_error **err);
+/* The same on an already parsed document. */
+int cocoimg__doc_detect_json(cocoimg__doc_kind *out, const json_t *root, const char *hint,
+                             cocoimg_error **err);
 
 /* What a layer media type says. */
 typedef struct cocoimg__layer_type {
@@ -88,7 +91,12 @@ typedef struct cocoimg__descriptor {
     const char *variant;
 } cocoimg__descriptor;
 
-/* Validate and view one descriptor object; @p what names it in errors. */
+/*
+ * Validate and view one descriptor object; @p what names it in errors.
+ * Embedded "data" must decode to exactly size bytes matching the digest
+ * (COCOIMG_EDIGEST otherwise).  Fails with COCOIMG_EFORMAT, or
+ * COCOIMG_ENOTSUP for an unknown digest algorithm.
+ */
 int cocoimg__descriptor_parse(cocoimg__descriptor *out, json_t *obj, const char *what,
                               cocoimg_error **err);
 /* A new descriptor object {mediaType, digest, size}. */
@@ -111,7 +119,8 @@ typedef struct cocoimg__manifest {
  */
 int cocoimg__manifest_parse(cocoimg__manifest **out, const void *buf, size_t len,
                             const char *hint, cocoimg_error **err);
-/* Re-validate the views after the caller modified m->root. */
+/* Re-validate the views after the caller modified m->root; on failure the
+ * layer views are cleared (n_layers 0) and m->root is left as it is. */
 int cocoimg__manifest_refresh(cocoimg__manifest *m, cocoimg_error **err);
 void cocoimg__manifest_free(cocoimg__manifest *m);
 COCOIMG_DEFINE_CLEANUP(cocoimg__manifest, cocoimg__manifest_free)
@@ -164,14 +173,19 @@ void cocoimg__platform_host(cocoimg__platform *out);
  * i386/i686 -> 386, lowercase os.
  */
 void cocoimg__platform_normalize(cocoimg__platform *p);
-/* Does an entry (os, arch, variant as found in an index; may be NULL) satisfy @p want? */
+/*
+ * Does an entry (os, arch, variant as found in an index; may be NULL) satisfy
+ * @p want, exactly or compatibly (see cocoimg__index_select())?
+ */
 bool cocoimg__platform_matches(const cocoimg__platform *want, const char *os,
                                const char *architecture, const char *variant);
 void cocoimg__platform_format(const cocoimg__platform *p, char *buf, size_t len);
 /*
- * Pick the manifest of @p ix for @p want: the first exact match, or for a
- * want without variant the first os/arch match.  COCOIMG_ENOTFOUND listing
- * the available platforms otherwise.
+ * Pick the manifest of @p ix for @p want (both sides normalised): the first
+ * exact match; else, for a want without variant, the first os/arch match;
+ * else the best lower variant the machine runs (arm v8 > v7 > v6 > v5,
+ * amd64 v4 > v3 > v2 > baseline).  Entries without a platform never match.
+ * COCOIMG_ENOTFOUND listing the available platforms otherwise.
  */
 int cocoimg__index_select(size_t *out, const cocoimg__index *ix, const cocoimg__platform *want,
                           cocoimg_error **err);

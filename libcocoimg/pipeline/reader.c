@@ -40,7 +40,10 @@ cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **
         return 0;
     if (r->status < 0)
         return cocoimg__error_set(err, r->status, 0, "%s: read after failure", r->ops->name);
+    /* 0 would be indistinguishable from EOF; refuse it without poisoning the chain */
     assert(len > 0);
+    if (len == 0)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "%s: read of 0 bytes", r->ops->name);
     if (len > SSIZE_MAX)
         len = SSIZE_MAX;
     ssize_t n = r->ops->read(r, buf, len, err);

@@ -80,8 +80,10 @@ int cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, coco
 
 /*
  * Verify digest and size: passes bytes through; more than @p size bytes
- * fails at once (COCOIMG_EDIGEST, "larger than its descriptor"); at EOF a
- * short stream or a digest mismatch fails with COCOIMG_EDIGEST.
+ * fails at once (COCOIMG_EDIGEST, "larger than its descriptor": reads are
+ * clamped to one byte past the size, so no byte beyond it is ever handed
+ * out); at EOF a short stream or a digest mismatch fails with
+ * COCOIMG_EDIGEST.
  * @p size < 0: size unknown, only the digest is checked.
  */
 int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
@@ -122,7 +124,10 @@ const char *cocoimg__compression_name(cocoimg__compression c);
 
 /* Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets the count. */
 int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
-/* Read @p r to EOF into a malloc'd buffer of at most @p max bytes (COCOIMG_ELIMIT beyond). */
+/*
+ * Read @p r to EOF into a malloc'd buffer of at most @p max bytes
+ * (COCOIMG_ELIMIT beyond).  A NUL follows the data (not counted in *len).
+ */
 int cocoimg__reader_to_mem(cocoimg__reader *r, size_t max, uint8_t **out, size_t *len,
                            cocoimg_error **err);
 

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_CRYPT_H
+#define COCOIMG_CRYPT_H
+
+/*
+ * ocicrypt-compatible layer encryption.
+ *
+ * cocoimg_encrypt() copies SRC to DST and encrypts the selected layers with
+ * AES-256-CTR + HMAC-SHA256, wrapping each layer key for every recipient
+ * (JWE, PKCS7, OpenPGP), exactly as containers/ocicrypt does: skopeo,
+ * podman, buildah and containerd's imgcrypt decrypt the result, and
+ * cocoimg_decrypt() decrypts what they encrypt.
+ *
+ *   cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
+ *   const char *rcpt[] = {"jwe:pub.pem"};
+ *   o.recipients = rcpt; o.n_recipients = 1;
+ *   r = cocoimg_encrypt(ctx, "oci:build:v1", "oci:out:v1", &o, &err);
+ *
+ * A decrypted layer is published at DST only after its HMAC and digest were
+ * verified; on any failure DST is left as it was.
+ */
+
+#include <cocoimg/common.h>
+#include <cocoimg/context.h>
+#include <cocoimg/errors.h>
+
+COCOIMG_BEGIN_DECL
+
+#define COCOIMG_CRYPT_OPTIONS_VERSION 1
+
+typedef struct cocoimg_crypt_options {
+    unsigned int version; /**< COCOIMG_CRYPT_OPTIONS_VERSION */
+    /** encrypt: recipients "jwe:PUBKEY-FILE", "pkcs7:CERT-FILE", "pgp:EMAIL-OR-KEYID" */
+    const char *const *recipients;
+    size_t n_recipients;
+    /**
+     * decrypt, and encrypt when adding recipients to encrypted layers:
+     * private keys "FILE", "FILE:PASSWORD", "FILE:pass=PASSWORD",
+     * "FILE:file=PWFILE", "FILE:fd=N" (ocicrypt syntax)
+     */
+    const char *const *keys;
+    size_t n_keys;
+    /** decrypt: certificates of PKCS7 recipients "pkcs7:CERT-FILE" (or "CERT-FILE") */
+    const char *const *dec_recipients;
+    size_t n_dec_recipients;
+    /** GnuPG home for pgp recipients and secret keys (NULL: GnuPG's default) */
+    const char *gpg_homedir;
+    /** use the GnuPG secret keys for decryption */
+    int use_gpg_keys;
+    /** layers to process: 0-based from the bottom, negative from the top; none = all */
+    const int *layers;
+    size_t n_layers;
+    /** platform "os/arch[/variant]" of an index to process (NULL: host platform) */
+    const char *platform;
+    /** process every manifest of an index */
+    int all;
+} cocoimg_crypt_options;
+
+#define COCOIMG_CRYPT_OPTIONS_INIT {COCOIMG_CRYPT_OPTIONS_VERSION}
+
+/** Initialise @p opts with defaults; @return 0, or COCOIMG_EINVAL for an unknown version. */
+COCOIMG_EXTERN(int) cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version);
+
+/**
+ * Copy @p src to @p dst, encrypting the selected layers for the recipients.
+ * Layers that are already encrypted get the new recipients added (their key
+ * unwrapped with opts->keys; blob untouched).  Docker schema2 manifests are
+ * converted to OCI.  @return 0 or a negative COCOIMG_E* code.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_encrypt(cocoimg_context *ctx, const char *src, const char *dst,
+                const cocoimg_crypt_options *opts, cocoimg_error **err);
+
+/**
+ * Copy @p src to @p dst, decrypting the selected encrypted layers.
+ * COCOIMG_ENOKEY when no key unwraps a layer, COCOIMG_EAUTH when its HMAC
+ * fails, COCOIMG_EDIGEST on a digest mismatch.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_decrypt(cocoimg_context *ctx, const char *src, const char *dst,
+                const cocoimg_crypt_options *opts, cocoimg_error **err);
+
+/**
+ * Describe the layers of @p src as a JSON array (malloc'd string in *out,
+ * free with cocoimg_free()): per layer its index, digest, size, media type,
+ * whether encrypted, the key-wrapping schemes and the recipients that can
+ * be derived without keys.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
+                  char **out, cocoimg_error **err);
+
+COCOIMG_END_DECL
+
+#endif

@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OpenPGP key wrapper (ocicrypt "pgp", spec 6.3) through GPGME.
+ *
+ * wrap: one binary (non-armored) OpenPGP message to all cfg->pgp_recipients,
+ * keys looked up in the keyring of cfg->gpg_homedir (GnuPG's default when
+ * NULL), trusted unconditionally as ocicrypt does, no compression, no
+ * default encrypt-to keys.  Recipient strings match like ocicrypt (exact
+ * e-mail address or exact display name of a user ID) or, in addition, a key
+ * ID / fingerprint (hex, optional 0x).  The result is checked to be PKESK
+ * packets followed by a SEIPD v1 packet: a GnuPG >= 2.3 that picked an
+ * OCB/AEAD packet (unreadable by every ocicrypt) is refused.
+ *
+ * unwrap: gpgme_op_decrypt with the secret keys of that keyring.  No
+ * pinentry ever: loopback mode with a passphrase callback that refuses, so a
+ * protected key fails with a clear error instead of prompting.  The output is
+ * collected in a bounded, wiped buffer (a compressed message cannot blow it
+ * up).
+ *
+ * describe: the PKESK key IDs, read by the small bounded packet parser below
+ * (no keys, no gpg needed).
+ *
+ * Every call uses its own gpgme context bound to the configured home
+ * directory.  GnuPG starts a gpg-agent for that home; stopping it is up to
+ * the owner of the home (`gpgconf --homedir DIR --kill all`).
+ */
+#include <errno.h>
+#include <gpgme.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypt/keywrap.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/secret.h"
+
+#define PGP_MAX_BLOB (1u << 20)
+#define PGP_MAX_PKESK 256
+/* privopts are ~200 bytes; anything near this is not ours */
+#define PGP_MAX_PLAINTEXT (64u * 1024)
+#define PGP_MAX_RECIPIENT_KEYS 256
+
+/* ------------------------------------------------------------------------ */
+/* packet scanner                                                            */
+
+struct pgp_pkesk {
+    unsigned version;
+    uint64_t keyid; /* v3 only */
+    unsigned algo;
+};
+
+struct pgp_scan {
+    struct pgp_pkesk pkesk[PGP_MAX_PKESK];
+    size_t n_pkesk;
+    size_t n_skesk;
+    unsigned data_tag; /* first packet that is not a session key (0: none) */
+};
+
+static bool
+is_data_tag(unsigned tag)
+{
+    /* SED, SEIPD, AEAD (LibrePGP OCB), compressed, literal */
+    return tag == 9 || tag == 18 || tag == 20 || tag == 8 || tag == 11;
+}
+
+/*
+ * Walk the packets up to the first data packet.  Only the session key
+ * packets are decoded; everything is bounds-checked against @p len.
+ */
+static int
+pgp_scan(struct pgp_scan *s, const uint8_t *p, size_t len, cocoimg_error **err)
+{
+    memset(s, 0, sizeof(*s));
+    if (len > PGP_MAX_BLOB)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pgp: message of %zu bytes is too large",
+                                  len);
+    size_t off = 0;
+    while (off < len) {
+        uint8_t b = p[off];
+        unsigned tag;
+        size_t hlen, blen;
+        bool partial = false;
+        size_t rem = len - off;
+        if (!(b & 0x80))
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                      "pgp: not an OpenPGP packet at offset %zu", off);
+        if (b & 0x40) {
+            tag = b & 0x3f;
+            if (rem < 2)
+                goto truncated;
+            uint8_t l0 = p[off + 1];
+            if (l0 < 192) {
+                hlen = 2;
+                blen = l0;
+            } else if (l0 < 224) {
+                if (rem < 3)
+                    goto truncated;
+                hlen = 3;
+                blen = ((size_t)(l0 - 192) << 8) + p[off + 2] + 192;
+            } else if (l0 == 255) {
+                if (rem < 6)
+                    goto truncated;
+                hlen = 6;
+                blen = ((size_t)p[off + 2] << 24) | ((size_t)p[off + 3] << 16) |
+                       ((size_t)p[off + 4] << 8) | p[off + 5];
+            } else {
+                hlen = 2;
+                blen = 0;
+                partial = true;
+            }
+        } else {
+            tag = (b >> 2) & 0x0f;
+            switch (b & 3) {
+            case 0:
+                hlen = 2;
+                break;
+            case 1:
+                hlen = 3;
+                break;
+            case 2:
+                hlen = 5;
+                break;
+            default:
+                hlen = 1;
+                break;
+            }
+            if (rem < hlen)
+                goto truncated;
+            if ((b & 3) == 3) {
+                blen = rem - 1; /* indeterminate: to the end */
+            } else {
+                blen = 0;
+                for (size_t i = 1; i < hlen; i++)
+                    blen = (blen << 8) | p[off + i];
+            }
+        }
+        if (tag == 0)
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: reserved packet tag 0");
+        if (is_data_tag(tag)) {
+            s->data_tag = tag;
+            return 0; /* the rest is gpg's business */
+        }
+        if (partial)
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                      "pgp: partial length on packet tag %u", tag);
+        if (blen > rem - hlen)
+            goto truncated;
+        const uint8_t *body = p + off + hlen;
+        if (tag == 1) {
+            if (s->n_pkesk == PGP_MAX_PKESK)
+                return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pgp: more than %d recipients",
+                                          PGP_MAX_PKESK);
+            struct pgp_pkesk *k = &s->pkesk[s->n_pkesk];
+            if (blen < 1)
+                return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: empty PKESK packet");
+            k->version = body[0];
+            if (k->version == 3) {
+                if (blen < 10)
+                    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                              "pgp: short PKESK v3 packet");
+                for (size_t i = 0; i < 8; i++)
+                    k->keyid = (k->keyid << 8) | body[1 + i];
+                k->algo = body[9];
+            }
+            s->n_pkesk++;
+        } else if (tag == 3) {
+            s->n_skesk++;
+        }
+        off += hlen + blen;
+    }
+    return 0;
+truncated:
+    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: truncated packet at offset %zu",
+                              off);
+}
+
+static int
+pgp_describe(const uint8_t *blob, size_t len, json_t **out, cocoimg_error **err)
+{
+    _cleanup_free_ struct pgp_scan *s = malloc(sizeof(*s));
+    if (!s)
+        return cocoimg__error_oom(err);
+    int r = pgp_scan(s, blob, len, err);
+    if (r < 0)
+        return r;
+    json_t *arr = json_array();
+    if (!arr)
+        return cocoimg__error_oom(err);
+    for (size_t i = 0; i < s->n_pkesk + s->n_skesk; i++) {
+        char buf[64];
+        if (i >= s->n_pkesk)
+            snprintf(buf, sizeof(buf), "passphrase (SKESK)");
+        else if (s->pkesk[i].version != 3)
+            snprintf(buf, sizeof(buf), "PKESK v%u (unsupported)", s->pkesk[i].version);
+        else if (s->pkesk[i].keyid == 0)
+            snprintf(buf, sizeof(buf), "kid 0000000000000000 (anonymous recipient)");
+        else
+            snprintf(buf, sizeof(buf), "kid %016llX", (unsigned long long)s->pkesk[i].keyid);
+        if (json_array_append_new(arr, json_string(buf)) < 0) {
+            json_decref(arr);
+            return cocoimg__error_oom(err);
+        }
+    }
+    *out = arr;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* gpgme plumbing                                                            */
+
+static pthread_once_t gpgme_once = PTHREAD_ONCE_INIT;
+static bool gpgme_ok;
+
+static void
+gpgme_init_once(void)
+{
+    gpgme_ok = gpgme_check_version(NULL) != NULL &&
+               gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) == GPG_ERR_NO_ERROR;
+}
+
+struct pass_state {
+    bool asked;
+};
+
+static gpgme_error_t
+refuse_passphrase(void *hook, const char *uid_hint, const char *info, int prev_bad, int fd)
+{
+    (void)uid_hint;
+    (void)info;
+    (void)prev_bad;
+    (void)fd;
+    ((struct pass_state *)hook)->asked = true;
+    return gpg_error(GPG_ERR_NO_PASSPHRASE);
+}
+
+static void
+ctx_releasep(gpgme_ctx_t *c)
+{
+    if (*c)
+        gpgme_release(*c);
+}
+
+static void
+data_releasep(gpgme_data_t *d)
+{
+    if (*d)
+        gpgme_data_release(*d);
+}
+
+static int
+gpg_fail(cocoimg_error **err, int code, gpgme_error_t e, const char *what)
+{
+    return cocoimg__error_set(err, code, 0, "pgp: %s: %s", what, gpgme_strerror(e));
+}
+
+static int
+new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *ps,
+        cocoimg_error **err)
+{
+    pthread_once(&gpgme_once, gpgme_init_once);
+    if (!gpgme_ok)
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                  "pgp: GPGME or its OpenPGP engine (gpg) is not usable");
+    gpgme_ctx_t ctx = NULL;
+    gpgme_error_t e = gpgme_new(&ctx);
+    if (e)
+        return gpg_fail(err, COCOIMG_ERROR, e, "cannot create a GPGME context");
+    if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) ||
+        (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, cfg->gpg_homedir)) ||
+        (e = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK))) {
+        gpgme_release(ctx);
+        return gpg_fail(err, COCOIMG_ERROR, e, "cannot configure the GPGME context");
+    }
+    gpgme_set_armor(ctx, 0);
+    gpgme_set_offline(ctx, 1);
+    gpgme_set_passphrase_cb(ctx, refuse_passphrase, ps);
+    *out = ctx;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* wrap                                                                      */
+
+/* "0x"-optional hex of 8, 16 or 40 digits */
+static bool
+looks_like_keyid(const char *s, const char **hex)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        s += 2;
+    size_t n = strlen(s);
+    if (n != 8 && n != 16 && n != 40)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F')))
+            return false;
+    *hex = s;
+    return true;
+}
+
+static bool
+hex_suffix(const char *full, const char *hex)
+{
+    if (!full)
+        return false;
+    size_t a = strlen(full), b = strlen(hex);
+    return a >= b && strcasecmp(full + a - b, hex) == 0;
+}
+
+static bool
+key_matches(gpgme_key_t key, const char *want)
+{
+    const char *hex;
+    if (looks_like_keyid(want, &hex)) {
+        for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next)
+            if (hex_suffix(sk->fpr, hex) || hex_suffix(sk->keyid, hex))
+                return true;
+    }
+    /* ocicrypt: exact (case-sensitive) e-mail address or display name */
+    for (gpgme_user_id_t u = key->uids; u; u = u->next) {
+        if (u->revoked || u->invalid)
+            continue;
+        if ((u->email && strcmp(u->email, want) == 0) || (u->name && strcmp(u->name, want) == 0))
+            return true;
+    }
+    return false;
+}
+
+struct keylist {
+    gpgme_key_t keys[PGP_MAX_RECIPIENT_KEYS + 1]; /* NULL-terminated */
+    size_t n;
+};
+
+static void
+keylist_free(struct keylist *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        gpgme_key_unref(l->keys[i]);
+    free(l);
+}
+COCOIMG_DEFINE_CLEANUP(struct keylist, keylist_free)
+
+static int
+find_recipient(gpgme_ctx_t ctx, struct keylist *l, const char *want, cocoimg_error **err)
+{
+    gpgme_error_t e = gpgme_op_keylist_start(ctx, want, 0);
+    if (e)
+        return gpg_fail(err, COCOIMG_ERROR, e, "key listing failed");
+    size_t found = 0;
+    int r = 0;
+    gpgme_key_t key;
+    while (!(e = gpgme_op_keylist_next(ctx, &key))) {
+        bool usable = !key->revoked && !key->expired && !key->disabled && !key->invalid &&
+                      key->can_encrypt;
+        bool dup = false;
+        for (size_t i = 0; i < l->n && !dup; i++)
+            dup = l->keys[i]->fpr && key->fpr && strcmp(l->keys[i]->fpr, key->fpr) == 0;
+        if (!usable || !key_matches(key, want)) {
+            gpgme_key_unref(key);
+            continue;
+        }
+        found++;
+        if (dup) {
+            gpgme_key_unref(key);
+        } else if (l->n == PGP_MAX_RECIPIENT_KEYS) {
+            gpgme_key_unref(key);
+            r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pgp: too many recipient keys");
+        } else {
+            l->keys[l->n++] = key;
+        }
+    }
+    gpgme_op_keylist_end(ctx);
+    if (r < 0)
+        return r;
+    if (gpg_err_code(e) != GPG_ERR_EOF)
+        return gpg_fail(err, COCOIMG_ERROR, e, "key listing failed");
+    if (!found)
+        return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0,
+                                  "pgp: no usable encryption key found for recipient '%s'", want);
+    return 0;
+}
+
+static int
+pgp_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t **out,
+         size_t *out_len, cocoimg_error **err)
+{
+    if (cfg->n_pgp_recipients == 0)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pgp: no recipients");
+    struct pass_state ps = {0};
+    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
+    int r = new_ctx(&ctx, cfg, &ps, err);
+    if (r < 0)
+        return r;
+    _cleanup_(keylist_freep) struct keylist *l = calloc(1, sizeof(*l));
+    if (!l)
+        return cocoimg__error_oom(err);
+    for (size_t i = 0; i < cfg->n_pgp_recipients; i++) {
+        r = find_recipient(ctx, l, cfg->pgp_recipients[i], err);
+        if (r < 0)
+            return r;
+    }
+
+    _cleanup_(data_releasep) gpgme_data_t plain = NULL;
+    _cleanup_(data_releasep) gpgme_data_t cipher = NULL;
+    gpgme_error_t e;
+    if ((e = gpgme_data_new_from_mem(&plain, (const char *)opts->ptr, opts->len, 0)) ||
+        (e = gpgme_data_new(&cipher)))
+        return gpg_fail(err, COCOIMG_ENOMEM, e, "cannot create data buffers");
+    e = gpgme_op_encrypt(ctx, l->keys,
+                         GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO |
+                             GPGME_ENCRYPT_NO_COMPRESS,
+                         plain, cipher);
+    gpgme_encrypt_result_t res = gpgme_op_encrypt_result(ctx);
+    if (res && res->invalid_recipients)
+        return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0, "pgp: invalid recipient key %s: %s",
+                                  res->invalid_recipients->fpr ? res->invalid_recipients->fpr
+                                                               : "?",
+                                  gpgme_strerror(res->invalid_recipients->reason));
+    if (e)
+        return gpg_fail(err, COCOIMG_ERROR, e, "encryption failed");
+
+    size_t n = 0;
+    char *mem = gpgme_data_release_and_get_mem(TAKE_PTR(cipher), &n);
+    if (!mem)
+        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "pgp: encryption produced no output");
+    _cleanup_free_ struct pgp_scan *s = malloc(sizeof(*s));
+    uint8_t *buf = s && n ? malloc(n) : NULL;
+    if (buf)
+        memcpy(buf, mem, n);
+    gpgme_free(mem);
+    if (!buf)
+        return s && !n ? cocoimg__error_set(err, COCOIMG_ERROR, 0, "pgp: empty output")
+                       : cocoimg__error_oom(err);
+    r = pgp_scan(s, buf, n, err);
+    if (r == 0 && (s->data_tag != 18 || s->n_pkesk == 0))
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                               "pgp: gpg wrote packet tag %u, not PKESK + SEIPD v1 (an AEAD/OCB "
+                               "message cannot be read by ocicrypt)",
+                               s->data_tag);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    *out = buf;
+    *out_len = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* unwrap                                                                    */
+
+/* A write-only, bounded, wiped-on-grow sink for the decrypted privopts. */
+struct sink {
+    uint8_t *buf;
+    size_t len, cap;
+    bool overflow;
+};
+
+static gpgme_ssize_t
+sink_write(void *handle, const void *data, size_t size)
+{
+    struct sink *s = handle;
+    if (size > PGP_MAX_PLAINTEXT - s->len) {
+        s->overflow = true;
+        errno = EFBIG;
+        return -1;
+    }
+    if (s->len + size > s->cap) {
+        size_t cap = s->cap ? s->cap : 512;
+        while (cap < s->len + size)
+            cap *= 2;
+        uint8_t *nb = malloc(cap);
+        if (!nb) {
+            errno = ENOMEM;
+            return -1;
+        }
+        if (s->len)
+            memcpy(nb, s->buf, s->len);
+        if (s->buf) {
+            OPENSSL_cleanse(s->buf, s->cap);
+            free(s->buf);
+        }
+        s->buf = nb;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, size);
+    s->len += size;
+    return (gpgme_ssize_t)size;
+}
+
+static int
+pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
+           cocoimg__secret **out, cocoimg_error **err)
+{
+    _cleanup_free_ struct pgp_scan *scan = malloc(sizeof(*scan));
+    if (!scan)
+        return cocoimg__error_oom(err);
+    int r = pgp_scan(scan, blob, len, err);
+    if (r < 0)
+        return r;
+    if (scan->data_tag != 9 && scan->data_tag != 18 && scan->data_tag != 20)
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: not an encrypted message");
+    if (scan->n_pkesk == 0)
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                  "pgp: message has no public-key recipients");
+    if (!cfg->pgp_decrypt)
+        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0, "pgp: GnuPG decryption not enabled");
+
+    struct pass_state ps = {0};
+    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
+    r = new_ctx(&ctx, cfg, &ps, err);
+    if (r < 0)
+        return r;
+    struct sink sink = {0};
+    struct gpgme_data_cbs cbs = {.write = sink_write};
+    _cleanup_(data_releasep) gpgme_data_t cipher = NULL;
+    _cleanup_(data_releasep) gpgme_data_t plain = NULL;
+    gpgme_error_t e;
+    if ((e = gpgme_data_new_from_mem(&cipher, (const char *)blob, len, 0)) ||
+        (e = gpgme_data_new_from_cbs(&plain, &cbs, &sink)))
+        return gpg_fail(err, COCOIMG_ENOMEM, e, "cannot create data buffers");
+
+    e = gpgme_op_decrypt(ctx, cipher, plain);
+    gpgme_decrypt_result_t res = gpgme_op_decrypt_result(ctx);
+    bool any_seckey = false;
+    for (gpgme_recipient_t rc = res ? res->recipients : NULL; rc; rc = rc->next)
+        if (gpg_err_code(rc->status) != GPG_ERR_NO_SECKEY)
+            any_seckey = true;
+    gpgme_err_code_t code = gpg_err_code(e);
+    if (sink.overflow)
+        r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                               "pgp: decrypted options exceed %u bytes", PGP_MAX_PLAINTEXT);
+    else if (ps.asked)
+        r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
+                               "pgp: the secret key needs a passphrase (not supported; remove "
+                               "the protection or use gpg-agent's cache)");
+    else if (code == GPG_ERR_NO_ERROR && res && res->unsupported_algorithm)
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "pgp: unsupported algorithm %s",
+                               res->unsupported_algorithm);
+    else if (code == GPG_ERR_NO_ERROR && res && res->legacy_cipher_nomdc)
+        r = cocoimg__error_set(err, COCOIMG_EAUTH, 0, "pgp: message is not integrity protected");
+    else if (code == GPG_ERR_NO_ERROR)
+        r = cocoimg__secret_dup(out, sink.buf, sink.len, err);
+    else if (code == GPG_ERR_NO_SECKEY || (code == GPG_ERR_DECRYPT_FAILED && !any_seckey))
+        r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
+                               "pgp: no secret key for any of the %zu recipients", scan->n_pkesk);
+    else if (code == GPG_ERR_DECRYPT_FAILED || code == GPG_ERR_BAD_SIGNATURE ||
+             code == GPG_ERR_CHECKSUM || code == GPG_ERR_BAD_KEY)
+        r = gpg_fail(err, COCOIMG_EAUTH, e, "decryption failed");
+    else if (code == GPG_ERR_UNSUPPORTED_ALGORITHM || code == GPG_ERR_CIPHER_ALGO ||
+             code == GPG_ERR_PUBKEY_ALGO)
+        r = gpg_fail(err, COCOIMG_ENOTSUP, e, "decryption failed");
+    else if (code == GPG_ERR_NO_DATA || code == GPG_ERR_BAD_DATA || code == GPG_ERR_INV_PACKET ||
+             code == GPG_ERR_INV_DATA)
+        r = gpg_fail(err, COCOIMG_EFORMAT, e, "decryption failed");
+    else
+        r = gpg_fail(err, COCOIMG_ERROR, e, "decryption failed");
+    if (sink.buf) {
+        OPENSSL_cleanse(sink.buf, sink.cap);
+        free(sink.buf);
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static bool
+pgp_has_recipients(const cocoimg__crypt_config *cfg)
+{
+    return cfg->n_pgp_recipients > 0;
+}
+
+static bool
+pgp_has_keys(const cocoimg__crypt_config *cfg)
+{
+    return cfg->pgp_decrypt;
+}
+
+const struct cocoimg__keywrapper cocoimg__keywrap_pgp = {
+    .scheme = "pgp",
+    .annotation = COCOIMG_ENC_KEYS_PREFIX "pgp",
+    .has_recipients = pgp_has_recipients,
+    .has_keys = pgp_has_keys,
+    .wrap = pgp_wrap,
+    .unwrap = pgp_unwrap,
+    .describe = pgp_describe,
+};

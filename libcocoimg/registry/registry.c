@@ -1,0 +1,887 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Registry client: the client object, authentication (Basic, Bearer token
+ * flow), retries, error mapping, and the manifest operations.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oci/model.h"
+#include "registry/registry_int.h"
+#include "util/base64.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+#define TOKEN_BODY_MAX (1u * 1024 * 1024)
+#define CA_BUNDLE_MAX (16u * 1024 * 1024)
+#define DEFAULT_RETRIES 3
+#define DEFAULT_BACKOFF_MS 500
+#define MAX_BACKOFF_MS 10000
+#define DEFAULT_CHUNK (64u * 1024 * 1024)
+
+static const char *const cert_roots_default[] = {NULL /* ~/.config/containers/certs.d */,
+                                                 "/etc/containers/certs.d", "/etc/docker/certs.d",
+                                                 NULL};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void
+curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)h;
+    (void)access;
+    cocoimg__registry *r = userptr;
+    pthread_mutex_lock(&r->share_locks[data]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data data, void *userptr)
+{
+    (void)h;
+    cocoimg__registry *r = userptr;
+    pthread_mutex_unlock(&r->share_locks[data]);
+}
+
+static void
+token_free(struct cocoimg__token *t)
+{
+    free(t->scope);
+    cocoimg__free_wipe_str(t->value);
+    free(t);
+}
+
+void
+cocoimg__registry_free(cocoimg__registry *r)
+{
+    if (!r)
+        return;
+    if (r->share)
+        curl_share_cleanup(r->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&r->share_locks[i]);
+    pthread_mutex_destroy(&r->lock);
+    while (r->tokens) {
+        struct cocoimg__token *t = r->tokens;
+        r->tokens = t->next;
+        token_free(t);
+    }
+    cocoimg__auth_challenge_clear(&r->chal);
+    cocoimg__tls_files_clear(&r->tls);
+    free(r->ca_blob);
+    free(r->host);
+    free(r->username);
+    cocoimg__secret_free(r->password);
+    free(r);
+}
+
+const char *
+cocoimg__registry_host(const cocoimg__registry *r)
+{
+    return r->host;
+}
+
+static int
+append_file(uint8_t **buf, size_t *len, const char *path, cocoimg_error **err)
+{
+    uint8_t *data = NULL;
+    size_t dlen = 0;
+    int r = cocoimg__read_file(&data, &dlen, AT_FDCWD, path, CA_BUNDLE_MAX, err);
+    if (r < 0)
+        return r;
+    if (*len + dlen + 1 > CA_BUNDLE_MAX) {
+        free(data);
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "CA bundle too large at '%s'", path);
+    }
+    uint8_t *nb = realloc(*buf, *len + dlen + 2);
+    if (!nb) {
+        free(data);
+        return cocoimg__error_oom(err);
+    }
+    memcpy(nb + *len, data, dlen);
+    *len += dlen;
+    nb[(*len)++] = '\n';
+    *buf = nb;
+    free(data);
+    return 0;
+}
+
+/* System CA bundle + the registry's certs.d CAs (containers/image semantics). */
+static int
+load_tls(cocoimg__registry *r, const char *cert_dir, cocoimg_error **err)
+{
+    const char *home = getenv("HOME");
+    _cleanup_free_ char *user_root = NULL;
+    const char *roots[4];
+    size_t n = 0;
+    if (home && *home && asprintf(&user_root, "%s/.config/containers/certs.d", home) >= 0)
+        roots[n++] = user_root;
+    for (size_t i = 1; cert_roots_default[i]; i++)
+        roots[n++] = cert_roots_default[i];
+    roots[n] = NULL;
+
+    char **dirs = NULL;
+    int rc = cocoimg__tls_dirs(&dirs, r->host, cert_dir, roots, err);
+    if (rc < 0)
+        return rc;
+    for (char **d = dirs; *d && rc == 0; d++)
+        rc = cocoimg__tls_files_collect(&r->tls, *d, err);
+    cocoimg__strv_free(dirs);
+    if (rc < 0 || r->tls.n_ca == 0)
+        return rc;
+
+    CURL *h = curl_easy_init();
+    if (!h)
+        return cocoimg__error_oom(err);
+    char *sys = NULL;
+    curl_easy_getinfo(h, CURLINFO_CAINFO, &sys);
+    if (sys && access(sys, R_OK) == 0)
+        rc = append_file(&r->ca_blob, &r->ca_blob_len, sys, err);
+    curl_easy_cleanup(h);
+    for (size_t i = 0; i < r->tls.n_ca && rc == 0; i++)
+        rc = append_file(&r->ca_blob, &r->ca_blob_len, r->tls.ca[i], err);
+    return rc;
+}
+
+int
+cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const char *host,
+                      const struct cocoimg__registry_options *opts, cocoimg_error **err)
+{
+    static const struct cocoimg__registry_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    if (!host || !*host || strpbrk(host, "/ \t\r\n@?#"))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid registry host '%s'",
+                                  host ? host : "");
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return cocoimg__error_set(err, COCOIMG_ENET, 0, "curl init: %s",
+                                  curl_easy_strerror(curl_init_rc));
+
+    _cleanup_registry_ cocoimg__registry *r = calloc(1, sizeof(*r));
+    if (!r)
+        return cocoimg__error_oom(err);
+    pthread_mutex_init(&r->lock, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&r->share_locks[i], NULL);
+    r->ctx = ctx;
+    r->insecure = opts->insecure;
+    r->retries = opts->retries < 0 ? 0 : opts->retries ? opts->retries : DEFAULT_RETRIES;
+    r->backoff_ms = opts->backoff_ms ? opts->backoff_ms : DEFAULT_BACKOFF_MS;
+    r->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
+    if (!(r->host = strdup(host)))
+        return cocoimg__error_oom(err);
+
+    int rc;
+    if (opts->username) {
+        const char *pw = opts->password ? opts->password : "";
+        if (!*opts->username)
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "empty user name in credentials");
+        if (!(r->username = strdup(opts->username)))
+            return cocoimg__error_oom(err);
+        rc = cocoimg__secret_new(&r->password, strlen(pw) + 1, err);
+        if (rc < 0)
+            return rc;
+        memcpy(r->password->ptr, pw, strlen(pw));
+        r->password->len = strlen(pw);
+    } else {
+        bool found = false;
+        rc = cocoimg__authfile_find(&found, &r->username, &r->password, opts->authfile, host,
+                                    err);
+        if (rc < 0)
+            return rc;
+    }
+
+    rc = load_tls(r, opts->cert_dir, err);
+    if (rc < 0)
+        return cocoimg__error_wrap(err, rc, "registry '%s'", host);
+
+    r->share = curl_share_init();
+    if (!r->share)
+        return cocoimg__error_oom(err);
+    curl_share_setopt(r->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(r->share, CURLSHOPT_USERDATA, r);
+    curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    *out = TAKE_PTR(r);
+    return 0;
+}
+
+/* --- requests --- */
+
+static void
+sleep_ms(unsigned int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static unsigned int
+backoff(const cocoimg__registry *r, int attempt, int64_t retry_after)
+{
+    uint64_t ms = (uint64_t)r->backoff_ms << (attempt < 16 ? attempt : 16);
+    if (retry_after > 0 && (uint64_t)retry_after * 1000 > ms)
+        ms = (uint64_t)retry_after * 1000;
+    return ms > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : (unsigned int)ms;
+}
+
+/* The URL without its query (which may carry upload state): for messages. */
+static void
+log_request(const cocoimg__registry *r, const char *method, const char *url, long status)
+{
+    size_t n = strcspn(url, "?");
+    cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "%s %.*s -> %ld", method, (int)n, url, status);
+}
+
+/*
+ * Describe a failed response: registry and repository, status, and the
+ * first error of the registry's JSON error body.
+ */
+int
+cocoimg__registry_status_error(const cocoimg__registry *r, const char *repo, const char *what,
+             const struct cocoimg__xfer *x, cocoimg_error **err)
+{
+    const char *code = NULL, *msg = NULL;
+    _cleanup_json_ json_t *j = NULL;
+    if (x->ebody_len) {
+        json_error_t je;
+        j = json_loadb((const char *)x->ebody, x->ebody_len, 0, &je);
+        json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+        code = json_string_value(json_object_get(e0, "code"));
+        msg = json_string_value(json_object_get(e0, "message"));
+    }
+    char where[512];
+    if (repo)
+        snprintf(where, sizeof(where), "registry '%s': repository '%s'", r->host, repo);
+    else
+        snprintf(where, sizeof(where), "registry '%s'", r->host);
+    char detail[300] = "";
+    if (code || msg)
+        snprintf(detail, sizeof(detail), " (%s%s%.200s)", code ? code : "",
+                 code && msg ? ": " : "", msg ? msg : "");
+    bool unknown = code && (strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
+                            strcmp(code, "BLOB_UNKNOWN") == 0 || strcmp(code, "NAME_UNKNOWN") == 0);
+    if (x->status == 404 || unknown)
+        return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0, "%s: %s not found%s", where, what,
+                                  detail);
+    if (x->status == 401)
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "%s: %s: 401 Unauthorized: authentication required or "
+                                  "credentials rejected%s",
+                                  where, what, detail);
+    if (x->status == 403)
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0, "%s: %s: 403 Forbidden: access denied%s",
+                                  where, what, detail);
+    return cocoimg__error_set(err, COCOIMG_EHTTP, 0, "%s: %s: unexpected HTTP status %ld%s", where,
+                              what, x->status, detail);
+}
+
+int
+cocoimg__registry_net_error(const cocoimg__registry *r, const char *what, const struct cocoimg__xfer *x,
+          cocoimg_error **err)
+{
+    if (x->up_rc < 0) {
+        int rc = x->up_rc;
+        if (err && !*err) {
+            *err = x->up_err;
+            ((struct cocoimg__xfer *)x)->up_err = NULL;
+        }
+        return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
+    }
+    if (x->body_overflow)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "registry '%s': %s: response larger than %zu bytes", r->host,
+                                  what, x->body_max);
+    return cocoimg__error_set(err, COCOIMG_ENET, 0, "registry '%s': %s: %s", r->host, what,
+                              cocoimg__xfer_curl_error(x));
+}
+
+static struct cocoimg__token *
+token_lookup(cocoimg__registry *r, const char *scope)
+{
+    time_t now = time(NULL);
+    for (struct cocoimg__token *t = r->tokens; t; t = t->next)
+        if (strcmp(t->scope, scope) == 0 && t->expires > now)
+            return t;
+    return NULL;
+}
+
+static void
+token_drop(cocoimg__registry *r, const char *scope)
+{
+    for (struct cocoimg__token **pp = &r->tokens; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->scope, scope) == 0) {
+            struct cocoimg__token *t = *pp;
+            *pp = t->next;
+            token_free(t);
+            return;
+        }
+}
+
+static int
+basic_header(char **out, const cocoimg__registry *r, cocoimg_error **err)
+{
+    size_t ul = strlen(r->username), pl = r->password->len;
+    _cleanup_secret_ cocoimg__secret *raw = NULL;
+    int rc = cocoimg__secret_new(&raw, ul + 1 + pl, err);
+    if (rc < 0)
+        return rc;
+    memcpy(raw->ptr, r->username, ul);
+    raw->ptr[ul] = ':';
+    memcpy(raw->ptr + ul + 1, r->password->ptr, pl);
+    char *b64 = NULL;
+    rc = cocoimg__b64_encode(&b64, raw->ptr, raw->len, COCOIMG_B64_STD, err);
+    if (rc < 0)
+        return rc;
+    char *h = NULL;
+    if (asprintf(&h, "Authorization: Basic %s", b64) < 0)
+        h = NULL;
+    cocoimg__free_wipe_str(b64);
+    if (!h)
+        return cocoimg__error_oom(err);
+    *out = h;
+    return 0;
+}
+
+static int run_plain(struct cocoimg__xfer **out, cocoimg__registry *r,
+                     const struct cocoimg__xfer_spec *sp, const char *what, cocoimg_error **err);
+
+/*
+ * Get a Bearer token for @p scope (space-separated scopes) from the realm
+ * of the registry's challenge, with Basic credentials when we have any.
+ */
+static int
+fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char *scope,
+            const char *repo, cocoimg_error **err)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return cocoimg__error_oom(err);
+    int rc = 0;
+    char *url = NULL;
+    if (curl_url_set(u, CURLUPART_URL, ch->realm, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': invalid token realm '%s'", r->host, ch->realm);
+    }
+    _cleanup_free_ char *q = NULL;
+    if (ch->service) {
+        if (asprintf(&q, "service=%s", ch->service) < 0 ||
+            curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+            rc = cocoimg__error_oom(err);
+        free(TAKE_PTR(q));
+    }
+    for (const char *s = scope; rc == 0 && s && *s;) {
+        size_t n = strcspn(s, " ");
+        if (n && (asprintf(&q, "scope=%.*s", (int)n, s) < 0 ||
+                  curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) !=
+                      CURLUE_OK))
+            rc = cocoimg__error_oom(err);
+        free(TAKE_PTR(q));
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    if (rc == 0 && curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+        rc = cocoimg__error_oom(err);
+    curl_url_cleanup(u);
+    if (rc < 0)
+        return rc;
+
+    char *auth = NULL;
+    if (r->username && (rc = basic_header(&auth, r, err)) < 0) {
+        curl_free(url);
+        return rc;
+    }
+    struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .auth_header = auth,
+                                    .max_body = TOKEN_BODY_MAX, .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    rc = run_plain(&x, r, &sp, "token request", err);
+    curl_free(url);
+    if (auth)
+        cocoimg__free_wipe_str(auth);
+    if (rc < 0)
+        return rc;
+    if (x->status != 200) {
+        rc = cocoimg__registry_status_error(r, repo, "token request", x, err);
+        return x->status == 404 ? cocoimg__error_set(err, COCOIMG_EHTTP, 0, "token realm not found")
+                                : rc;
+    }
+    _cleanup_json_ json_t *j = NULL;
+    rc = cocoimg__json_loadb(&j, x->body, x->body_len, TOKEN_BODY_MAX, true, "token response",
+                             err);
+    cocoimg__wipe(x->body, x->body_len);
+    if (rc < 0)
+        return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
+    const char *tok = cocoimg__json_str(j, "token");
+    if (!tok || !*tok)
+        tok = cocoimg__json_str(j, "access_token");
+    if (!tok || !*tok)
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': token response without a token", r->host);
+    json_int_t exp = 60;
+    json_t *e = json_object_get(j, "expires_in");
+    if (json_is_integer(e) && json_integer_value(e) > 0)
+        exp = json_integer_value(e);
+    if (exp > 86400)
+        exp = 86400;
+    struct cocoimg__token *t = calloc(1, sizeof(*t));
+    if (!t || !(t->scope = strdup(scope)) || !(t->value = strdup(tok))) {
+        if (t)
+            free(t->scope);
+        free(t);
+        return cocoimg__error_oom(err);
+    }
+    /* renew a little early so a token does not expire in flight */
+    t->expires = time(NULL) + (exp > 20 ? exp - 10 : exp);
+    pthread_mutex_lock(&r->lock);
+    token_drop(r, scope);
+    t->next = r->tokens;
+    r->tokens = t;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+/* The Authorization header for a request in @p scope (NULL when anonymous). */
+static int
+auth_header_for(char **out, cocoimg__registry *r, const char *scope, const char *repo,
+                cocoimg_error **err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&r->lock);
+    cocoimg__auth_scheme scheme = r->chal.scheme;
+    pthread_mutex_unlock(&r->lock);
+    if (scheme == COCOIMG_AUTH_BASIC)
+        return r->username ? basic_header(out, r, err) : 0;
+    if (scheme != COCOIMG_AUTH_BEARER || !scope)
+        return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        pthread_mutex_lock(&r->lock);
+        struct cocoimg__token *t = token_lookup(r, scope);
+        int n = t ? asprintf(out, "Authorization: Bearer %s", t->value) : 0;
+        pthread_mutex_unlock(&r->lock);
+        if (n < 0) {
+            *out = NULL;
+            return cocoimg__error_oom(err);
+        }
+        if (t)
+            return 0;
+        if (pass == 0) {
+            /* copy the challenge: another thread may replace it meanwhile */
+            cocoimg__auth_challenge ch = {0};
+            pthread_mutex_lock(&r->lock);
+            ch.scheme = r->chal.scheme;
+            ch.realm = r->chal.realm ? strdup(r->chal.realm) : NULL;
+            ch.service = r->chal.service ? strdup(r->chal.service) : NULL;
+            pthread_mutex_unlock(&r->lock);
+            int rc = ch.realm ? fetch_token(r, &ch, scope, repo, err) : cocoimg__error_oom(err);
+            cocoimg__auth_challenge_clear(&ch);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Run one request with the retry policy only (no auth handling): retried
+ * on connection errors, 5xx and 429 when the body can be replayed.
+ * Returns 0 with *out holding the final response (any status).
+ */
+static int
+run_plain(struct cocoimg__xfer **out, cocoimg__registry *r, const struct cocoimg__xfer_spec *sp,
+          const char *what, cocoimg_error **err)
+{
+    bool replayable = sp->up_reader == NULL;
+    for (int attempt = 0;; attempt++) {
+        struct cocoimg__xfer *x = NULL;
+        int rc = cocoimg__xfer_new(&x, r, sp, err);
+        if (rc < 0)
+            return rc;
+        rc = cocoimg__xfer_run(x, sp->stream, err);
+        if (rc < 0) {
+            cocoimg__xfer_free(x);
+            return rc;
+        }
+        bool failed = x->done && x->result != CURLE_OK;
+        /* a streamed body that already started is resumed by its reader */
+        if (failed && sp->stream && x->hdr_done && x->status / 100 == 2 && x->body_seen)
+            failed = false;
+        if (failed || x->hdr_done)
+            log_request(r, sp->method, sp->url, failed ? 0 : x->status);
+        bool can_retry = replayable && attempt < r->retries;
+        if (failed) {
+            if (can_retry && x->up_rc == 0 && !x->body_overflow &&
+                cocoimg__curl_retryable(x->result)) {
+                cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: %s, retrying",
+                             r->host, what, cocoimg__xfer_curl_error(x));
+                cocoimg__xfer_free(x);
+                sleep_ms(backoff(r, attempt, 0));
+                continue;
+            }
+            rc = cocoimg__registry_net_error(r, what, x, err);
+            cocoimg__xfer_free(x);
+            return rc;
+        }
+        if (can_retry && (x->status >= 500 || x->status == 429)) {
+            /* the body of the failed answer must arrive before we reuse the connection */
+            if (!x->done)
+                cocoimg__xfer_run(x, false, NULL);
+            cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: HTTP %ld, retrying",
+                         r->host, what, x->status);
+            unsigned int ms = backoff(r, attempt, x->retry_after);
+            cocoimg__xfer_free(x);
+            sleep_ms(ms);
+            continue;
+        }
+        if (!x->done && (x->status < 200 || x->status >= 300))
+            cocoimg__xfer_run(x, false, NULL); /* collect the error body */
+        *out = x;
+        return 0;
+    }
+}
+
+/* GET /v2/: pick the scheme and learn the auth challenge. */
+static int
+do_ping(cocoimg__registry *r, cocoimg_error **err)
+{
+    const char *schemes[2] = {"https", "http"};
+    size_t ns = r->insecure ? 2 : 1;
+    for (size_t i = 0; i < ns; i++) {
+        _cleanup_free_ char *url = NULL;
+        if (asprintf(&url, "%s://%s/v2/", schemes[i], r->host) < 0) {
+            url = NULL;
+            return cocoimg__error_oom(err);
+        }
+        struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .max_body = 0,
+                                        .follow = true};
+        _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+        cocoimg_error *e = NULL;
+        int rc = run_plain(&x, r, &sp, "ping", &e);
+        if (rc < 0) {
+            if (i + 1 < ns && rc == COCOIMG_ENET) {
+                cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                             "registry '%s': https failed, trying plain http", r->host);
+                cocoimg_error_free(e);
+                continue;
+            }
+            if (err && !*err)
+                *err = e;
+            else
+                cocoimg_error_free(e);
+            return rc;
+        }
+        cocoimg__auth_challenge ch = {0};
+        if (x->status == 401) {
+            if (!x->www_auth)
+                return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                          "registry '%s': 401 without WWW-Authenticate", r->host);
+            rc = cocoimg__auth_challenge_parse(&ch, x->www_auth, err);
+            if (rc < 0)
+                return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
+        } else if (x->status != 200) {
+            return cocoimg__registry_status_error(r, NULL, "ping '/v2/'", x, err);
+        }
+        pthread_mutex_lock(&r->lock);
+        r->scheme = schemes[i];
+        cocoimg__auth_challenge_clear(&r->chal);
+        r->chal = ch;
+        r->pinged = true;
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    return 0; /* not reached */
+}
+
+int
+cocoimg__registry_ping(cocoimg__registry *r, cocoimg_error **err)
+{
+    return do_ping(r, err);
+}
+
+static int
+base_url(char **out, cocoimg__registry *r, const char *path, cocoimg_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    bool pinged = r->pinged;
+    pthread_mutex_unlock(&r->lock);
+    if (!pinged) {
+        int rc = do_ping(r, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (asprintf(out, "%s://%s%s", r->scheme, r->host, path) < 0) {
+        *out = NULL;
+        return cocoimg__error_oom(err);
+    }
+    return 0;
+}
+
+int
+cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
+                          struct cocoimg__xfer_spec *sp, const char *repo, const char *scope,
+                          const char *what, cocoimg_error **err)
+{
+    bool replayable = sp->up_reader == NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        char *auth = NULL;
+        int rc = auth_header_for(&auth, r, scope, repo, err);
+        if (rc < 0)
+            return rc;
+        sp->auth_header = auth;
+        struct cocoimg__xfer *x = NULL;
+        rc = run_plain(&x, r, sp, what, err);
+        sp->auth_header = NULL;
+        if (auth)
+            cocoimg__free_wipe_str(auth);
+        if (rc < 0)
+            return rc;
+        if (x->status == 401 && pass == 0 && replayable && x->www_auth) {
+            /* token expired or revoked, or the registry changed its mind:
+             * learn the new challenge, drop the token and try once more */
+            cocoimg__auth_challenge ch = {0};
+            if (cocoimg__auth_challenge_parse(&ch, x->www_auth, NULL) == 0) {
+                bool retry = ch.scheme == COCOIMG_AUTH_BEARER ||
+                             (r->username && r->chal.scheme != COCOIMG_AUTH_BASIC);
+                pthread_mutex_lock(&r->lock);
+                if (scope)
+                    token_drop(r, scope);
+                cocoimg__auth_challenge_clear(&r->chal);
+                r->chal = ch;
+                pthread_mutex_unlock(&r->lock);
+                if (retry) {
+                    cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                                 "registry '%s': 401, renewing credentials", r->host);
+                    cocoimg__xfer_free(x);
+                    continue;
+                }
+            }
+        }
+        *out = x;
+        return 0;
+    }
+    return cocoimg__error_set(err, COCOIMG_ERROR, 0, "unreachable");
+}
+
+int
+cocoimg__registry_scope(char **out, const char *repo, bool push, const char *mount_from,
+                        cocoimg_error **err)
+{
+    int n = mount_from ? asprintf(out, "repository:%s:pull,push repository:%s:pull", repo,
+                                  mount_from)
+                       : asprintf(out, "repository:%s:%s", repo, push ? "pull,push" : "pull");
+    if (n < 0) {
+        *out = NULL;
+        return cocoimg__error_oom(err);
+    }
+    return 0;
+}
+
+int
+cocoimg__registry_check_repo(const char *repo, cocoimg_error **err)
+{
+    /* distribution's path component grammar, loosely: enough to keep URLs sane */
+    if (!repo || !*repo || repo[0] == '/' || repo[strlen(repo) - 1] == '/' ||
+        strstr(repo, "//") || strstr(repo, ".."))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid repository name '%s'",
+                                  repo ? repo : "");
+    for (const char *p = repo; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("._-/", *p)))
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid repository name '%s'",
+                                      repo);
+    return 0;
+}
+
+int
+cocoimg__registry_url(char **out, cocoimg__registry *r, const char *repo, const char *kind,
+                      const char *ref, cocoimg_error **err)
+{
+    _cleanup_free_ char *path = NULL;
+    if (asprintf(&path, "/v2/%s/%s/%s", repo, kind, ref) < 0) {
+        path = NULL;
+        return cocoimg__error_oom(err);
+    }
+    return base_url(out, r, path, err);
+}
+
+/* --- manifests --- */
+
+static const char *const manifest_accept[] = {
+    "Accept: " COCOIMG_MT_OCI_MANIFEST ", " COCOIMG_MT_OCI_INDEX ", " COCOIMG_MT_DOCKER_MANIFEST
+    ", " COCOIMG_MT_DOCKER_LIST,
+    NULL};
+
+void
+cocoimg__registry_manifest_free(cocoimg__registry_manifest *m)
+{
+    if (!m)
+        return;
+    free(m->data);
+    free(m->media_type);
+    free(m);
+}
+
+static int
+check_ref(const char *ref, bool *is_digest, cocoimg__digest *d, cocoimg_error **err)
+{
+    *is_digest = strchr(ref, ':') != NULL;
+    if (*is_digest)
+        return cocoimg__digest_parse(d, ref, err);
+    size_t n = strlen(ref);
+    if (n == 0 || n > 128)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid tag '%s'", ref);
+    for (size_t i = 0; i < n; i++) {
+        char c = ref[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || (i > 0 && (c == '.' || c == '-'))))
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid tag '%s'", ref);
+    }
+    return 0;
+}
+
+static char *
+media_type_of(const char *ct)
+{
+    if (!ct)
+        return NULL;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return n ? strndup(ct, n) : NULL;
+}
+
+static int
+manifest_op(cocoimg__registry_manifest **out, cocoimg__registry *r, const char *repo,
+            const char *ref, bool head, cocoimg_error **err)
+{
+    bool by_digest = false;
+    cocoimg__digest want;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    rc = check_ref(ref, &by_digest, &want, err);
+    if (rc < 0)
+        return rc;
+    _cleanup_free_ char *url = NULL, *scope = NULL, *what = NULL;
+    if ((rc = cocoimg__registry_url(&url, r, repo, "manifests", ref, err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, false, NULL, err)) < 0)
+        return rc;
+    if (asprintf(&what, "manifest '%s'", ref) < 0) {
+        what = NULL;
+        return cocoimg__error_oom(err);
+    }
+    struct cocoimg__xfer_spec sp = {.method = head ? "HEAD" : "GET", .url = url,
+                                    .headers = manifest_accept,
+                                    .max_body = head ? 0 : COCOIMG_REGISTRY_MANIFEST_MAX,
+                                    .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
+    if (rc < 0)
+        return rc;
+    if (x->status != 200)
+        return cocoimg__registry_status_error(r, repo, what, x, err);
+
+    _cleanup_(cocoimg__registry_manifest_freep) cocoimg__registry_manifest *m =
+        calloc(1, sizeof(*m));
+    if (!m)
+        return cocoimg__error_oom(err);
+    m->media_type = media_type_of(x->content_type);
+    if (head) {
+        m->len = x->content_length > 0 ? (size_t)x->content_length : 0;
+        if (by_digest) {
+            m->digest = want;
+        } else if (!x->docker_digest ||
+                   cocoimg__digest_parse(&m->digest, x->docker_digest, NULL) < 0) {
+            return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                      "registry '%s': repository '%s': %s: no valid "
+                                      "Docker-Content-Digest in HEAD response",
+                                      r->host, repo, what);
+        }
+    } else {
+        m->data = TAKE_PTR(x->body);
+        m->len = x->body_len;
+        if (!m->data && !(m->data = malloc(1)))
+            return cocoimg__error_oom(err);
+        rc = cocoimg__digest_buffer(&m->digest, by_digest ? want.alg : COCOIMG_DIGEST_SHA256,
+                                    m->data, m->len, err);
+        if (rc < 0)
+            return rc;
+        if (by_digest && !cocoimg__digest_equal(&m->digest, &want))
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "registry '%s': repository '%s': %s does not match its "
+                                      "digest",
+                                      r->host, repo, what);
+    }
+    *out = TAKE_PTR(m);
+    return 0;
+}
+
+int
+cocoimg__registry_get_manifest(cocoimg__registry_manifest **out, cocoimg__registry *r,
+                               const char *repo, const char *ref, cocoimg_error **err)
+{
+    return manifest_op(out, r, repo, ref, false, err);
+}
+
+int
+cocoimg__registry_head_manifest(cocoimg__registry_manifest **out, cocoimg__registry *r,
+                                const char *repo, const char *ref, cocoimg_error **err)
+{
+    return manifest_op(out, r, repo, ref, true, err);
+}
+
+int
+cocoimg__registry_put_manifest(cocoimg__registry *r, const char *repo, const char *ref,
+                               const void *data, size_t len, const char *media_type,
+                               cocoimg__digest *digest_out, cocoimg_error **err)
+{
+    bool by_digest = false;
+    cocoimg__digest want, got;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0 || (rc = check_ref(ref, &by_digest, &want, err)) < 0)
+        return rc;
+    if (len > COCOIMG_REGISTRY_MANIFEST_MAX)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "manifest of %zu bytes is too large",
+                                  len);
+    if (!media_type || !*media_type || strpbrk(media_type, "\r\n"))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid manifest media type");
+    rc = cocoimg__digest_buffer(&got, by_digest ? want.alg : COCOIMG_DIGEST_SHA256, data, len,
+                                err);
+    if (rc < 0)
+        return rc;
+    if (by_digest && !cocoimg__digest_equal(&got, &want))
+        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                  "manifest does not match the digest '%s' it is pushed as", ref);
+    _cleanup_free_ char *url = NULL, *scope = NULL, *what = NULL, *ct = NULL;
+    if ((rc = cocoimg__registry_url(&url, r, repo, "manifests", ref, err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, true, NULL, err)) < 0)
+        return rc;
+    if (asprintf(&what, "manifest '%s'", ref) < 0 ||
+        asprintf(&ct, "Content-Type: %s", media_type) < 0)
+        return cocoimg__error_oom(err);
+    const char *hdrs[] = {ct, NULL};
+    struct cocoimg__xfer_spec sp = {.method = "PUT", .url = url, .headers = hdrs, .body = data,
+                                    .body_len = len, .max_body = 0};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
+    if (rc < 0)
+        return rc;
+    if (x->status != 201 && x->status != 200)
+        return cocoimg__registry_status_error(r, repo, what, x, err);
+    if (digest_out)
+        *digest_out = got;
+    return 0;
+}

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Registry client: WWW-Authenticate parsing, auth.json lookup, certs.d collection. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* paths here are short temp paths; truncation would only fail a CHECK */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#include "registry/registry.h"
+#include "tap.h"
+#include "util/base64.h"
+#include "util/fs.h"
+
+static int
+parse_ok(cocoimg__auth_challenge *c, const char *v)
+{
+    cocoimg_error *e = NULL;
+    int r = cocoimg__auth_challenge_parse(c, v, &e);
+    if (r < 0) {
+        printf("# parse '%s': %s\n", v, cocoimg_error_message(e));
+        cocoimg_error_free(e);
+    }
+    return r;
+}
+
+static int
+parse_code(const char *v)
+{
+    cocoimg__auth_challenge c;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__auth_challenge_parse(&c, v, &e);
+    if (r == 0)
+        cocoimg__auth_challenge_clear(&c);
+    else if (!e || !cocoimg_error_message(e)[0])
+        r = 1; /* an error without message is a failure of its own */
+    cocoimg_error_free(e);
+    return r;
+}
+
+static int
+test_challenge_bearer(void)
+{
+    cocoimg__auth_challenge c;
+    CHECK_OK(parse_ok(&c, "Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+                          "docker.io\",scope=\"repository:library/alpine:pull\""));
+    CHECK(c.scheme == COCOIMG_AUTH_BEARER);
+    CHECK(strcmp(c.realm, "https://auth.docker.io/token") == 0);
+    CHECK(strcmp(c.service, "registry.docker.io") == 0);
+    CHECK(strcmp(c.scope, "repository:library/alpine:pull") == 0);
+    CHECK(c.error == NULL);
+    cocoimg__auth_challenge_clear(&c);
+
+    /* case-insensitive names, spaces, unquoted token values, escapes, comma in quotes */
+    CHECK_OK(parse_ok(&c, "  bEaReR   Realm = \"http://h:5001/a\\\"b\" , SERVICE=reg.example ,"
+                          "scope=\"repository:a/b:pull,push repository:c:pull\",error="
+                          "\"insufficient_scope\""));
+    CHECK(c.scheme == COCOIMG_AUTH_BEARER);
+    CHECK(strcmp(c.realm, "http://h:5001/a\"b") == 0);
+    CHECK(strcmp(c.service, "reg.example") == 0);
+    CHECK(strcmp(c.scope, "repository:a/b:pull,push repository:c:pull") == 0);
+    CHECK(strcmp(c.error, "insufficient_scope") == 0);
+    cocoimg__auth_challenge_clear(&c);
+    return 0;
+}
+
+static int
+test_challenge_basic_and_multi(void)
+{
+    cocoimg__auth_challenge c;
+    CHECK_OK(parse_ok(&c, "Basic realm=\"Registry Realm\""));
+    CHECK(c.scheme == COCOIMG_AUTH_BASIC);
+    CHECK(strcmp(c.realm, "Registry Realm") == 0);
+    cocoimg__auth_challenge_clear(&c);
+
+    CHECK_OK(parse_ok(&c, "Basic"));
+    CHECK(c.scheme == COCOIMG_AUTH_BASIC && c.realm == NULL);
+    cocoimg__auth_challenge_clear(&c);
+
+    /* several challenges in one header (joined repeated headers): Bearer wins */
+    CHECK_OK(parse_ok(&c, "Basic realm=\"x\", Bearer realm=\"https://t/\",service=\"s\""));
+    CHECK(c.scheme == COCOIMG_AUTH_BEARER);
+    CHECK(strcmp(c.realm, "https://t/") == 0 && strcmp(c.service, "s") == 0);
+    cocoimg__auth_challenge_clear(&c);
+
+    /* an unknown scheme next to a known one is ignored */
+    CHECK_OK(parse_ok(&c, "Negotiate abcd==, Basic realm=\"r\""));
+    CHECK(c.scheme == COCOIMG_AUTH_BASIC && strcmp(c.realm, "r") == 0);
+    cocoimg__auth_challenge_clear(&c);
+    return 0;
+}
+
+static int
+test_challenge_bad(void)
+{
+    CHECK(parse_code("") == COCOIMG_EFORMAT);
+    CHECK(parse_code("Digest realm=\"x\"") == COCOIMG_ENOTSUP);
+    CHECK(parse_code("Bearer service=\"x\"") == COCOIMG_EFORMAT);   /* no realm */
+    CHECK(parse_code("Bearer realm=\"unterminated") == COCOIMG_EFORMAT);
+    CHECK(parse_code("Bearer realm=\"x\" service=\"y\"") == COCOIMG_EFORMAT); /* no comma */
+    CHECK(parse_code("Bearer realm=") == COCOIMG_EFORMAT);
+    CHECK(parse_code("Bearer realm=\"x\\") == COCOIMG_EFORMAT);
+    CHECK(parse_code("=x") == COCOIMG_EFORMAT);
+    char *big = malloc(20000);
+    CHECK(big);
+    memset(big, 'a', 19999);
+    big[19999] = '\0';
+    memcpy(big, "Bearer realm=", 13);
+    int r = parse_code(big);
+    free(big);
+    CHECK(r == COCOIMG_ELIMIT);
+    return 0;
+}
+
+static char *
+auth_json(const char *key, const char *userpass)
+{
+    char *b64 = NULL, *out = NULL;
+    if (cocoimg__b64_encode(&b64, userpass, strlen(userpass), COCOIMG_B64_STD, NULL) < 0)
+        return NULL;
+    if (asprintf(&out, "{\"auths\":{\"%s\":{\"auth\":\"%s\"},\"other.io\":{\"auth\":\"%s\"}}}",
+                 key, b64, "b3RoZXI6eA==") < 0)
+        out = NULL;
+    free(b64);
+    return out;
+}
+
+static int
+lookup(const char *doc, const char *host, const char *repo, bool *found, char **user,
+       char **pass)
+{
+    cocoimg__secret *s = NULL;
+    cocoimg_error *e = NULL;
+    *user = *pass = NULL;
+    int r = cocoimg__authfile_lookup(found, user, &s, doc, strlen(doc), host, repo, "test", &e);
+    if (r < 0) {
+        printf("# lookup: %s\n", cocoimg_error_message(e));
+        cocoimg_error_free(e);
+        return r;
+    }
+    if (*found) {
+        *pass = strndup((char *)s->ptr, s->len);
+        cocoimg__secret_free(s);
+    }
+    return 0;
+}
+
+static int
+test_authfile_lookup(void)
+{
+    bool found;
+    char *u, *p;
+    char *doc = auth_json("registry.example:5000", "alice:s3cr:et");
+    CHECK(doc);
+    CHECK_OK(lookup(doc, "registry.example:5000", NULL, &found, &u, &p));
+    CHECK(found && strcmp(u, "alice") == 0 && strcmp(p, "s3cr:et") == 0);
+    free(u);
+    free(p);
+    /* port matters */
+    CHECK_OK(lookup(doc, "registry.example", NULL, &found, &u, &p));
+    CHECK(!found);
+    free(doc);
+
+    /* docker's legacy key for docker.io */
+    doc = auth_json("https://index.docker.io/v1/", "bob:pw");
+    CHECK_OK(lookup(doc, "docker.io", "library/alpine", &found, &u, &p));
+    CHECK(found && strcmp(u, "bob") == 0 && strcmp(p, "pw") == 0);
+    free(u);
+    free(p);
+    free(doc);
+
+    /* scheme prefix and the most specific repository key win */
+    const char *multi =
+        "{\"auths\":{\"https://quay.io\":{\"auth\":\"aG9zdDpo\"},"
+        "\"quay.io/org\":{\"auth\":\"b3JnOm8=\"},\"quay.io/org/app\":{\"auth\":\"YXBwOmE=\"},"
+        "\"quay.io/organic\":{\"auth\":\"bm86bg==\"}}}";
+    CHECK_OK(lookup(multi, "quay.io", "org/app", &found, &u, &p));
+    CHECK(found && strcmp(u, "app") == 0 && strcmp(p, "a") == 0);
+    free(u);
+    free(p);
+    CHECK_OK(lookup(multi, "quay.io", "org/other", &found, &u, &p));
+    CHECK(found && strcmp(u, "org") == 0);
+    free(u);
+    free(p);
+    CHECK_OK(lookup(multi, "quay.io", "orgx", &found, &u, &p));
+    CHECK(found && strcmp(u, "host") == 0);
+    free(u);
+    free(p);
+    CHECK_OK(lookup(multi, "quay.io", NULL, &found, &u, &p));
+    CHECK(found && strcmp(u, "host") == 0 && strcmp(p, "h") == 0);
+    free(u);
+    free(p);
+
+    /* no auths, credential-helper style entry without "auth": not found */
+    CHECK_OK(lookup("{}", "quay.io", NULL, &found, &u, &p));
+    CHECK(!found);
+    CHECK_OK(lookup("{\"auths\":{\"quay.io\":{}}}", "quay.io", NULL, &found, &u, &p));
+    CHECK(!found);
+    return 0;
+}
+
+static int
+lookup_code(const char *doc)
+{
+    bool found;
+    char *u = NULL;
+    cocoimg__secret *s = NULL;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__authfile_lookup(&found, &u, &s, doc, strlen(doc), "h.io", NULL, "test", &e);
+    free(u);
+    cocoimg__secret_free(s);
+    cocoimg_error_free(e);
+    return r;
+}
+
+static int
+test_authfile_bad(void)
+{
+    CHECK(lookup_code("{") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("[]") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"auths\":[]}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"auths\":{\"h.io\":\"x\"}}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"auths\":{\"h.io\":{\"auth\":5}}}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"auths\":{\"h.io\":{\"auth\":\"!!!\"}}}") == COCOIMG_EFORMAT);
+    /* base64 of "nocolon" and of ":pw" (empty user) */
+    CHECK(lookup_code("{\"auths\":{\"h.io\":{\"auth\":\"bm9jb2xvbg==\"}}}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"auths\":{\"h.io\":{\"auth\":\"OnB3\"}}}") == COCOIMG_EFORMAT);
+    return 0;
+}
+
+static char tmpdir[256];
+
+static int
+write_file(const char *dir, const char *name, const char *content)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return -1;
+    fputs(content, f);
+    fclose(f);
+    return 0;
+}
+
+static int
+make_tmp(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/regtest.XXXXXX", t ? t : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int
+test_authfile_find(void)
+{
+    CHECK_OK(make_tmp());
+    char path[512], xdg[512], home[512];
+    char *doc = auth_json("reg.test:5000", "carol:pw1");
+    CHECK(doc);
+    CHECK_OK(write_file(tmpdir, "explicit.json", doc));
+    free(doc);
+    snprintf(path, sizeof(path), "%s/explicit.json", tmpdir);
+
+    bool found;
+    char *u = NULL;
+    cocoimg__secret *s = NULL;
+    cocoimg_error *e = NULL;
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", NULL));
+    CHECK(found && strcmp(u, "carol") == 0 && s->len == 3 && memcmp(s->ptr, "pw1", 3) == 0);
+    free(u);
+    cocoimg__secret_free(s);
+    u = NULL;
+    s = NULL;
+
+    /* explicit but missing: an error; default locations: missing files are fine */
+    snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
+    CHECK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", &e) ==
+          COCOIMG_ENOTFOUND);
+    CHECK(e && strstr(cocoimg_error_message(e), "missing.json"));
+    cocoimg_error_free(e);
+    e = NULL;
+
+    /* $XDG_RUNTIME_DIR/containers/auth.json, then ~/.docker/config.json */
+    snprintf(xdg, sizeof(xdg), "%s/run", tmpdir);
+    snprintf(home, sizeof(home), "%s/home", tmpdir);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, xdg, NULL));
+    snprintf(path, sizeof(path), "%s/containers", xdg);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, path, NULL));
+    doc = auth_json("reg.test:5000", "xdg:1");
+    CHECK_OK(write_file(path, "auth.json", doc));
+    free(doc);
+    snprintf(path, sizeof(path), "%s/.docker", home);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, path, NULL));
+    doc = auth_json("docker.only:443", "dock:2");
+    CHECK_OK(write_file(path, "config.json", doc));
+    free(doc);
+    unsetenv("REGISTRY_AUTH_FILE");
+    unsetenv("XDG_CONFIG_HOME");
+    setenv("XDG_RUNTIME_DIR", xdg, 1);
+    setenv("HOME", home, 1);
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", NULL));
+    CHECK(found && strcmp(u, "xdg") == 0);
+    free(u);
+    cocoimg__secret_free(s);
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "docker.only:443", NULL));
+    CHECK(found && strcmp(u, "dock") == 0);
+    free(u);
+    cocoimg__secret_free(s);
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "nowhere.io", NULL));
+    CHECK(!found);
+
+    /* $REGISTRY_AUTH_FILE replaces the XDG_RUNTIME_DIR file */
+    snprintf(path, sizeof(path), "%s/env.json", tmpdir);
+    doc = auth_json("reg.test:5000", "env:3");
+    CHECK_OK(write_file(tmpdir, "env.json", doc));
+    free(doc);
+    setenv("REGISTRY_AUTH_FILE", path, 1);
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", NULL));
+    CHECK(found && strcmp(u, "env") == 0);
+    free(u);
+    cocoimg__secret_free(s);
+
+    /* a malformed file in the chain is an error naming it */
+    CHECK_OK(write_file(tmpdir, "env.json", "{not json"));
+    CHECK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", &e) == COCOIMG_EFORMAT);
+    CHECK(e && strstr(cocoimg_error_message(e), "env.json"));
+    cocoimg_error_free(e);
+    unsetenv("REGISTRY_AUTH_FILE");
+    cocoimg__rm_rf(AT_FDCWD, tmpdir, NULL);
+    return 0;
+}
+
+static int
+test_certs_d(void)
+{
+    CHECK_OK(make_tmp());
+    char root[512], hostdir[512];
+    snprintf(root, sizeof(root), "%s/certs.d", tmpdir);
+    snprintf(hostdir, sizeof(hostdir), "%s/reg.test:5000", root);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, hostdir, NULL));
+    CHECK_OK(write_file(hostdir, "b.crt", "B"));
+    CHECK_OK(write_file(hostdir, "a.crt", "A"));
+    CHECK_OK(write_file(hostdir, "client.cert", "C"));
+    CHECK_OK(write_file(hostdir, "client.key", "K"));
+    CHECK_OK(write_file(hostdir, "README", "ignored"));
+
+    const char *roots[] = {"/nonexistent/certs.d", root, NULL};
+    char **dirs = NULL;
+    CHECK_OK(cocoimg__tls_dirs(&dirs, "reg.test:5000", NULL, roots, NULL));
+    CHECK(dirs[0] && strcmp(dirs[0], "/nonexistent/certs.d/reg.test:5000") == 0);
+    CHECK(dirs[1] && strcmp(dirs[1], hostdir) == 0 && dirs[2] == NULL);
+
+    cocoimg__tls_files tf = {0};
+    for (char **d = dirs; *d; d++)
+        CHECK_OK(cocoimg__tls_files_collect(&tf, *d, NULL));
+    cocoimg__strv_free(dirs);
+    CHECK(tf.n_ca == 2);
+    CHECK(strstr(tf.ca[0], "/a.crt") && strstr(tf.ca[1], "/b.crt"));
+    CHECK(tf.client_cert && strstr(tf.client_cert, "/client.cert"));
+    CHECK(tf.client_key && strstr(tf.client_key, "/client.key"));
+    cocoimg__tls_files_clear(&tf);
+
+    /* an explicit --cert-dir is used as is, without the host */
+    CHECK_OK(cocoimg__tls_dirs(&dirs, "reg.test:5000", hostdir, roots, NULL));
+    CHECK(strcmp(dirs[0], hostdir) == 0 && dirs[1] == NULL);
+    cocoimg__strv_free(dirs);
+
+    /* a host that would escape the root is refused */
+    cocoimg_error *e = NULL;
+    CHECK(cocoimg__tls_dirs(&dirs, "../etc", NULL, roots, &e) == COCOIMG_EINVAL);
+    cocoimg_error_free(e);
+    e = NULL;
+
+    /* a key without certificate, and a certificate without key */
+    CHECK_OK(unlink(strcat(strcpy(root, hostdir), "/client.cert")));
+    CHECK(cocoimg__tls_files_collect(&tf, hostdir, &e) == COCOIMG_EINVAL);
+    CHECK(strstr(cocoimg_error_message(e), "client.cert"));
+    cocoimg_error_free(e);
+    e = NULL;
+    cocoimg__tls_files_clear(&tf);
+    CHECK_OK(write_file(hostdir, "other.cert", "C"));
+    CHECK_OK(unlink(strcat(strcpy(root, hostdir), "/client.key")));
+    CHECK(cocoimg__tls_files_collect(&tf, hostdir, &e) == COCOIMG_EINVAL);
+    CHECK(strstr(cocoimg_error_message(e), "other.key"));
+    cocoimg_error_free(e);
+    cocoimg__tls_files_clear(&tf);
+    cocoimg__rm_rf(AT_FDCWD, tmpdir, NULL);
+    return 0;
+}
+
+static int
+test_client_new_errors(void)
+{
+    cocoimg__registry *r = NULL;
+    cocoimg_error *e = NULL;
+    struct cocoimg__registry_options o = {0};
+    CHECK(cocoimg__registry_new(&r, NULL, "bad/host", &o, &e) == COCOIMG_EINVAL);
+    cocoimg_error_free(e);
+    e = NULL;
+    o.authfile = "/nonexistent/auth.json";
+    CHECK(cocoimg__registry_new(&r, NULL, "reg.test", &o, &e) == COCOIMG_ENOTFOUND);
+    cocoimg_error_free(e);
+    e = NULL;
+    o.authfile = NULL;
+    o.username = "u";
+    o.password = "p";
+    o.cert_dir = "/nonexistent";
+    CHECK_OK(cocoimg__registry_new(&r, NULL, "reg.test:5000", &o, NULL));
+    CHECK(strcmp(cocoimg__registry_host(r), "reg.test:5000") == 0);
+    cocoimg__registry_free(r);
+    return 0;
+}
+
+static const struct tap_test tests[] = {
+    TAP_TEST(test_challenge_bearer), TAP_TEST(test_challenge_basic_and_multi),
+    TAP_TEST(test_challenge_bad),    TAP_TEST(test_authfile_lookup),
+    TAP_TEST(test_authfile_bad),     TAP_TEST(test_authfile_find),
+    TAP_TEST(test_certs_d),          TAP_TEST(test_client_new_errors),
+    {0}};
+
+int
+main(void)
+{
+    return tap_run(tests);
+}
