@@ -8,7 +8,6 @@
  * enough to stay in L1/L2 between the two passes.  No copies, no per-byte
  * work.
  */
-#include <limits.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -131,7 +130,7 @@ mac_final(struct cipher_state *s, uint8_t tag[COCOIMG__HMAC_LEN], cocoimg_error 
     return 0;
 }
 
-/* Process @p len bytes of @p buf in place, slice by slice. */
+/* Process @p len bytes of @p buf in place, slice by slice (also keeps EVP's int lengths safe). */
 static int
 process(struct cipher_state *s, uint8_t *buf, size_t len, cocoimg_error **err)
 {
@@ -191,8 +190,6 @@ cipher_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
     /* the framework never calls again after EOF or an error; stay safe anyway */
     if (s->done)
         return verdict(s, err);
-    if (len > INT_MAX)
-        len = INT_MAX & ~(size_t)0xffff; /* EVP takes int lengths */
     ssize_t n = cocoimg__reader_read(rd->upstream, buf, len, err);
     if (n < 0)
         return n;

@@ -322,6 +322,8 @@ go_field(json_t **out, json_t *obj, const char *field, const char *what, cocoimg
     return 0;
 }
 
+#define ANY_LEN SIZE_MAX
+
 /* A Go string field: absent or null -> "", must otherwise be a string without NUL. */
 static int
 go_string(char **out, json_t *v, const char *what, const char *field, cocoimg_error **err)
@@ -345,6 +347,7 @@ go_string(char **out, json_t *v, const char *what, const char *field, cocoimg_er
  * A Go []byte field: null or absent -> empty; a padded standard base64
  * string (Go's decoder skips CR and LF); or an array of integers 0..255.
  * Decodes into @p dst, which holds @p want bytes; any other length fails.
+ * @p want == ANY_LEN only validates (Go rejects a malformed map value too).
  * The JSON string is wiped afterwards (it may be key material).
  */
 static int
@@ -371,7 +374,7 @@ go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what, 
         cocoimg__wipe(s, len);
         if (r < 0)
             return cocoimg__error_wrap(err, r, "%s", what);
-        if (got == want)
+        if (got == want && dst)
             memcpy(dst, buf, want);
         cocoimg__wipe(buf, got);
         free(buf);
@@ -383,14 +386,14 @@ go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what, 
             if (x < 0 || x > 255)
                 return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                           "%s: '%s' array must hold integers 0..255", what, field);
-            if (got == want)
+            if (got == want && dst)
                 dst[i] = (uint8_t)x;
         }
     } else {
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a base64 string", what,
                                   field);
     }
-    if (got != want)
+    if (want != ANY_LEN && got != want)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be %zu bytes, not %zu",
                                   what, field, want, got);
     if (present)
@@ -426,9 +429,8 @@ go_cipheroptions(bool *has_nonce, uint8_t nonce[COCOIMG__NONCE_LEN], json_t *obj
             r = go_bytes(nonce, COCOIMG__NONCE_LEN, has_nonce, v, what, "nonce", err);
             if (r < 0)
                 return r;
-        } else if (!json_is_null(v) && !json_is_string(v) && !json_is_array(v)) {
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "%s: cipheroptions '%s' must be a base64 string", what, k);
+        } else if ((r = go_bytes(NULL, ANY_LEN, NULL, v, what, "cipheroptions", err)) < 0) {
+            return r;
         }
     }
     return 0;

@@ -372,6 +372,8 @@ static const struct reject rejects[] = {
     {0, "{\"symkey\":\"" K32 "\",\"cipheroptions\":{\"nonce\":null}}", COCOIMG_EFORMAT},
     {0, "{\"symkey\":\"" K32 "\",\"cipheroptions\":{\"nonce\":\"" K32 "\"}}", COCOIMG_EFORMAT},
     {0, "{\"symkey\":\"" K32 "\",\"cipheroptions\":{\"x\":{}}}", COCOIMG_EFORMAT},
+    {0, "{\"symkey\":\"" K32 "\",\"cipheroptions\":{\"x\":\"!!\"}}", COCOIMG_EFORMAT},
+    {0, "{\"symkey\":\"" K32 "\",\"cipheroptions\":{\"x\\n\":[300]}}", COCOIMG_EFORMAT},
     /* cipher: unknown, empty, missing, wrong type */
     {1, "{\"cipher\":\"AES_256_GCM\",\"hmac\":\"" H32 "\"}", COCOIMG_ENOTSUP},
     {1, "{\"cipher\":\"aes_256_ctr_hmac_sha256\",\"hmac\":\"" H32 "\"}", COCOIMG_ENOTSUP},
