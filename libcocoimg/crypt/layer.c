@@ -174,7 +174,7 @@ cocoimg__layer_encrypt_begin(cocoimg__layer_crypt **lc_out, const cocoimg_contex
 int
 cocoimg__layer_encrypt_finish(cocoimg__layer_crypt *lc, json_t *desc, cocoimg_error **err)
 {
-    json_t *ann;
+    json_t *ann = NULL;
     int r = annotations_of(&ann, desc, err);
     if (r < 0)
         return r;

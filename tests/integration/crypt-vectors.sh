@@ -14,7 +14,7 @@ mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 
-plan 33
+plan 35
 
 n=0
 # dec NAME LAYOUT EXPECTED-MANIFEST-DIGEST COCO-IMG-ARGS...
@@ -43,6 +43,10 @@ dec pkcs7-key+cert enc-pkcs7 $M --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
 dec pkcs7-dec-recipient enc-pkcs7 $M --key "$K/rsa_priv.pem" --dec-recipient "pkcs7:$K/rsa_cert.pem"
 dec pgp-gpg-homedir enc-pgp $M --gpg-homedir "$GNUPGHOME"
 dec mixed-pgp enc-mixed $M --gpg-homedir "$GNUPGHOME"
+# skopeo parity: an OpenPGP secret keyring given as a key (private GnuPG home, removed after)
+mkdir -p "$T_TMP/tmpdir"
+TMPDIR="$T_TMP/tmpdir" dec pgp-secring-as-key enc-pgp $M --key "$K/pgp_secring.gpg"
+ok "the private GnuPG home of a keyring key is removed" bash -c '[ -z "$(ls -A "$1")" ]' _ "$T_TMP/tmpdir"
 dec mixed-pkcs7 enc-mixed $M --key "$K/rsa_cert.pem" --key "$K/rsa_priv.pem"
 dec mixed-ec enc-mixed $M --key "$K/ec_priv.pem"
 dec layer-last enc-layer-last $M --key "$K/rsa_priv.pem"
