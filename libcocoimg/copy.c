@@ -28,24 +28,6 @@ cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
     return 0;
 }
 
-static const char *
-doc_media_type(cocoimg__doc_kind k)
-{
-    switch (k) {
-    case COCOIMG_DOC_OCI_MANIFEST:
-        return COCOIMG_MT_OCI_MANIFEST;
-    case COCOIMG_DOC_OCI_INDEX:
-        return COCOIMG_MT_OCI_INDEX;
-    case COCOIMG_DOC_DOCKER_MANIFEST:
-        return COCOIMG_MT_DOCKER_MANIFEST;
-    case COCOIMG_DOC_DOCKER_LIST:
-        return COCOIMG_MT_DOCKER_LIST;
-    default:
-        return NULL;
-    }
-}
-
-/* Copy one blob unchanged unless the destination has it already. */
 /*
  * Blobs this large get the stages before and after the hand-over point run
  * on two cores (cocoimg__reader_async); smaller ones are not worth a thread.
@@ -60,6 +42,7 @@ maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
     return cocoimg__reader_async(r, TAKE_PTR(*r), err);
 }
 
+/* Copy one blob unchanged unless the destination has it already. */
 static int
 copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
 {
@@ -217,12 +200,12 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
     }
     const char *mt = cocoimg__json_str(m->root, "mediaType");
     if (!mt)
-        mt = doc_media_type(m->kind);
+        mt = cocoimg__doc_media_type(m->kind);
     cocoimg__digest dg;
     r = cocoimg__dest_put_manifest(st->dst, bytes, blen, mt, &dg, err);
     if (r < 0)
         return r;
-    *mt_out = doc_media_type(m->kind);
+    *mt_out = cocoimg__doc_media_type(m->kind);
     *out_len = blen;
     *out = TAKE_PTR(bytes);
     return 0;
@@ -353,7 +336,7 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     size_t mlen = 0;
     const char *mt = NULL;
     if (ix && opts->all) {
-        r = copy_all(&st, ix, top, top_len, doc_media_type(kind), err);
+        r = copy_all(&st, ix, top, top_len, cocoimg__doc_media_type(kind), err);
     } else {
         if (ix)
             r = copy_entry(&st, &ix->manifests[pick], &mbuf, &mlen, &mt, err);

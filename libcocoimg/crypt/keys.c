@@ -24,6 +24,15 @@
 #include "util/json.h"
 #include "util/secret.h"
 
+const char *
+cocoimg__ossl_reason(void)
+{
+    unsigned long e = ERR_peek_error();
+    const char *s = e ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+    return s ? s : "unknown error";
+}
+
 /* Longest password read from a file descriptor ("fd=N"), as ocicrypt. */
 #define PASSWORD_FD_MAX 64
 
@@ -115,15 +124,6 @@ looks_like_json(const void *data, size_t len)
     return i < len && p[i] == '{';
 }
 
-/* First OpenSSL error reason, for messages; clears the queue. */
-static const char *
-ossl_reason(void)
-{
-    unsigned long e = ERR_peek_error();
-    const char *s = e ? ERR_reason_error_string(e) : NULL;
-    ERR_clear_error();
-    return s ? s : "unknown error";
-}
 
 /* --- JWK attributes kept on the EVP_PKEY ------------------------------------- */
 
@@ -353,7 +353,7 @@ jwk_rsa(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name,
     if (r == 0 && fromdata(out, "RSA", bld,
                            want_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY) < 0)
         r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "JWK '%s': invalid RSA key: %s", name,
-                               ossl_reason());
+                               cocoimg__ossl_reason());
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(bns); i++)
         BN_clear_free(bns[i]);
     OSSL_PARAM_BLD_free(bld);
@@ -410,7 +410,7 @@ jwk_ec(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name,
         r = cocoimg__error_oom(err);
     } else if (fromdata(out, "EC", bld, d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY) < 0) {
         r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "JWK '%s': invalid EC key: %s", name,
-                               ossl_reason());
+                               cocoimg__ossl_reason());
     } else if (check_pkey(*out, d != NULL) < 0) {
         EVP_PKEY_free(*out);
         *out = NULL;
@@ -477,7 +477,7 @@ cocoimg__ec_pkey_to_jwk(json_t **out, EVP_PKEY *pkey, cocoimg_error **err)
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
         !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
         BN_bn2binpad(bx, xy[0], (int)field) < 0 || BN_bn2binpad(by, xy[1], (int)field) < 0)
-        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "cannot export EC point: %s", ossl_reason());
+        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "cannot export EC point: %s", cocoimg__ossl_reason());
     BN_free(bx);
     BN_free(by);
     if (r < 0)

@@ -120,4 +120,7 @@ int cocoimg__crypt_config_add_key_password(cocoimg__crypt_config *cfg, const cha
 int cocoimg__crypt_config_add_dec_cert(cocoimg__crypt_config *cfg, const char *file,
                                        cocoimg_error **err);
 
+/* The first OpenSSL error reason, for messages (static text); clears the error queue. */
+const char *cocoimg__ossl_reason(void);
+
 #endif

@@ -69,14 +69,6 @@ enc_by_name(const char *name)
     return NULL;
 }
 
-static const char *
-ossl_reason(void)
-{
-    unsigned long e = ERR_peek_error();
-    const char *s = e ? ERR_reason_error_string(e) : NULL;
-    ERR_clear_error();
-    return s ? s : "unknown error";
-}
 
 /* --- primitives ------------------------------------------------------------------ */
 
@@ -307,7 +299,7 @@ wrap_one(json_t *hdr, char **ek, EVP_PKEY *pub, const cocoimg__secret *cek, size
             concat_kdf(kek, a->kek_len, z, z_len, a->name, NULL, 0, NULL, 0) < 0 ||
             aes_kw(buf, &len, kek, a->kek_len, cek->ptr, cek->len, 1) < 0)
             r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "JWE recipient %zu: ECDH-ES failed: %s",
-                                   idx, ossl_reason());
+                                   idx, cocoimg__ossl_reason());
         if (r == 0)
             r = cocoimg__ec_pkey_to_jwk(&epk, eph, err);
         OPENSSL_cleanse(z, sizeof(z));
@@ -351,7 +343,7 @@ jwe_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
         return r;
     uint8_t iv[GCM_IV_LEN], tag[GCM_TAG_LEN];
     if (RAND_bytes(cek->ptr, (int)cek->len) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
-        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "no randomness: %s", ossl_reason());
+        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "no randomness: %s", cocoimg__ossl_reason());
 
     _cleanup_json_ json_t *prot = json_object();
     _cleanup_json_ json_t *recips = json_array();

@@ -93,6 +93,20 @@ annotations_of(json_t **out, json_t *desc, cocoimg_error **err)
     return 0;
 }
 
+/* Remove every org.opencontainers.image.enc.* annotation (ocicrypt's FilterOutAnnotations). */
+static void
+drop_enc_annotations(json_t *ann)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(ann, tmp, k, v)
+    {
+        if (strncmp(k, COCOIMG_ENC_ANNOTATION_PREFIX, strlen(COCOIMG_ENC_ANNOTATION_PREFIX)) == 0)
+            json_object_del(ann, k);
+    }
+}
+
 /* Wrap @p privjson for every scheme that has recipients; append to existing values. */
 static int
 wrap_all(const cocoimg__crypt_config *cfg, const cocoimg__secret *privjson, json_t *annotations,
@@ -184,14 +198,7 @@ cocoimg__layer_encrypt_finish(cocoimg__layer_crypt *lc, json_t *desc, cocoimg_er
     memcpy(lc->opts->hmac, lc->hmac, COCOIMG__HMAC_LEN);
     lc->opts->has_hmac = true;
     /* a re-encrypted layer must not keep stale wrapped keys */
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(ann, tmp, k, v)
-    {
-        if (strncmp(k, COCOIMG_ENC_ANNOTATION_PREFIX, strlen(COCOIMG_ENC_ANNOTATION_PREFIX)) == 0)
-            json_object_del(ann, k);
-    }
+    drop_enc_annotations(ann);
     _cleanup_secret_ cocoimg__secret *priv = NULL;
     if ((r = cocoimg__privopts_json(&priv, lc->opts, err)) < 0)
         return r;
@@ -359,14 +366,7 @@ cocoimg__layer_decrypt_finish(cocoimg__layer_crypt *lc, json_t *desc, cocoimg_er
     if (json_object_set_new(desc, "mediaType", json_string(mt)) < 0)
         return cocoimg__error_oom(err);
     json_t *ann = json_object_get(desc, "annotations");
-    const char *k;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(ann, tmp, k, v)
-    {
-        if (strncmp(k, COCOIMG_ENC_ANNOTATION_PREFIX, strlen(COCOIMG_ENC_ANNOTATION_PREFIX)) == 0)
-            json_object_del(ann, k);
-    }
+    drop_enc_annotations(ann);
     if (ann && json_object_size(ann) == 0)
         json_object_del(desc, "annotations");
     /* privopts.digest is untrusted (spec 2.3): the blob digest was computed while writing */

@@ -52,6 +52,13 @@ cocoimg__doc_kind_of(const char *media_type)
 static const char *
 kind_name(cocoimg__doc_kind k)
 {
+    const char *mt = cocoimg__doc_media_type(k);
+    return mt ? mt : "unknown";
+}
+
+const char *
+cocoimg__doc_media_type(cocoimg__doc_kind k)
+{
     switch (k) {
     case COCOIMG_DOC_OCI_MANIFEST:
         return COCOIMG_MT_OCI_MANIFEST;
@@ -62,7 +69,7 @@ kind_name(cocoimg__doc_kind k)
     case COCOIMG_DOC_DOCKER_LIST:
         return COCOIMG_MT_DOCKER_LIST;
     default:
-        return "unknown";
+        return NULL;
     }
 }
 

@@ -50,6 +50,8 @@ cocoimg__doc_is_index(cocoimg__doc_kind k)
 
 /* Kind of a manifest/index media type string (UNKNOWN for others). */
 cocoimg__doc_kind cocoimg__doc_kind_of(const char *media_type);
+/* The media type string of a kind (static), NULL for UNKNOWN. */
+const char *cocoimg__doc_media_type(cocoimg__doc_kind k);
 /*
  * Kind of a top-level document: its "mediaType" member, else @p hint (the
  * transport's Content-Type or the referencing descriptor's media type),
