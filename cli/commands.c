@@ -7,5 +7,7 @@
 const struct cli_command *const cli_commands[] = {
     &cli_builtin_help,
     &cli_builtin_version,
+    &cli_cmd_inspect,
+    &cli_cmd_copy,
     NULL,
 };

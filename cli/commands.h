@@ -7,6 +7,8 @@
 /* One entry per sub-command; each lives in cli/cmd_<name>.c. */
 extern const struct cli_command cli_builtin_help;
 extern const struct cli_command cli_builtin_version;
+extern const struct cli_command cli_cmd_inspect;
+extern const struct cli_command cli_cmd_copy;
 
 extern const struct cli_command *const cli_commands[];
 

@@ -9,5 +9,6 @@
 #include <cocoimg/errors.h>
 #include <cocoimg/context.h>
 #include <cocoimg/reference.h>
+#include <cocoimg/image.h>
 
 #endif

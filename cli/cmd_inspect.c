@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static void
+usage_inspect(FILE *out)
+{
+    fprintf(out,
+            "Usage: coco-img inspect [--raw] [--config] [--platform OS/ARCH[/VARIANT]] IMAGE\n\n"
+            "Describe IMAGE (oci:DIR[:REF], oci-archive:FILE[:REF]) as JSON, with the\n"
+            "fields of 'skopeo inspect'.  For an index, the manifest for the platform\n"
+            "(default: the host) is described.\n\n"
+            "Options:\n"
+            "      --raw             print the top-level manifest or index bytes unchanged\n"
+            "      --config          print the image config (with --raw: its exact bytes)\n"
+            "  -p, --platform P      pick this platform from an index\n"
+            "  -h, --help            show this help\n");
+}
+
+static int
+cmd_inspect(int argc, char **argv)
+{
+    enum { OPT_RAW = 256, OPT_CONFIG };
+    static const struct option opts[] = {{"raw", no_argument, NULL, OPT_RAW},
+                                         {"config", no_argument, NULL, OPT_CONFIG},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    cocoimg_inspect_options io = COCOIMG_INSPECT_OPTIONS_INIT;
+    int c;
+    while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_RAW:
+            io.flags |= COCOIMG_INSPECT_RAW;
+            break;
+        case OPT_CONFIG:
+            io.flags |= COCOIMG_INSPECT_CONFIG;
+            break;
+        case 'p':
+            io.platform = optarg;
+            break;
+        case 'h':
+            usage_inspect(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("inspect", "invalid option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("inspect", "expected one IMAGE");
+    cocoimg_context *ctx = cli_context();
+    cocoimg_error *err = NULL;
+    char *out = NULL;
+    size_t len = 0;
+    int r = cocoimg_inspect(ctx, argv[optind], &io, &out, &len, &err);
+    cocoimg_context_free(ctx);
+    if (r < 0)
+        return cli_error(err);
+    bool raw = io.flags & COCOIMG_INSPECT_RAW;
+    int rc = CLI_EXIT_OK;
+    if (fwrite(out, 1, len, stdout) != len || (!raw && putchar('\n') == EOF) || fflush(stdout))
+        rc = CLI_EXIT_FAIL;
+    cocoimg_free(out);
+    if (rc)
+        fprintf(stderr, "coco-img: inspect: write error\n");
+    return rc;
+}
+
+const struct cli_command cli_cmd_inspect = {
+    "inspect", cmd_inspect, "show an image's summary, manifest or config", usage_inspect};

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cocoimg/reference.h>
+
+#include "copy.h"
+#include "transport/transport.h"
+#include "util/context.h"
+#include "util/json.h"
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
+
+struct copy_state {
+    cocoimg_context *ctx;
+    cocoimg__source *src;
+    cocoimg__dest *dst;
+    const struct cocoimg__copy_hooks *hooks;
+};
+
+int
+cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
+{
+    if (version != COCOIMG_COPY_OPTIONS_VERSION)
+        return COCOIMG_EINVAL;
+    cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
+    *opts = def;
+    return 0;
+}
+
+static const char *
+doc_media_type(cocoimg__doc_kind k)
+{
+    switch (k) {
+    case COCOIMG_DOC_OCI_MANIFEST:
+        return COCOIMG_MT_OCI_MANIFEST;
+    case COCOIMG_DOC_OCI_INDEX:
+        return COCOIMG_MT_OCI_INDEX;
+    case COCOIMG_DOC_DOCKER_MANIFEST:
+        return COCOIMG_MT_DOCKER_MANIFEST;
+    case COCOIMG_DOC_DOCKER_LIST:
+        return COCOIMG_MT_DOCKER_LIST;
+    default:
+        return NULL;
+    }
+}
+
+/* Copy one blob unchanged unless the destination has it already. */
+static int
+copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
+{
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&d->digest, ds);
+    bool have = false;
+    int r = cocoimg__dest_has_blob(st->dst, &d->digest, d->size, &have, err);
+    if (r < 0)
+        return r;
+    if (have) {
+        cocoimg__log(st->ctx, COCOIMG_LOG_DEBUG, "copy: blob %s already present", ds);
+        return 0;
+    }
+    cocoimg__log(st->ctx, COCOIMG_LOG_INFO, "copy: blob %s (%lld bytes)", ds, (long long)d->size);
+    cocoimg__reader *in = NULL;
+    r = cocoimg__source_get_blob(st->src, &d->digest, d->size, &in, err);
+    if (r < 0)
+        return r;
+    return cocoimg__dest_put_blob(st->dst, in, &d->digest, d->size, NULL, NULL, err);
+}
+
+static int
+set_digest_size(json_t *desc, const cocoimg__digest *d, int64_t size, cocoimg_error **err)
+{
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(d, ds);
+    if (json_object_set_new(desc, "digest", json_string(ds)) < 0 ||
+        json_object_set_new(desc, "size", json_integer(size)) < 0)
+        return cocoimg__error_oom(err);
+    return 0;
+}
+
+/*
+ * Copy layer @p idx of @p m; *new_desc gets the rewritten descriptor when
+ * the hooks changed it (NULL otherwise).
+ */
+static int
+copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t **new_desc,
+           cocoimg_error **err)
+{
+    const cocoimg__descriptor *ld = &m->layers[idx];
+    *new_desc = NULL;
+    if (!st->hooks || !st->hooks->layer)
+        return copy_blob(st, ld, err);
+
+    _cleanup_json_ json_t *desc = json_deep_copy(ld->json);
+    if (!desc)
+        return cocoimg__error_oom(err);
+    _cleanup_reader_ cocoimg__reader *in = NULL;
+    int r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
+    if (r < 0)
+        return r;
+    cocoimg__reader *out = NULL;
+    r = st->hooks->layer(st->hooks->payload, m, idx, desc, &in, &out, err);
+    if (r < 0) {
+        cocoimg__reader_free(out);
+        return r;
+    }
+    if (out) {
+        cocoimg__reader_free(TAKE_PTR(in));
+        cocoimg__digest dg;
+        int64_t size = 0;
+        r = cocoimg__dest_put_blob(st->dst, out, NULL, -1, &dg, &size, err);
+        if (r < 0)
+            return r;
+        if ((r = set_digest_size(desc, &dg, size, err)) < 0)
+            return r;
+        if (st->hooks->layer_done && (r = st->hooks->layer_done(st->hooks->payload, desc, err)) < 0)
+            return r;
+    } else {
+        cocoimg__reader_free(TAKE_PTR(in));
+        if ((r = copy_blob(st, ld, err)) < 0)
+            return r;
+    }
+    if (!json_equal(desc, ld->json))
+        *new_desc = TAKE_PTR(desc);
+    return 0;
+}
+
+/*
+ * Copy the image manifest @p buf (with its config and layers) and store it.
+ * *out / *out_len get the bytes stored (a copy of @p buf unless rewritten),
+ * *mt_out its media type (static).
+ */
+static int
+copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hint, uint8_t **out,
+           size_t *out_len, const char **mt_out, cocoimg_error **err)
+{
+    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
+    int r = cocoimg__manifest_parse(&m, buf, len, hint, err);
+    if (r < 0)
+        return r;
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&m->config.digest, ds);
+    r = copy_blob(st, &m->config, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "config %s", ds);
+
+    size_t n = m->n_layers;
+    json_t **changed = n ? calloc(n, sizeof(*changed)) : NULL;
+    if (n && !changed)
+        return cocoimg__error_oom(err);
+    bool any = false;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        cocoimg__digest_format(&m->layers[i].digest, ds);
+        r = copy_layer(st, m, i, &changed[i], err);
+        if (r < 0)
+            r = cocoimg__error_wrap(err, r, "layer %zu (%s)", i, ds);
+        else if (changed[i])
+            any = true;
+    }
+    /* swap the new descriptors in only now: the views of m borrow the old ones */
+    json_t *layers = json_object_get(m->root, "layers");
+    for (size_t i = 0; i < n; i++) {
+        if (changed[i] && r == 0 && json_array_set(layers, i, changed[i]) < 0)
+            r = cocoimg__error_oom(err);
+        json_decref(changed[i]);
+    }
+    free(changed);
+    if (r < 0)
+        return r;
+
+    _cleanup_free_ uint8_t *bytes = NULL;
+    size_t blen = len;
+    if (any) {
+        if ((r = cocoimg__manifest_refresh(m, err)) < 0)
+            return r;
+        if (st->hooks->manifest && (r = st->hooks->manifest(st->hooks->payload, m->root, err)) < 0)
+            return r;
+        char *s = NULL;
+        if ((r = cocoimg__json_dump(&s, &blen, m->root, err)) < 0)
+            return r;
+        bytes = (uint8_t *)s;
+    } else {
+        if (!(bytes = malloc(len ? len : 1)))
+            return cocoimg__error_oom(err);
+        memcpy(bytes, buf, len);
+    }
+    const char *mt = cocoimg__json_str(m->root, "mediaType");
+    if (!mt)
+        mt = doc_media_type(m->kind);
+    cocoimg__digest dg;
+    r = cocoimg__dest_put_manifest(st->dst, bytes, blen, mt, &dg, err);
+    if (r < 0)
+        return r;
+    *mt_out = doc_media_type(m->kind);
+    *out_len = blen;
+    *out = TAKE_PTR(bytes);
+    return 0;
+}
+
+/* Copy manifest @p d (an entry of an index) and its image. */
+static int
+copy_entry(struct copy_state *st, const cocoimg__descriptor *d, uint8_t **out, size_t *out_len,
+           const char **mt_out, cocoimg_error **err)
+{
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&d->digest, ds);
+    if (cocoimg__doc_is_index(cocoimg__doc_kind_of(d->media_type)))
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "manifest %s: nested index", ds);
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len = 0;
+    _cleanup_free_ char *mt = NULL;
+    int r = cocoimg__source_get_manifest(st->src, &d->digest, d->size, &buf, &len, &mt, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "manifest %s", ds);
+    r = copy_image(st, buf, len, d->media_type, out, out_len, mt_out, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "manifest %s", ds);
+    return 0;
+}
+
+static int
+copy_all(struct copy_state *st, cocoimg__index *ix, const uint8_t *buf, size_t len,
+         const char *ix_mt, cocoimg_error **err)
+{
+    bool changed = false;
+    int r;
+    for (size_t i = 0; i < ix->n_manifests; i++) {
+        cocoimg__descriptor *d = &ix->manifests[i];
+        _cleanup_free_ uint8_t *mbuf = NULL;
+        size_t mlen = 0;
+        const char *mt = NULL;
+        if ((r = copy_entry(st, d, &mbuf, &mlen, &mt, err)) < 0)
+            return r;
+        cocoimg__digest dg;
+        if ((r = cocoimg__digest_buffer(&dg, d->digest.alg, mbuf, mlen, err)) < 0)
+            return r;
+        if (cocoimg__digest_equal(&dg, &d->digest))
+            continue;
+        /* the manifest was rewritten: point the entry at the new one */
+        if ((r = set_digest_size(d->json, &dg, (int64_t)mlen, err)) < 0)
+            return r;
+        if (json_object_set_new(d->json, "mediaType", json_string(mt)) < 0)
+            return cocoimg__error_oom(err);
+        changed = true;
+    }
+    _cleanup_free_ char *nbuf = NULL;
+    size_t nlen = len;
+    if (changed) {
+        if ((r = cocoimg__index_refresh(ix, err)) < 0)
+            return r;
+        if ((r = cocoimg__json_dump(&nbuf, &nlen, ix->root, err)) < 0)
+            return r;
+    }
+    const uint8_t *out = changed ? (const uint8_t *)nbuf : buf;
+    cocoimg__digest dg;
+    if ((r = cocoimg__dest_put_manifest(st->dst, out, nlen, ix_mt, &dg, err)) < 0)
+        return cocoimg__error_wrap(err, r, "index");
+    return cocoimg__dest_commit(st->dst, out, nlen, ix_mt, err);
+}
+
+int
+cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
+                       const cocoimg_copy_options *opts, const struct cocoimg__copy_hooks *hooks,
+                       cocoimg_error **err)
+{
+    cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
+    if (!opts)
+        opts = &def;
+    if (opts->version != COCOIMG_COPY_OPTIONS_VERSION)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "copy: unsupported options version %u",
+                                  opts->version);
+    if (opts->all && opts->platform)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "copy: a platform and 'all' are mutually exclusive");
+    cocoimg__platform want;
+    int r;
+    if (opts->platform) {
+        if ((r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
+            return cocoimg__error_wrap(err, r, "copy: platform '%s'", opts->platform);
+    } else {
+        cocoimg__platform_host(&want);
+    }
+
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *dref = NULL;
+    if ((r = cocoimg_reference_parse(&sref, src, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: source");
+    if ((r = cocoimg_reference_parse(&dref, dst, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: destination");
+
+    struct copy_state st = {.ctx = ctx, .hooks = hooks};
+    _cleanup_source_ cocoimg__source *s = NULL;
+    if ((r = cocoimg__source_open(&s, ctx, sref, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: source");
+    st.src = s;
+
+    _cleanup_free_ uint8_t *top = NULL;
+    size_t top_len = 0;
+    _cleanup_free_ char *top_mt = NULL;
+    if ((r = cocoimg__source_get_manifest(s, NULL, -1, &top, &top_len, &top_mt, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: source");
+    cocoimg__doc_kind kind;
+    if ((r = cocoimg__doc_detect(&kind, top, top_len, top_mt, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: source");
+
+    /* validate the top-level document before anything is created at dst */
+    _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
+    size_t pick = 0;
+    if (cocoimg__doc_is_index(kind)) {
+        if ((r = cocoimg__index_parse(&ix, top, top_len, top_mt, err)) < 0)
+            return cocoimg__error_wrap(err, r, "copy: source index");
+        if (!opts->all && (r = cocoimg__index_select(&pick, ix, &want, err)) < 0)
+            return cocoimg__error_wrap(err, r, "copy: source");
+    }
+
+    _cleanup_dest_ cocoimg__dest *d = NULL;
+    if ((r = cocoimg__dest_open(&d, ctx, dref, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: destination");
+    st.dst = d;
+
+    _cleanup_free_ uint8_t *mbuf = NULL;
+    size_t mlen = 0;
+    const char *mt = NULL;
+    if (ix && opts->all) {
+        r = copy_all(&st, ix, top, top_len, doc_media_type(kind), err);
+    } else {
+        if (ix)
+            r = copy_entry(&st, &ix->manifests[pick], &mbuf, &mlen, &mt, err);
+        else
+            r = copy_image(&st, top, top_len, top_mt, &mbuf, &mlen, &mt, err);
+        if (r == 0)
+            r = cocoimg__dest_commit(d, mbuf, mlen, mt, err);
+    }
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "copy");
+    cocoimg__log(ctx, COCOIMG_LOG_INFO, "copy: %s -> %s done", src, dst);
+    return 0;
+}
+
+int
+cocoimg_copy(cocoimg_context *ctx, const char *src, const char *dst,
+             const cocoimg_copy_options *opts, cocoimg_error **err)
+{
+    return cocoimg__copy_internal(ctx, src, dst, opts, NULL, err);
+}

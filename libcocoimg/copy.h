@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_COPY_H
+#define COCOIMG_COPY_H
+
+/*
+ * The copy engine behind cocoimg_copy(), with hooks for work that rewrites
+ * layers on the way (encryption, decryption).
+ *
+ * For every image manifest copied, the engine:
+ *   1. copies the config blob unchanged;
+ *   2. for each layer i, if hooks->layer is set, calls it with a mutable
+ *      copy of the layer descriptor and the verified source stream.  The
+ *      hook may take the stream (set *in to NULL; it then owns it) and
+ *      return a replacement stream in *out.  The engine writes *out to the
+ *      destination, sets "digest" and "size" of @p desc from what it wrote
+ *      and calls hooks->layer_done(desc).  If *out stays NULL the layer is
+ *      copied unchanged (changes the hook made to @p desc are kept).
+ *   3. if any descriptor changed, calls hooks->manifest(root) and writes the
+ *      manifest re-serialised (compact, key order kept); otherwise the source
+ *      bytes are written unchanged, so the digest is preserved.  A parent
+ *      index entry then gets the new digest, size and mediaType.
+ * Hooks return 0 or a negative COCOIMG_E* code and set *err.
+ */
+
+#include <jansson.h>
+
+#include <cocoimg/image.h>
+
+#include "oci/model.h"
+#include "pipeline/reader.h"
+
+struct cocoimg__copy_hooks {
+    void *payload;
+    int (*layer)(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
+                 cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err);
+    int (*layer_done)(void *payload, json_t *desc, cocoimg_error **err);
+    int (*manifest)(void *payload, json_t *manifest_root, cocoimg_error **err);
+};
+
+/* cocoimg_copy() with @p hooks (NULL: a plain copy). */
+int cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
+                           const cocoimg_copy_options *opts,
+                           const struct cocoimg__copy_hooks *hooks, cocoimg_error **err);
+
+#endif

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cocoimg/image.h>
+#include <cocoimg/reference.h>
+
+#include "oci/model.h"
+#include "transport/transport.h"
+#include "util/json.h"
+
+/*
+ * `skopeo inspect` for local images.  The summary mirrors skopeo's output
+ * struct (cmd/skopeo/inspect/output.go): same names, same order, same null
+ * vs empty conventions (RepoTags is always an array; Labels, Env, Created
+ * and Annotations are null when absent; Name and Variant are omitted when
+ * empty).
+ */
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
+
+int
+cocoimg_inspect_options_init(cocoimg_inspect_options *opts, unsigned int version)
+{
+    if (version != COCOIMG_INSPECT_OPTIONS_VERSION)
+        return COCOIMG_EINVAL;
+    cocoimg_inspect_options def = COCOIMG_INSPECT_OPTIONS_INIT;
+    *opts = def;
+    return 0;
+}
+
+static int
+give_bytes(char **out, size_t *len_out, const void *buf, size_t len, cocoimg_error **err)
+{
+    char *s = malloc(len + 1);
+    if (!s)
+        return cocoimg__error_oom(err);
+    memcpy(s, buf, len);
+    s[len] = '\0';
+    *out = s;
+    if (len_out)
+        *len_out = len;
+    return 0;
+}
+
+/* Go's time.Time marshals RFC 3339 with the fraction's trailing zeros dropped. */
+static json_t *
+created_json(const char *created)
+{
+    if (!created)
+        return json_null();
+    _cleanup_free_ char *s = strdup(created);
+    if (!s)
+        return NULL;
+    char *dot = strchr(s, '.');
+    if (dot && strchr(s, 'T') && dot > strchr(s, 'T')) {
+        char *end = dot + 1;
+        while (*end >= '0' && *end <= '9')
+            end++;
+        char *last = end;
+        while (last > dot + 1 && last[-1] == '0')
+            last--;
+        if (last == dot + 1)
+            last = dot;
+        memmove(last, end, strlen(end) + 1);
+    }
+    return json_string(s);
+}
+
+static json_t *
+copy_or_null(json_t *v)
+{
+    return v ? json_deep_copy(v) : json_null();
+}
+
+static int
+summary(char **out, size_t *len_out, const cocoimg__digest *top_digest, const cocoimg__manifest *m,
+        const cocoimg__config *c, cocoimg_error **err)
+{
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(top_digest, ds);
+    _cleanup_json_ json_t *o = json_object();
+    json_t *layers = json_array(), *data = json_array();
+    if (!o || !layers || !data) {
+        json_decref(layers);
+        json_decref(data);
+        return cocoimg__error_oom(err);
+    }
+    const char *docker_version = cocoimg__json_str(c->root, "docker_version");
+    int fail = 0;
+    fail |= json_object_set_new(o, "Digest", json_string(ds));
+    fail |= json_object_set_new(o, "RepoTags", json_array());
+    fail |= json_object_set_new(o, "Created", created_json(c->created));
+    fail |=
+        json_object_set_new(o, "DockerVersion", json_string(docker_version ? docker_version : ""));
+    fail |= json_object_set_new(o, "Labels", copy_or_null(json_object_get(c->config, "Labels")));
+    fail |=
+        json_object_set_new(o, "Architecture", json_string(c->architecture ? c->architecture : ""));
+    if (c->variant && *c->variant)
+        fail |= json_object_set_new(o, "Variant", json_string(c->variant));
+    fail |= json_object_set_new(o, "Os", json_string(c->os ? c->os : ""));
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const cocoimg__descriptor *l = &m->layers[i];
+        cocoimg__digest_format(&l->digest, ds);
+        fail |= json_array_append_new(layers, json_string(ds));
+        json_t *ld = json_object();
+        if (!ld) {
+            fail = -1;
+            continue;
+        }
+        fail |=
+            json_object_set_new(ld, "MIMEType", json_string(l->media_type ? l->media_type : ""));
+        fail |= json_object_set_new(ld, "Digest", json_string(ds));
+        fail |= json_object_set_new(ld, "Size", json_integer(l->size));
+        fail |= json_object_set_new(ld, "Annotations",
+                                    copy_or_null(json_object_get(l->json, "annotations")));
+        fail |= json_array_append_new(data, ld);
+    }
+    fail |= json_object_set_new(o, "Layers", layers);
+    fail |= json_object_set_new(o, "LayersData", data);
+    fail |= json_object_set_new(o, "Env", copy_or_null(json_object_get(c->config, "Env")));
+    if (fail)
+        return cocoimg__error_oom(err);
+    char *s = json_dumps(o, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+    if (!s)
+        return cocoimg__error_oom(err);
+    *out = s;
+    if (len_out)
+        *len_out = strlen(s);
+    return 0;
+}
+
+static int
+inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **out, size_t *len_out,
+               cocoimg_error **err)
+{
+    _cleanup_free_ uint8_t *top = NULL;
+    size_t top_len = 0;
+    _cleanup_free_ char *top_mt = NULL;
+    int r = cocoimg__source_get_manifest(s, NULL, -1, &top, &top_len, &top_mt, err);
+    if (r < 0)
+        return r;
+    if ((opts->flags & COCOIMG_INSPECT_RAW) && !(opts->flags & COCOIMG_INSPECT_CONFIG))
+        return give_bytes(out, len_out, top, top_len, err);
+
+    cocoimg__doc_kind kind;
+    if ((r = cocoimg__doc_detect(&kind, top, top_len, top_mt, err)) < 0)
+        return r;
+    cocoimg__digest top_digest;
+    if ((r = cocoimg__digest_buffer(&top_digest, COCOIMG_DIGEST_SHA256, top, top_len, err)) < 0)
+        return r;
+
+    _cleanup_free_ uint8_t *mbuf = NULL;
+    size_t mlen = top_len;
+    const char *hint = top_mt;
+    _cleanup_free_ char *child_mt = NULL;
+    _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
+    if (cocoimg__doc_is_index(kind)) {
+        cocoimg__platform want;
+        if (opts->platform) {
+            if ((r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
+                return cocoimg__error_wrap(err, r, "platform '%s'", opts->platform);
+        } else {
+            cocoimg__platform_host(&want);
+        }
+        if ((r = cocoimg__index_parse(&ix, top, top_len, top_mt, err)) < 0)
+            return r;
+        size_t pick = 0;
+        if ((r = cocoimg__index_select(&pick, ix, &want, err)) < 0)
+            return r;
+        const cocoimg__descriptor *d = &ix->manifests[pick];
+        char ds[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&d->digest, ds);
+        if (cocoimg__doc_is_index(cocoimg__doc_kind_of(d->media_type)))
+            return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "manifest %s: nested index", ds);
+        r = cocoimg__source_get_manifest(s, &d->digest, d->size, &mbuf, &mlen, &child_mt, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "manifest %s", ds);
+        hint = d->media_type;
+    }
+    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
+    if ((r = cocoimg__manifest_parse(&m, mbuf ? mbuf : top, mlen, hint, err)) < 0)
+        return r;
+
+    char cs[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&m->config.digest, cs);
+    if (m->config.size > (int64_t)COCOIMG_JSON_MAX_SIZE)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "config %s: %lld bytes exceeds the limit of %u", cs,
+                                  (long long)m->config.size, COCOIMG_JSON_MAX_SIZE);
+    _cleanup_reader_ cocoimg__reader *rd = NULL;
+    _cleanup_free_ uint8_t *cbuf = NULL;
+    size_t clen = 0;
+    if ((r = cocoimg__source_get_blob(s, &m->config.digest, m->config.size, &rd, err)) < 0 ||
+        (r = cocoimg__reader_to_mem(rd, COCOIMG_JSON_MAX_SIZE, &cbuf, &clen, err)) < 0)
+        return cocoimg__error_wrap(err, r, "config %s", cs);
+
+    if (opts->flags & COCOIMG_INSPECT_CONFIG) {
+        if (opts->flags & COCOIMG_INSPECT_RAW)
+            return give_bytes(out, len_out, cbuf, clen, err);
+        _cleanup_json_ json_t *j = NULL;
+        if ((r = cocoimg__json_loadb(&j, cbuf, clen, COCOIMG_JSON_MAX_SIZE, true, "config", err)) <
+            0)
+            return r;
+        char *sj = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+        if (!sj)
+            return cocoimg__error_oom(err);
+        *out = sj;
+        if (len_out)
+            *len_out = strlen(sj);
+        return 0;
+    }
+    _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
+    if ((r = cocoimg__config_parse(&c, cbuf, clen, err)) < 0)
+        return cocoimg__error_wrap(err, r, "config %s", cs);
+    return summary(out, len_out, &top_digest, m, c, err);
+}
+
+int
+cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_options *opts,
+                char **out, size_t *len_out, cocoimg_error **err)
+{
+    cocoimg_inspect_options def = COCOIMG_INSPECT_OPTIONS_INIT;
+    if (!opts)
+        opts = &def;
+    if (opts->version != COCOIMG_INSPECT_OPTIONS_VERSION)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "inspect: unsupported options version %u",
+                                  opts->version);
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = NULL;
+    int rc = cocoimg_reference_parse(&r, ref, err);
+    if (rc < 0)
+        return cocoimg__error_wrap(err, rc, "inspect");
+    _cleanup_source_ cocoimg__source *s = NULL;
+    if ((rc = cocoimg__source_open(&s, ctx, r, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "inspect");
+    if ((rc = inspect_source(s, opts, out, len_out, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "inspect '%s'", ref);
+    return 0;
+}

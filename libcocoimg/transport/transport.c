@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+
+#include "transport/transport.h"
+
+int
+cocoimg__source_open(cocoimg__source **out, const cocoimg_context *ctx,
+                     const cocoimg_reference *ref, cocoimg_error **err)
+{
+    switch (cocoimg_reference_transport(ref)) {
+    case COCOIMG_TRANSPORT_OCI:
+        return cocoimg__layout_source_open(out, ctx, cocoimg_reference_path(ref),
+                                           cocoimg_reference_ref_name(ref), err);
+    case COCOIMG_TRANSPORT_OCI_ARCHIVE:
+        return cocoimg__archive_source_open(out, ctx, cocoimg_reference_path(ref),
+                                            cocoimg_reference_ref_name(ref), err);
+    default:
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
+                                  cocoimg_reference_string(ref));
+    }
+}
+
+int
+cocoimg__dest_open(cocoimg__dest **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
+                   cocoimg_error **err)
+{
+    switch (cocoimg_reference_transport(ref)) {
+    case COCOIMG_TRANSPORT_OCI:
+        return cocoimg__layout_dest_open(out, ctx, cocoimg_reference_path(ref),
+                                         cocoimg_reference_ref_name(ref), err);
+    case COCOIMG_TRANSPORT_OCI_ARCHIVE:
+        return cocoimg__archive_dest_open(out, ctx, cocoimg_reference_path(ref),
+                                          cocoimg_reference_ref_name(ref), err);
+    default:
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
+                                  cocoimg_reference_string(ref));
+    }
+}
+
+int
+cocoimg__source_get_manifest(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
+                             uint8_t **buf_out, size_t *len_out, char **media_type_out,
+                             cocoimg_error **err)
+{
+    *media_type_out = NULL;
+    return s->ops->get_manifest(s, digest, size, buf_out, len_out, media_type_out, err);
+}
+
+int
+cocoimg__source_get_blob(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
+                         cocoimg__reader **out, cocoimg_error **err)
+{
+    return s->ops->get_blob(s, digest, size, out, err);
+}
+
+void
+cocoimg__source_free(cocoimg__source *s)
+{
+    if (s)
+        s->ops->free(s);
+}
+
+int
+cocoimg__dest_has_blob(cocoimg__dest *d, const cocoimg__digest *digest, int64_t size, bool *out,
+                       cocoimg_error **err)
+{
+    return d->ops->has_blob(d, digest, size, out, err);
+}
+
+int
+cocoimg__dest_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *expected,
+                       int64_t expected_size, cocoimg__digest *digest_out, int64_t *size_out,
+                       cocoimg_error **err)
+{
+    return d->ops->put_blob(d, in, expected, expected_size, digest_out, size_out, err);
+}
+
+int
+cocoimg__dest_put_manifest(cocoimg__dest *d, const uint8_t *buf, size_t len, const char *media_type,
+                           cocoimg__digest *digest_out, cocoimg_error **err)
+{
+    return d->ops->put_manifest(d, buf, len, media_type, digest_out, err);
+}
+
+int
+cocoimg__dest_commit(cocoimg__dest *d, const uint8_t *buf, size_t len, const char *media_type,
+                     cocoimg_error **err)
+{
+    int r = d->ops->commit(d, buf, len, media_type, err);
+    if (r == 0)
+        d->committed = true;
+    return r;
+}
+
+void
+cocoimg__dest_abort(cocoimg__dest *d)
+{
+    if (d->committed || d->aborted)
+        return;
+    d->aborted = true;
+    d->ops->abort(d);
+}
+
+void
+cocoimg__dest_free(cocoimg__dest *d)
+{
+    if (!d)
+        return;
+    cocoimg__dest_abort(d);
+    d->ops->free(d);
+}
