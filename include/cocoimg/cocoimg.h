@@ -10,5 +10,6 @@
 #include <cocoimg/context.h>
 #include <cocoimg/reference.h>
 #include <cocoimg/image.h>
+#include <cocoimg/unpack.h>
 
 #endif

@@ -127,6 +127,8 @@ struct apply {
     struct archive *a;
     cocoimg_error *rerr; /* error of the reader, surfaced instead of libarchive's */
     int rcode;
+    uint64_t consumed;  /* bytes of the stream handed to libarchive */
+    bool padded;
     struct inoset upper;
     struct deferred_dir *dirs;
     size_t n_dirs, cap_dirs, tracked;
@@ -902,6 +904,18 @@ read_cb(struct archive *a, void *cd, const void **buf)
         archive_set_error(a, EIO, "layer stream failed");
         return -1;
     }
+    if (n == 0 && !ap->padded && ap->consumed % 512) {
+        /*
+         * Go's archive/tar writer not closed (umoci 0.4 "insert" layers)
+         * leaves out the last record's padding; Go readers accept that, so
+         * do we.  Only the padding is made up: truncated file data still
+         * fails, and the diffID was computed over the real bytes upstream.
+         */
+        ap->padded = true;
+        n = (ssize_t)(512 - ap->consumed % 512);
+        memset(ap->buf, 0, (size_t)n);
+    }
+    ap->consumed += (uint64_t)n;
     *buf = ap->buf;
     return n;
 }
