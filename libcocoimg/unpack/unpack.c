@@ -120,6 +120,7 @@ unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__dig
     cocoimg__reader *in = NULL;
     if ((r = cocoimg__source_get_blob(u->src, &ld->digest, ld->size, &in, err)) < 0)
         return r;
+    cocoimg__reader *blob = in; /* owned by the chain below */
     if (u->opts->progress) {
         struct progress *p = calloc(1, sizeof(*p));
         if (!p) {
@@ -143,8 +144,27 @@ unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__dig
     if ((r = cocoimg__reader_hash(&chain, chain, diff_id->alg, &got, &tar_size, err)) < 0)
         return r;
     cocoimg__apply_stats stats = {0};
-    if ((r = cocoimg__unpack_apply(u->ctx, u->rootfd, chain, NULL, &stats, err)) < 0)
+    cocoimg_error *aerr = NULL;
+    if ((r = cocoimg__unpack_apply(u->ctx, u->rootfd, chain, NULL, &stats, &aerr)) < 0) {
+        /*
+         * A tampered blob usually breaks the decompressor or the tar parser
+         * before its digest verdict at EOF: read the rest of the blob so a
+         * digest mismatch is reported as such rather than as bad data.
+         */
+        cocoimg_error *derr = NULL;
+        int dr = r == COCOIMG_EDIGEST ? 0 : cocoimg__reader_drain(blob, NULL, &derr);
+        if (dr == COCOIMG_EDIGEST) {
+            cocoimg_error_free(aerr);
+            aerr = TAKE_PTR(derr);
+            r = dr;
+        }
+        cocoimg_error_free(derr);
+        if (err && !*err)
+            *err = aerr;
+        else
+            cocoimg_error_free(aerr);
         return r;
+    }
     if (!cocoimg__digest_equal(&got, diff_id)) {
         char want[COCOIMG_DIGEST_STRMAX], have[COCOIMG_DIGEST_STRMAX];
         cocoimg__digest_format(diff_id, want);
