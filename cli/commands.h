@@ -9,6 +9,9 @@ extern const struct cli_command cli_builtin_help;
 extern const struct cli_command cli_builtin_version;
 extern const struct cli_command cli_cmd_inspect;
 extern const struct cli_command cli_cmd_copy;
+extern const struct cli_command cli_cmd_encrypt;
+extern const struct cli_command cli_cmd_decrypt;
+extern const struct cli_command cli_cmd_layerinfo;
 
 extern const struct cli_command *const cli_commands[];
 

@@ -46,6 +46,20 @@ doc_media_type(cocoimg__doc_kind k)
 }
 
 /* Copy one blob unchanged unless the destination has it already. */
+/*
+ * Blobs this large get the stages before and after the hand-over point run
+ * on two cores (cocoimg__reader_async); smaller ones are not worth a thread.
+ */
+#define ASYNC_MIN_SIZE (4 * 1024 * 1024)
+
+static int
+maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
+{
+    if (size >= 0 && size < ASYNC_MIN_SIZE)
+        return 0;
+    return cocoimg__reader_async(r, TAKE_PTR(*r), err);
+}
+
 static int
 copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
 {
@@ -63,6 +77,9 @@ copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **e
     cocoimg__reader *in = NULL;
     r = cocoimg__source_get_blob(st->src, &d->digest, d->size, &in, err);
     if (r < 0)
+        return r;
+    /* source verification in one thread, destination hashing and writing in this one */
+    if ((r = maybe_async(&in, d->size, err)) < 0)
         return r;
     return cocoimg__dest_put_blob(st->dst, in, &d->digest, d->size, NULL, NULL, err);
 }
@@ -98,12 +115,20 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
     int r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
     if (r < 0)
         return r;
+    /*
+     * Three threads for a transformed layer: source read + verification,
+     * the hook's stages (decrypt/encrypt + HMAC), destination hash + write.
+     */
+    if ((r = maybe_async(&in, ld->size, err)) < 0)
+        return r;
     cocoimg__reader *out = NULL;
     r = st->hooks->layer(st->hooks->payload, m, idx, desc, &in, &out, err);
     if (r < 0) {
         cocoimg__reader_free(out);
         return r;
     }
+    if (out && (r = maybe_async(&out, ld->size, err)) < 0)
+        return r;
     if (out) {
         cocoimg__reader_free(TAKE_PTR(in));
         cocoimg__digest dg;
@@ -174,6 +199,12 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
         if ((r = cocoimg__manifest_refresh(m, err)) < 0)
             return r;
         if (st->hooks->manifest && (r = st->hooks->manifest(st->hooks->payload, m->root, err)) < 0)
+            return r;
+        /* the hook may have converted the manifest (Docker -> OCI): validate it again */
+        cocoimg__doc_kind k = cocoimg__doc_kind_of(cocoimg__json_str(m->root, "mediaType"));
+        if (k != COCOIMG_DOC_UNKNOWN)
+            m->kind = k;
+        if ((r = cocoimg__manifest_refresh(m, err)) < 0)
             return r;
         char *s = NULL;
         if ((r = cocoimg__json_dump(&s, &blen, m->root, err)) < 0)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # A guided tour, without network: install the dependencies, build coco-img,
 # build a small image with umoci, inspect it, copy it to an oci-archive and
-# back.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
+# back, encrypt it for a JWE recipient, check that skopeo decrypts it, and
+# decrypt it again with coco-img.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +18,7 @@ step "installing dependencies (scripts/setup-deps.sh)"
 sh scripts/setup-deps.sh
 
 step "building coco-img in $BUILD_DIR"
+mkdir -p m4
 if [ ! -x configure ] || [ configure.ac -nt configure ]; then
     autoreconf -fi >/dev/null
 fi
@@ -52,5 +54,25 @@ echo "source digest:     $a"
 echo "round-trip digest: $b"
 [ "$a" = "$b" ] || { echo "digests differ" >&2; exit 1; }
 
+step "encrypting it (ocicrypt JWE, RSA-OAEP) for a fresh key pair"
+run openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DEMO_DIR/key.pem"
+run openssl pkey -in "$DEMO_DIR/key.pem" -pubout -out "$DEMO_DIR/pub.pem"
+run "$COCO_IMG" encrypt --recipient "jwe:$DEMO_DIR/pub.pem" "oci:$DEMO_DIR/layout:demo" \
+    "oci:$DEMO_DIR/encrypted:demo"
+run "$COCO_IMG" layerinfo "oci:$DEMO_DIR/encrypted:demo"
+
+step "skopeo (containers/ocicrypt) decrypts what coco-img encrypted"
+run skopeo copy -q --decryption-key "$DEMO_DIR/key.pem" "oci:$DEMO_DIR/encrypted:demo" \
+    "oci:$DEMO_DIR/skopeo-decrypted:demo"
+step "coco-img decrypts it too"
+run "$COCO_IMG" decrypt --key "$DEMO_DIR/key.pem" "oci:$DEMO_DIR/encrypted:demo" \
+    "oci:$DEMO_DIR/decrypted:demo"
+want=$("$COCO_IMG" inspect "oci:$DEMO_DIR/layout:demo" | jq -c .Layers)
+for d in skopeo-decrypted decrypted; do
+    got=$("$COCO_IMG" inspect "oci:$DEMO_DIR/$d:demo" | jq -c .Layers)
+    [ "$got" = "$want" ] || { echo "$d: layers $got, wanted $want" >&2; exit 1; }
+done
+echo "both decryptions give the original layer digests"
+
 step "done"
-echo "built $COCO_IMG; image, archive and copy are in $DEMO_DIR"
+echo "built $COCO_IMG; the images, archive and key are in $DEMO_DIR"

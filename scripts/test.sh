@@ -12,6 +12,7 @@ BUILD_DIR=${BUILD_DIR:-_build}
 JOBS=${JOBS:-$(nproc)}
 
 sh scripts/setup-deps.sh || { echo "setup-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p m4
 if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
     autoreconf -fi >/dev/null || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 fi

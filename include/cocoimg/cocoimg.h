@@ -10,6 +10,7 @@
 #include <cocoimg/context.h>
 #include <cocoimg/reference.h>
 #include <cocoimg/image.h>
+#include <cocoimg/crypt.h>
 #include <cocoimg/unpack.h>
 
 #endif

@@ -576,6 +576,9 @@ is_cert(const void *data, size_t len)
 static bool
 is_openpgp(const uint8_t *d, size_t len)
 {
+    static const char armor[] = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
+    if (len >= sizeof(armor) - 1 && memmem(d, len, armor, sizeof(armor) - 1))
+        return true;
     if (len < 2 || !(d[0] & 0x80))
         return false;
     unsigned tag = (d[0] & 0x40) ? (d[0] & 0x3f) : ((d[0] >> 2) & 0x0f);
@@ -742,6 +745,10 @@ cocoimg__crypt_config_free(cocoimg__crypt_config *c)
         X509_free(c->dec_certs[i]);
     free(c->dec_certs);
     free(c->gpg_homedir);
+    if (c->pgp_keyring_home) {
+        cocoimg__pgp_home_remove(c->pgp_keyring_home);
+        free(c->pgp_keyring_home);
+    }
     cocoimg__wipe(c, sizeof(*c));
     free(c);
 }
@@ -899,6 +906,12 @@ cocoimg__crypt_config_add_key_password(cocoimg__crypt_config *cfg, const char *f
         r = cocoimg__cert_load(&x, buf, len, file, err);
         wipe_free(buf, len);
         return r < 0 ? r : add_cert(&cfg->dec_certs, &cfg->n_dec_certs, x, err);
+    }
+    /* skopeo also takes OpenPGP secret keyrings as decryption keys */
+    if (is_openpgp(buf, len)) {
+        r = cocoimg__pgp_import_keyring(cfg, buf, len, file, err);
+        wipe_free(buf, len);
+        return r;
     }
     EVP_PKEY *pk = NULL;
     r = cocoimg__key_load_private(&pk, buf, len, password, file, err);

@@ -51,9 +51,21 @@ typedef struct cocoimg__crypt_config {
     size_t n_dec_certs;
     bool pgp_decrypt; /* try the GnuPG secret keys (gpg_homedir) */
     char *gpg_homedir; /* NULL: GnuPG's default */
+    /*
+     * A private GnuPG home holding the OpenPGP secret keyrings given as
+     * keys (skopeo's --decryption-key secring.gpg); created on the first
+     * such key, its agent stopped and the directory removed on free.
+     */
+    char *pgp_keyring_home;
 } cocoimg__crypt_config;
 
 void cocoimg__crypt_config_free(cocoimg__crypt_config *c);
+
+/* Import an OpenPGP secret keyring (binary or armored) into cfg->pgp_keyring_home. */
+int cocoimg__pgp_import_keyring(cocoimg__crypt_config *cfg, const uint8_t *buf, size_t len,
+                                const char *name, cocoimg_error **err);
+/* Stop the gpg-agent of a private GnuPG home and remove it. */
+void cocoimg__pgp_home_remove(const char *home);
 COCOIMG_DEFINE_CLEANUP(cocoimg__crypt_config, cocoimg__crypt_config_free)
 
 struct cocoimg__keywrapper {

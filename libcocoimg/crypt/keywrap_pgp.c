@@ -25,18 +25,26 @@
  * the owner of the home (`gpgconf --homedir DIR --kill all`).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <gpgme.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crypt/keywrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/secret.h"
+
+extern char **environ;
 
 #define PGP_MAX_BLOB (1u << 20)
 #define PGP_MAX_PKESK 256
@@ -258,8 +266,7 @@ gpg_fail(cocoimg_error **err, int code, gpgme_error_t e, const char *what)
 }
 
 static int
-new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *ps,
-        cocoimg_error **err)
+new_ctx_home(gpgme_ctx_t *out, const char *homedir, struct pass_state *ps, cocoimg_error **err)
 {
     pthread_once(&gpgme_once, gpgme_init_once);
     if (!gpgme_ok)
@@ -270,7 +277,7 @@ new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *p
     if (e)
         return gpg_fail(err, COCOIMG_ERROR, e, "cannot create a GPGME context");
     if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) ||
-        (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, cfg->gpg_homedir)) ||
+        (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, homedir)) ||
         (e = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK))) {
         gpgme_release(ctx);
         return gpg_fail(err, COCOIMG_ERROR, e, "cannot configure the GPGME context");
@@ -279,6 +286,67 @@ new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *p
     gpgme_set_offline(ctx, 1);
     gpgme_set_passphrase_cb(ctx, refuse_passphrase, ps);
     *out = ctx;
+    return 0;
+}
+
+static int
+new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *ps,
+        cocoimg_error **err)
+{
+    return new_ctx_home(out, cfg->gpg_homedir, ps, err);
+}
+
+void
+cocoimg__pgp_home_remove(const char *home)
+{
+    /* gpg started an agent for this home: stop it before removing its socket dir */
+    pid_t pid;
+    char *argv[] = {(char *)"gpgconf", (char *)"--homedir", (char *)home, (char *)"--kill",
+                    (char *)"all", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid, "gpgconf", &fa, NULL, argv, environ) == 0) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    cocoimg__rm_rf(AT_FDCWD, home, NULL);
+}
+
+int
+cocoimg__pgp_import_keyring(cocoimg__crypt_config *cfg, const uint8_t *buf, size_t len,
+                            const char *name, cocoimg_error **err)
+{
+    if (!cfg->pgp_keyring_home) {
+        const char *tmp = getenv("TMPDIR");
+        char *home = NULL;
+        if (asprintf(&home, "%s/cocoimg-gnupg.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+            return cocoimg__error_oom(err);
+        if (!mkdtemp(home)) {
+            int e = errno;
+            free(home);
+            return cocoimg__error_set(err, COCOIMG_EIO, e, "pgp: cannot create a GnuPG home");
+        }
+        cfg->pgp_keyring_home = home;
+    }
+    struct pass_state ps = {0};
+    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
+    int r = new_ctx_home(&ctx, cfg->pgp_keyring_home, &ps, err);
+    if (r < 0)
+        return r;
+    _cleanup_(data_releasep) gpgme_data_t data = NULL;
+    gpgme_error_t e = gpgme_data_new_from_mem(&data, (const char *)buf, len, 0);
+    if (e)
+        return gpg_fail(err, COCOIMG_ENOMEM, e, "cannot create data buffers");
+    if ((e = gpgme_op_import(ctx, data)))
+        return gpg_fail(err, COCOIMG_EFORMAT, e, name);
+    gpgme_import_result_t res = gpgme_op_import_result(ctx);
+    if (!res || res->secret_read == 0)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "pgp: '%s' holds no OpenPGP secret key", name);
     return 0;
 }
 
@@ -494,6 +562,9 @@ sink_write(void *handle, const void *data, size_t size)
     return (gpgme_ssize_t)size;
 }
 
+static int unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blob,
+                       size_t len, cocoimg__secret **out, cocoimg_error **err);
+
 static int
 pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
            cocoimg__secret **out, cocoimg_error **err)
@@ -509,12 +580,32 @@ pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
     if (scan->n_pkesk == 0)
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "pgp: message has no public-key recipients");
-    if (!cfg->pgp_decrypt)
+    if (!cfg->pgp_decrypt && !cfg->pgp_keyring_home)
         return cocoimg__error_set(err, COCOIMG_ENOKEY, 0, "pgp: GnuPG decryption not enabled");
+    /* keyrings given as keys first, then the user's GnuPG home */
+    if (cfg->pgp_keyring_home) {
+        cocoimg_error *e1 = NULL;
+        r = unwrap_home(cfg->pgp_keyring_home, scan, blob, len, out, &e1);
+        if (r != COCOIMG_ENOKEY || !cfg->pgp_decrypt) {
+            if (r < 0 && err && !*err)
+                *err = e1;
+            else
+                cocoimg_error_free(e1);
+            return r;
+        }
+        cocoimg_error_free(e1);
+    }
+    return unwrap_home(cfg->gpg_homedir, scan, blob, len, out, err);
+}
 
+static int
+unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blob, size_t len,
+            cocoimg__secret **out, cocoimg_error **err)
+{
+    int r;
     struct pass_state ps = {0};
     _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
-    r = new_ctx(&ctx, cfg, &ps, err);
+    r = new_ctx_home(&ctx, homedir, &ps, err);
     if (r < 0)
         return r;
     struct sink sink = {0};
@@ -579,7 +670,7 @@ pgp_has_recipients(const cocoimg__crypt_config *cfg)
 static bool
 pgp_has_keys(const cocoimg__crypt_config *cfg)
 {
-    return cfg->pgp_decrypt;
+    return cfg->pgp_decrypt || cfg->pgp_keyring_home;
 }
 
 const struct cocoimg__keywrapper cocoimg__keywrap_pgp = {

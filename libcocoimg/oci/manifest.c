@@ -283,8 +283,9 @@ check_schema_version(const json_t *root, const char *what, cocoimg_error **err)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                   "%s: 'schemaVersion' must be an integer", what);
     if (json_integer_value(v) != 2)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "%s: schemaVersion %lld is not supported",
-                                  what, (long long)json_integer_value(v));
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                  "%s: schemaVersion %lld is not supported", what,
+                                  (long long)json_integer_value(v));
     return 0;
 }
 

@@ -120,6 +120,14 @@ cocoimg__compression cocoimg__compression_detect(const void *buf, size_t len);
 /* "none", "gzip", "zstd" (for messages). */
 const char *cocoimg__compression_name(cocoimg__compression c);
 
+/*
+ * Run @p upstream in a thread of its own (the whole chain above this stage),
+ * handing bytes over through a few 1 MiB slots: the stages above and below
+ * use two cores.  The upstream's EOF, verdicts and errors arrive in order.
+ * Freeing the reader stops and joins the thread.
+ */
+int cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err);
+
 /* --- sinks --- */
 
 /* Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets the count. */

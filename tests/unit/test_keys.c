@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -461,13 +462,21 @@ test_config(void)
     CHECK(err_code(cocoimg__crypt_config_add_key(cfg, "provider:aa:x", &e), &e, COCOIMG_ENOTSUP,
                    "provider"));
     e = NULL;
-    CHECK(err_code(cocoimg__crypt_config_add_key(cfg, key("pgp_secring.gpg"), &e), &e,
-                   COCOIMG_ENOTSUP, "OpenPGP"));
+    /* an OpenPGP secret keyring is imported into a private GnuPG home (skopeo parity) */
+    CHECK_OK(cocoimg__crypt_config_add_key(cfg, key("pgp_secring.gpg"), NULL));
+    CHECK(cfg->pgp_keyring_home != NULL);
+    struct stat st;
+    CHECK(stat(cfg->pgp_keyring_home, &st) == 0 && S_ISDIR(st.st_mode));
+    _cleanup_free_ char *home = strdup(cfg->pgp_keyring_home);
+    /* a public keyring holds no secret key */
+    CHECK(err_code(cocoimg__crypt_config_add_key(cfg, key("pgp_pubring.gpg"), &e), &e,
+                   COCOIMG_EINVAL, "no OpenPGP secret key"));
     e = NULL;
     CHECK(err_code(cocoimg__crypt_config_add_dec_cert(cfg, key("rsa_priv.pem"), &e), &e,
                    COCOIMG_EFORMAT, NULL));
     CHECK(cfg->n_privkeys == 8 && cfg->n_dec_certs == 2);
     cocoimg__crypt_config_free(cfg);
+    CHECK(home && stat(home, &st) < 0 && errno == ENOENT); /* the private home is gone */
     unlink(colon);
     unlink(pwfile);
     rmdir(dir);

@@ -683,8 +683,8 @@ test_index(void)
                        NULL, COCOIMG_EFORMAT, "got an image manifest") == 0);
     CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[]}", COCOIMG_MT_DOCKER_LIST,
                        COCOIMG_EFORMAT, "missing 'mediaType'") == 0);
-    CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" COCOIMG_MT_OCI_MANIFEST
-                       "\",\"digest\":\"" D1 "\",\"size\":-3}]}",
+    CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                       "\"" COCOIMG_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":-3}]}",
                        NULL, COCOIMG_EFORMAT, "invalid size") == 0);
     return 0;
 }
@@ -716,7 +716,8 @@ test_config(void)
         "\"Labels\":null,\"WorkingDir\":\"/\",\"User\":\"1000:1000\",\"ExposedPorts\":{\"80/"
         "tcp\":{}},\"Volumes\":null,\"OnBuild\":null,\"ArgsEscaped\":true},\"container_config\":{"
         "\"Hostname\":\"x\"},\"docker_version\":\"20.10\",\"rootfs\":{\"type\":\"layers\","
-        "\"diff_ids\":[\"" D1 "\",\"" D2 "\"]},\"history\":[{\"created\":\"x\",\"created_by\":\"y\","
+        "\"diff_ids\":[\"" D1 "\",\"" D2 "\"]},\"history\":[{\"created\":\"x\","
+        "\"created_by\":\"y\","
         "\"empty_layer\":true},{\"comment\":\"c\",\"author\":\"a\"}]}";
     _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
     CHECK_OK(cocoimg__config_parse(&c, docker, strlen(docker), NULL));

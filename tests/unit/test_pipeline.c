@@ -537,6 +537,58 @@ out:
     return rc;
 }
 
+/* The async stage hands every byte over in order, then the upstream verdict. */
+static int
+test_async(void)
+{
+    size_t len = 9 * 1024 * 1024 + 12345; /* several slots and a partial one */
+    uint8_t *data = malloc(len);
+    CHECK(data);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 13);
+    cocoimg__digest want, bad;
+    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
+    bad = want;
+    bad.bytes[0] ^= 1;
+
+    /* good digest: all bytes, then EOF */
+    cocoimg__reader *m = NULL, *v = NULL, *a = NULL, *h = NULL;
+    CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+    CHECK_OK(cocoimg__reader_verify(&v, m, &want, (int64_t)len, NULL));
+    CHECK_OK(cocoimg__reader_async(&a, v, NULL));
+    cocoimg__digest got;
+    uint64_t n = 0;
+    CHECK_OK(cocoimg__reader_hash(&h, a, COCOIMG_DIGEST_SHA256, &got, &n, NULL));
+    uint8_t buf[70000];
+    ssize_t r;
+    while ((r = cocoimg__reader_read(h, buf, sizeof(buf), NULL)) > 0)
+        ;
+    CHECK(r == 0 && n == len && cocoimg__digest_equal(&got, &want));
+    cocoimg__reader_free(h);
+
+    /* bad digest: the data still comes through, the verdict is EDIGEST at the end */
+    cocoimg_error *err = NULL;
+    CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+    CHECK_OK(cocoimg__reader_verify(&v, m, &bad, (int64_t)len, NULL));
+    CHECK_OK(cocoimg__reader_async(&a, v, NULL));
+    size_t total = 0;
+    while ((r = cocoimg__reader_read(a, buf, sizeof(buf), &err)) > 0)
+        total += (size_t)r;
+    CHECK(r == COCOIMG_EDIGEST && total == len);
+    CHECK(cocoimg_error_code(err) == COCOIMG_EDIGEST);
+    cocoimg_error_free(err);
+    cocoimg__reader_free(a);
+
+    /* freed early while the producer is blocked on full slots: no hang, no leak */
+    CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+    CHECK_OK(cocoimg__reader_async(&a, m, NULL));
+    CHECK(cocoimg__reader_read(a, buf, 10, NULL) == 10);
+    usleep(20000);
+    cocoimg__reader_free(a);
+    free(data);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_mem_source_and_sticky_eof),
     TAP_TEST(test_verify),
@@ -546,6 +598,7 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_zstd_roundtrip),
     TAP_TEST(test_bomb_stopped_by_limit),
     TAP_TEST(test_fd_sinks_and_sources),
+    TAP_TEST(test_async),
     {0},
 };
 

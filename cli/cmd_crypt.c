@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* coco-img encrypt / decrypt / layerinfo (imgcrypt and skopeo conventions). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+#define MAX_ARGS 64
+
+struct crypt_args {
+    const char *recipients[MAX_ARGS];
+    size_t n_recipients;
+    const char *keys[MAX_ARGS];
+    size_t n_keys;
+    char *owned_keys[MAX_ARGS]; /* keys rewritten with a password from the environment */
+    const char *dec_recipients[MAX_ARGS];
+    size_t n_dec_recipients;
+    int layers[MAX_ARGS];
+    size_t n_layers;
+    int json;
+};
+
+static void
+usage_encrypt(FILE *out)
+{
+    fprintf(out,
+            "Usage: coco-img encrypt --recipient PROTO:VALUE [--recipient ...] [--layer N ...]\n"
+            "                        [--platform OS/ARCH[/VARIANT] | --all] [--key K ...] SRC DST\n\n"
+            "Copy SRC to DST encrypting the selected layers (ocicrypt AES_256_CTR_HMAC_SHA256),\n"
+            "each layer key wrapped for every recipient.  skopeo, podman, buildah and\n"
+            "containerd/imgcrypt decrypt the result.  Layers that are already encrypted get the\n"
+            "new recipients added (their key is unwrapped with --key; the blob is unchanged).\n\n"
+            "Options:\n"
+            "  -r, --recipient R     jwe:PUBKEY-FILE (PEM/DER SPKI or JWK), pkcs7:CERT-FILE,\n"
+            "                        pgp:EMAIL-OR-KEYID (from the GnuPG keyring)\n"
+            "  -l, --layer N         layer to encrypt, 0-based from the bottom, negative from\n"
+            "                        the top (-1 = topmost); repeatable or N,M; default: all\n"
+            "  -p, --platform P      from an index, the manifest for P (default: host)\n"
+            "  -a, --all             every manifest of an index\n"
+            "  -k, --key K           private key, to add recipients to encrypted layers\n"
+            "                        (syntax as for decrypt)\n"
+            "      --dec-recipient pkcs7:CERT  certificate of a PKCS7 --key\n"
+            "      --gpg-homedir DIR GnuPG home for pgp: recipients\n"
+            "  -h, --help            show this help\n\n"
+            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF].  Docker schema2 images are\n"
+            "converted to OCI.  On failure DST is left as it was.\n");
+}
+
+static void
+usage_decrypt(FILE *out)
+{
+    fprintf(out,
+            "Usage: coco-img decrypt --key FILE[:PASSWORD] [--key ...] [--dec-recipient pkcs7:CERT]\n"
+            "                        [--gpg-homedir DIR] [--layer N ...]\n"
+            "                        [--platform OS/ARCH[/VARIANT] | --all] SRC DST\n\n"
+            "Copy SRC to DST decrypting the selected encrypted layers.  A layer is written only\n"
+            "after its HMAC and digest were verified; on any failure DST is left as it was.\n\n"
+            "Options:\n"
+            "  -k, --key K           private key (PEM/DER PKCS#1, PKCS#8, encrypted PKCS#8,\n"
+            "                        legacy encrypted PEM, SEC1 EC, JWK) or X.509 certificate:\n"
+            "                          FILE, FILE:PASSWORD, FILE:pass=PASSWORD,\n"
+            "                          FILE:file=PWFILE, FILE:fd=N\n"
+            "                        COCOIMG_KEY_PASSWORD in the environment is the password of\n"
+            "                        every FILE given without one (keeps it off the command line)\n"
+            "      --dec-recipient pkcs7:CERT  certificate matching a PKCS7 private key\n"
+            "      --gpg-homedir DIR decrypt pgp-wrapped keys with this GnuPG home's secret keys\n"
+            "      --gpg             decrypt pgp-wrapped keys with the default GnuPG home\n"
+            "  -l, --layer N         layer to decrypt (as for encrypt); default: all\n"
+            "  -p, --platform P      from an index, the manifest for P (default: host)\n"
+            "  -a, --all             every manifest of an index\n"
+            "  -h, --help            show this help\n");
+}
+
+static void
+usage_layerinfo(FILE *out)
+{
+    fprintf(out, "Usage: coco-img layerinfo [--json] [--layer N ...] [--platform P | --all] SRC\n\n"
+                 "List the layers of SRC: index, digest, platform, size, whether encrypted, the\n"
+                 "key-wrapping schemes and the recipients that can be derived without keys\n"
+                 "(JWE algorithms, PKCS7 certificate subjects, OpenPGP key ids).\n\n"
+                 "Options:\n"
+                 "      --json            print a JSON array instead of a table\n"
+                 "  -l, --layer N         only these layers (as for encrypt)\n"
+                 "  -p, --platform P      from an index, only the manifest for P\n"
+                 "  -a, --all             every manifest of an index (default for layerinfo)\n"
+                 "  -h, --help            show this help\n");
+}
+
+static int
+parse_layers(struct crypt_args *a, const char *cmd, const char *s)
+{
+    char *copy = strdup(s), *save = NULL;
+    if (!copy)
+        return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        errno = 0;
+        long v = strtol(tok, &end, 10);
+        if (errno || end == tok || *end || v < INT_MIN || v > INT_MAX || a->n_layers >= MAX_ARGS) {
+            free(copy);
+            cli_usage_error(cmd, "invalid layer index '%s'", tok);
+            return -1;
+        }
+        a->layers[a->n_layers++] = (int)v;
+    }
+    free(copy);
+    return 0;
+}
+
+static int
+push(const char **arr, size_t *n, const char *cmd, const char *v)
+{
+    if (*n >= MAX_ARGS) {
+        cli_usage_error(cmd, "too many arguments of one kind (max %d)", MAX_ARGS);
+        return -1;
+    }
+    arr[(*n)++] = v;
+    return 0;
+}
+
+/* FILE without a password part + COCOIMG_KEY_PASSWORD -> FILE:pass=PASSWORD */
+static int
+apply_env_password(struct crypt_args *a)
+{
+    const char *pw = getenv("COCOIMG_KEY_PASSWORD");
+    if (!pw || !*pw)
+        return 0;
+    for (size_t i = 0; i < a->n_keys; i++) {
+        if (strchr(a->keys[i], ':'))
+            continue;
+        char *k = NULL;
+        if (asprintf(&k, "%s:pass=%s", a->keys[i], pw) < 0)
+            return -1;
+        a->owned_keys[i] = k;
+        a->keys[i] = k;
+    }
+    return 0;
+}
+
+static void
+free_args(struct crypt_args *a)
+{
+    for (size_t i = 0; i < MAX_ARGS; i++) {
+        if (a->owned_keys[i]) {
+            explicit_bzero(a->owned_keys[i], strlen(a->owned_keys[i]));
+            free(a->owned_keys[i]);
+        }
+    }
+}
+
+enum { OPT_DEC_RECIPIENT = 1000, OPT_GPG_HOMEDIR, OPT_GPG, OPT_JSON };
+
+static int
+parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc, char **argv,
+      void (*usage)(FILE *))
+{
+    static const struct option opts[] = {{"recipient", required_argument, NULL, 'r'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"layer", required_argument, NULL, 'l'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         {"dec-recipient", required_argument, NULL, OPT_DEC_RECIPIENT},
+                                         {"gpg-homedir", required_argument, NULL, OPT_GPG_HOMEDIR},
+                                         {"gpg", no_argument, NULL, OPT_GPG},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "r:k:l:p:ah", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (!enc)
+                return cli_usage_error(cmd, "--recipient is an encrypt option");
+            if (push(a->recipients, &a->n_recipients, cmd, optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'k':
+            if (info)
+                return cli_usage_error(cmd, "layerinfo takes no keys");
+            if (push(a->keys, &a->n_keys, cmd, optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_DEC_RECIPIENT:
+            if (info || push(a->dec_recipients, &a->n_dec_recipients, cmd, optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'l':
+            if (parse_layers(a, cmd, optarg) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'p':
+            o->platform = optarg;
+            break;
+        case 'a':
+            o->all = 1;
+            break;
+        case OPT_GPG_HOMEDIR:
+            o->gpg_homedir = optarg;
+            o->use_gpg_keys = !enc;
+            break;
+        case OPT_GPG:
+            o->use_gpg_keys = 1;
+            break;
+        case OPT_JSON:
+            if (!info)
+                return cli_usage_error(cmd, "--json is a layerinfo option");
+            a->json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            return cli_usage_error(cmd, "invalid option");
+        }
+    }
+    if (o->all && o->platform)
+        return cli_usage_error(cmd, "--all and --platform are mutually exclusive");
+    if (apply_env_password(a) < 0)
+        return CLI_EXIT_FAIL;
+    o->recipients = a->recipients;
+    o->n_recipients = a->n_recipients;
+    o->keys = a->keys;
+    o->n_keys = a->n_keys;
+    o->dec_recipients = a->dec_recipients;
+    o->n_dec_recipients = a->n_dec_recipients;
+    o->layers = a->layers;
+    o->n_layers = a->n_layers;
+    return 0;
+}
+
+static int
+run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+              int (*fn)(cocoimg_context *, const char *, const char *,
+                        const cocoimg_crypt_options *, cocoimg_error **))
+{
+    struct crypt_args a = {0};
+    cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
+    int r = parse(&a, &o, cmd, argc, argv, usage);
+    if (r != 0) {
+        free_args(&a);
+        return r < 0 ? CLI_EXIT_OK : r;
+    }
+    if (argc - optind != 2) {
+        free_args(&a);
+        return cli_usage_error(cmd, "expected SRC and DST");
+    }
+    if (strcmp(cmd, "encrypt") == 0 && !a.n_recipients) {
+        free_args(&a);
+        return cli_usage_error(cmd, "no --recipient given: nothing to encrypt for");
+    }
+    if (strcmp(cmd, "decrypt") == 0 && !a.n_keys && !o.use_gpg_keys) {
+        free_args(&a);
+        return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg) given");
+    }
+    cocoimg_context *ctx = cli_context();
+    cocoimg_error *err = NULL;
+    r = fn(ctx, argv[optind], argv[optind + 1], &o, &err);
+    cocoimg_context_free(ctx);
+    free_args(&a);
+    return r < 0 ? cli_error(err) : CLI_EXIT_OK;
+}
+
+static int
+cmd_encrypt(int argc, char **argv)
+{
+    return run_copy_like(argc, argv, "encrypt", usage_encrypt, cocoimg_encrypt);
+}
+
+static int
+cmd_decrypt(int argc, char **argv)
+{
+    return run_copy_like(argc, argv, "decrypt", usage_decrypt, cocoimg_decrypt);
+}
+
+/* The imgcrypt `layerinfo` table: #, DIGEST, PLATFORM, SIZE, ENCRYPTION, RECIPIENTS. */
+static int
+print_table(const char *text)
+{
+    json_error_t jerr;
+    json_t *arr = json_loads(text, 0, &jerr);
+    if (!json_is_array(arr)) {
+        json_decref(arr);
+        fprintf(stderr, "coco-img: layerinfo: unexpected output from the library\n");
+        return CLI_EXIT_FAIL;
+    }
+    printf("%3s  %-71s  %-14s  %10s  %-16s  %s\n", "#", "DIGEST", "PLATFORM", "SIZE", "ENCRYPTION",
+           "RECIPIENTS");
+    size_t i;
+    json_t *l;
+    json_array_foreach(arr, i, l)
+    {
+        char schemes[256] = "", rcpts[2048] = "";
+        size_t j;
+        json_t *v;
+        json_array_foreach(json_object_get(l, "schemes"), j, v)
+        {
+            size_t n = strlen(schemes);
+            snprintf(schemes + n, sizeof(schemes) - n, "%s%s", n ? "," : "", json_string_value(v));
+        }
+        json_array_foreach(json_object_get(l, "recipients"), j, v)
+        {
+            size_t n = strlen(rcpts);
+            snprintf(rcpts + n, sizeof(rcpts) - n, "%s%s", n ? ", " : "", json_string_value(v));
+        }
+        const char *plat = json_string_value(json_object_get(l, "platform"));
+        printf("%3lld  %-71s  %-14s  %10lld  %-16s  %s\n",
+               (long long)json_integer_value(json_object_get(l, "index")),
+               json_string_value(json_object_get(l, "digest")), plat ? plat : "-",
+               (long long)json_integer_value(json_object_get(l, "size")),
+               *schemes ? schemes : "-", rcpts);
+    }
+    json_decref(arr);
+    return CLI_EXIT_OK;
+}
+
+static int
+cmd_layerinfo(int argc, char **argv)
+{
+    struct crypt_args a = {0};
+    cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
+    int r = parse(&a, &o, "layerinfo", argc, argv, usage_layerinfo);
+    if (r != 0)
+        return r < 0 ? CLI_EXIT_OK : r;
+    if (argc - optind != 1)
+        return cli_usage_error("layerinfo", "expected SRC");
+    if (!o.platform)
+        o.all = 1;
+    cocoimg_context *ctx = cli_context();
+    cocoimg_error *err = NULL;
+    char *out = NULL;
+    r = cocoimg_layerinfo(ctx, argv[optind], &o, &out, &err);
+    cocoimg_context_free(ctx);
+    if (r < 0)
+        return cli_error(err);
+    if (a.json)
+        printf("%s\n", out);
+    else
+        r = print_table(out);
+    cocoimg_free(out);
+    return r;
+}
+
+const struct cli_command cli_cmd_encrypt = {"encrypt", cmd_encrypt,
+                                            "encrypt image layers (ocicrypt-compatible)",
+                                            usage_encrypt};
+const struct cli_command cli_cmd_decrypt = {"decrypt", cmd_decrypt, "decrypt image layers",
+                                            usage_decrypt};
+const struct cli_command cli_cmd_layerinfo = {"layerinfo", cmd_layerinfo,
+                                              "show layers, encryption and recipients",
+                                              usage_layerinfo};

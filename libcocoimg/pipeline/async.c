@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The async stage: runs its upstream chain in a thread of its own and hands
+ * the bytes over through a few large slots, so the stages on either side
+ * of it (say, verifying a source digest and encrypting + HMAC + hashing the
+ * result) use two cores.  End of stream, errors and verdicts of the
+ * upstream arrive at the consumer in order, after every byte that preceded
+ * them: an upstream verifying stage still decides whether the stream ends
+ * with 0.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/reader.h"
+
+#define ASYNC_SLOTS 4
+#define ASYNC_SLOT_SIZE (1024u * 1024)
+
+struct slot {
+    uint8_t *buf;
+    size_t len;
+    size_t off; /* consumer position */
+    int status; /* 0 data, 1 EOF after the data, < 0 error after the data */
+};
+
+struct async_state {
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct slot slots[ASYNC_SLOTS];
+    size_t head;  /* next slot the consumer reads */
+    size_t tail;  /* next slot the producer fills */
+    size_t count; /* filled slots */
+    bool cancel;
+    bool done; /* producer finished (after the slot with the final status) */
+    cocoimg_error *error; /* the producer's error, handed to the consumer */
+    cocoimg__reader *upstream;
+};
+
+static void *
+producer(void *arg)
+{
+    struct async_state *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->count == ASYNC_SLOTS && !s->cancel)
+            pthread_cond_wait(&s->cond, &s->lock);
+        if (s->cancel) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        struct slot *sl = &s->slots[s->tail];
+        pthread_mutex_unlock(&s->lock);
+
+        /* fill the slot; bytes read before an error or EOF are handed over first */
+        cocoimg_error *e = NULL;
+        size_t got = 0;
+        ssize_t n = 1;
+        while (got < ASYNC_SLOT_SIZE) {
+            n = cocoimg__reader_read(s->upstream, sl->buf + got, ASYNC_SLOT_SIZE - got, &e);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        sl->off = 0;
+        sl->len = got;
+        sl->status = n < 0 ? (int)n : n == 0 ? 1 : 0;
+
+        pthread_mutex_lock(&s->lock);
+        if (n < 0)
+            s->error = e;
+        s->tail = (s->tail + 1) % ASYNC_SLOTS;
+        s->count++;
+        bool last = sl->status != 0;
+        if (last)
+            s->done = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        if (last)
+            return NULL;
+    }
+}
+
+static ssize_t
+async_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct async_state *s = r->state;
+    pthread_mutex_lock(&s->lock);
+    while (s->count == 0)
+        pthread_cond_wait(&s->cond, &s->lock);
+    struct slot *sl = &s->slots[s->head];
+    pthread_mutex_unlock(&s->lock);
+
+    size_t avail = sl->len - sl->off;
+    if (avail > 0) {
+        size_t n = avail < len ? avail : len;
+        memcpy(buf, sl->buf + sl->off, n);
+        sl->off += n;
+        if (sl->off == sl->len && sl->status == 0) {
+            pthread_mutex_lock(&s->lock);
+            s->head = (s->head + 1) % ASYNC_SLOTS;
+            s->count--;
+            pthread_cond_broadcast(&s->cond);
+            pthread_mutex_unlock(&s->lock);
+        }
+        return (ssize_t)n;
+    }
+    /* the final slot, drained: its status is the stream's */
+    if (sl->status == 1)
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    cocoimg_error *e = s->error;
+    s->error = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (err && !*err)
+        *err = e;
+    else
+        cocoimg_error_free(e);
+    if (!e)
+        cocoimg__error_set(err, sl->status, 0, "read failed");
+    return sl->status;
+}
+
+static void
+async_free(cocoimg__reader *r)
+{
+    struct async_state *s = r->state;
+    if (!s)
+        return;
+    if (s->started) {
+        pthread_mutex_lock(&s->lock);
+        s->cancel = true;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        /* the producer may be inside an upstream read: wait for it, the
+         * framework frees the upstream right after us */
+        pthread_join(s->thread, NULL);
+    }
+    cocoimg_error_free(s->error);
+    for (size_t i = 0; i < ASYNC_SLOTS; i++)
+        free(s->slots[i].buf);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    r->state = NULL;
+}
+
+static const struct cocoimg__reader_ops async_ops = {"async", async_read, async_free};
+
+int
+cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err)
+{
+    struct async_state *s = calloc(1, sizeof(*s));
+    if (!s) {
+        cocoimg__reader_free(upstream);
+        return cocoimg__error_oom(err);
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->upstream = upstream;
+    cocoimg__reader *r = NULL;
+    int rc = cocoimg__reader_new(&r, &async_ops, s, upstream, err);
+    if (rc < 0)
+        return rc; /* freed s (through async_free) and upstream */
+    for (size_t i = 0; i < ASYNC_SLOTS; i++) {
+        if (!(s->slots[i].buf = malloc(ASYNC_SLOT_SIZE))) {
+            cocoimg__reader_free(r);
+            return cocoimg__error_oom(err);
+        }
+    }
+    int e = pthread_create(&s->thread, NULL, producer, s);
+    if (e) {
+        cocoimg__reader_free(r);
+        return cocoimg__error_set(err, COCOIMG_ERROR, e, "cannot start a pipeline thread");
+    }
+    s->started = true;
+    *out = r;
+    return 0;
+}
