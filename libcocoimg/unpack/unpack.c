@@ -16,6 +16,9 @@
 #include <cocoimg/reference.h>
 #include <cocoimg/unpack.h>
 
+#include "crypt/keys.h"
+#include "crypt/keywrap.h"
+#include "crypt/layer.h"
 #include "oci/model.h"
 #include "transport/transport.h"
 #include "unpack/apply.h"
@@ -102,7 +105,41 @@ struct unpack {
     const cocoimg_unpack_options *opts;
     cocoimg__source *src;
     int rootfd;
+    cocoimg__crypt_config *crypt; /* built at the first encrypted layer */
 };
+
+/* Decryption keys of opts->crypt (keys, PKCS7 certificates, GnuPG). */
+static int
+crypt_config(struct unpack *u, cocoimg_error **err)
+{
+    const cocoimg_crypt_options *o = u->opts->crypt;
+    if (u->crypt)
+        return 0;
+    if (o && o->version != COCOIMG_CRYPT_OPTIONS_VERSION)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unsupported crypt options version %u",
+                                  o->version);
+    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
+    int r = cocoimg__crypt_config_new(&cfg, err);
+    if (r < 0)
+        return r;
+    if (o) {
+        if (o->gpg_homedir && !(cfg->gpg_homedir = strdup(o->gpg_homedir)))
+            return cocoimg__error_oom(err);
+        cfg->pgp_decrypt = o->use_gpg_keys || o->gpg_homedir;
+        for (size_t i = 0; i < o->n_keys; i++)
+            if ((r = cocoimg__crypt_config_add_key(cfg, o->keys[i], err)) < 0)
+                return r;
+        for (size_t i = 0; i < o->n_dec_recipients; i++) {
+            const char *c = o->dec_recipients[i];
+            if (strncmp(c, "pkcs7:", 6) == 0)
+                c += 6;
+            if ((r = cocoimg__crypt_config_add_dec_cert(cfg, c, err)) < 0)
+                return r;
+        }
+    }
+    u->crypt = TAKE_PTR(cfg);
+    return 0;
+}
 
 static int
 unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__digest *diff_id,
@@ -112,15 +149,22 @@ unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__dig
     int r = cocoimg__layer_type_parse(&lt, ld->media_type, err);
     if (r < 0)
         return r;
-    if (lt.encrypted)
-        /* TODO: cocoimg__layer_decrypt_begin() (crypt/layer.h) once branch enc lands */
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                  "encrypted layers are not supported by unpack yet");
+    if (lt.encrypted && (r = crypt_config(u, err)) < 0)
+        return r;
 
     cocoimg__reader *in = NULL;
     if ((r = cocoimg__source_get_blob(u->src, &ld->digest, ld->size, &in, err)) < 0)
         return r;
-    cocoimg__reader *blob = in; /* owned by the chain below */
+    /* the decrypting stream gives the HMAC verdict (COCOIMG_EAUTH) at its EOF */
+    _cleanup_(cocoimg__layer_crypt_freep) cocoimg__layer_crypt *lc = NULL;
+    if (lt.encrypted) {
+        r = cocoimg__layer_decrypt_begin(&lc, u->ctx, u->crypt, ld->json, &in, err);
+        if (r < 0) {
+            cocoimg__reader_free(in);
+            return r;
+        }
+    }
+    cocoimg__reader *verdict = in; /* blob digest (+ HMAC); owned by the chain below */
     if (u->opts->progress) {
         struct progress *p = calloc(1, sizeof(*p));
         if (!p) {
@@ -148,12 +192,14 @@ unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__dig
     if ((r = cocoimg__unpack_apply(u->ctx, u->rootfd, chain, NULL, &stats, &aerr)) < 0) {
         /*
          * A tampered blob usually breaks the decompressor or the tar parser
-         * before its digest verdict at EOF: read the rest of the blob so a
-         * digest mismatch is reported as such rather than as bad data.
+         * before its digest (or HMAC) verdict at EOF: read the rest of the
+         * blob so a mismatch is reported as such rather than as bad data.
          */
         cocoimg_error *derr = NULL;
-        int dr = r == COCOIMG_EDIGEST ? 0 : cocoimg__reader_drain(blob, NULL, &derr);
-        if (dr == COCOIMG_EDIGEST) {
+        int dr = r == COCOIMG_EDIGEST || r == COCOIMG_EAUTH
+                     ? 0
+                     : cocoimg__reader_drain(verdict, NULL, &derr);
+        if (dr == COCOIMG_EDIGEST || dr == COCOIMG_EAUTH) {
             cocoimg_error_free(aerr);
             aerr = TAKE_PTR(derr);
             r = dr;
@@ -319,6 +365,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
 
     struct unpack u = {.ctx = ctx, .opts = opts, .src = s, .rootfd = -1};
     r = build(&u, &want, staging, err);
+    cocoimg__crypt_config_free(u.crypt);
     if (r == 0) {
         /* an empty BUNDLE directory is replaced atomically by rename(2) */
         if (rename(staging, target) < 0)

@@ -14,7 +14,7 @@ command -v zstd >/dev/null || skip_all "zstd not installed"
 
 cd "$T_TMP" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
-plan 18
+plan 24
 
 # --- build the image with umoci ------------------------------------------
 build() {
@@ -108,8 +108,23 @@ ok "rewrite the image with a zstd layer" zstdify
 ok "coco-img unpack of the zstd image" "$COCO_IMG" unpack oci:zimg:t B3
 ok "zstd rootfs equals umoci's" $COMPARE B3/rootfs B2/rootfs
 
-# --- refusals: nothing left behind --------------------------------------
 nothing_left() { [ ! -e "$1" ] && [ -z "$(ls -d "$1".tmp-* 2>/dev/null)" ]; }
+
+# --- an encrypted image (JWE recipient): decrypted while unpacking --------
+enc() {
+    openssl genrsa -out priv.pem 2048 2>/dev/null &&
+        openssl rsa -in priv.pem -pubout -out pub.pem 2>/dev/null &&
+        openssl genrsa -out other.pem 2048 2>/dev/null &&
+        "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:t oci:eimg:t
+}
+ok "encrypt the image with coco-img encrypt" enc
+ok "unpack the encrypted image with its key" "$COCO_IMG" unpack --key priv.pem oci:eimg:t B8
+ok "decrypted rootfs equals umoci's of the plain image" $COMPARE B8/rootfs B2/rootfs
+fails "no key: refused (exit 3)" 3 "$COCO_IMG" unpack oci:eimg:t B9
+fails "wrong key: refused (exit 3)" 3 "$COCO_IMG" unpack --key other.pem oci:eimg:t B9
+ok "refused decryption left nothing" nothing_left B9
+
+# --- refusals: nothing left behind --------------------------------------
 # edit the config of a copy of img with jq filter $2, fix up manifest and index
 edit_config() {
     set -e
