@@ -11,5 +11,6 @@
 #include <cocoimg/reference.h>
 #include <cocoimg/image.h>
 #include <cocoimg/crypt.h>
+#include <cocoimg/unpack.h>
 
 #endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef COCOIMG_UNPACK_H
+#define COCOIMG_UNPACK_H
+
+/*
+ * Unpacking an image into an OCI runtime bundle (like `umoci unpack`).
+ *
+ *   cocoimg_unpack_options o = COCOIMG_UNPACK_OPTIONS_INIT;
+ *   o.platform = "linux/amd64";
+ *   if (cocoimg_unpack(ctx, "oci:img:v1", "/run/bundle", &o, &err) < 0) {
+ *       fprintf(stderr, "%s\n", cocoimg_error_message(err));
+ *       cocoimg_error_free(err);
+ *   }
+ *
+ * Every layer is streamed once: blob (digest and size verified) ->
+ * decryption when encrypted -> decompression (by media type) -> diffID
+ * check -> extraction onto BUNDLE/rootfs with umoci/containers-storage
+ * semantics (OCI whiteouts, hardlinks, symlinks never followed, modes,
+ * owners when root, mtimes, xattrs); no write can leave the rootfs.
+ * BUNDLE/config.json is a runtime-spec 1.0.2 configuration generated from
+ * the image config.
+ *
+ * The bundle is built in a staging directory "BUNDLE.tmp-XXXXXX" next to
+ * BUNDLE and renamed to BUNDLE only when everything was verified; on any
+ * failure the staging directory is removed and BUNDLE does not exist.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cocoimg/common.h>
+#include <cocoimg/context.h>
+#include <cocoimg/crypt.h>
+#include <cocoimg/errors.h>
+
+COCOIMG_BEGIN_DECL
+
+#define COCOIMG_UNPACK_OPTIONS_VERSION 1
+
+/**
+ * Progress of layer @p layer (0-based from the bottom): @p done bytes of
+ * the blob read out of @p total.  Called at the start of each layer, as the
+ * data flows and at its end.  Return 0 to go on; any other value cancels
+ * the unpack, which then fails with COCOIMG_EUSER.
+ */
+typedef int (*cocoimg_unpack_progress_cb)(void *payload, size_t layer, uint64_t done,
+                                          uint64_t total);
+
+/** Options of cocoimg_unpack(); initialise with COCOIMG_UNPACK_OPTIONS_INIT. */
+typedef struct cocoimg_unpack_options {
+    unsigned int version; /**< COCOIMG_UNPACK_OPTIONS_VERSION */
+    /** "os/arch[/variant]" picked from an index; NULL: the running machine. */
+    const char *platform;
+    /**
+     * Decryption keys for encrypted layers (keys, dec_recipients,
+     * gpg_homedir, use_gpg_keys are used); NULL: no keys, an encrypted
+     * layer fails with COCOIMG_ENOKEY.  Borrowed for the call.
+     */
+    const cocoimg_crypt_options *crypt;
+    /** Optional progress and cancellation callback, and its payload. */
+    cocoimg_unpack_progress_cb progress;
+    void *progress_payload;
+} cocoimg_unpack_options;
+
+#define COCOIMG_UNPACK_OPTIONS_INIT {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL}
+
+/** Initialise @p opts; @return 0, or COCOIMG_EINVAL for an unknown version. */
+COCOIMG_EXTERN(int)
+cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version);
+
+/**
+ * Unpack the image @p src into the runtime bundle directory @p bundle
+ * (created; an existing empty directory is replaced).
+ * @param opts may be NULL (defaults).
+ * @return 0; COCOIMG_EEXISTS when @p bundle exists and is not an empty
+ * directory; COCOIMG_EDIGEST when a blob or a layer's diffID does not
+ * match; COCOIMG_EAUTH / COCOIMG_ENOKEY for encrypted layers;
+ * COCOIMG_EFORMAT for a malformed or hostile layer; COCOIMG_EUSER when the
+ * progress callback cancelled; other COCOIMG_E* codes.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
+               const cocoimg_unpack_options *opts, cocoimg_error **err);
+
+COCOIMG_END_DECL
+
+#endif
