@@ -10,6 +10,7 @@ const struct cli_command *const cli_commands[] = {
     &cli_cmd_encrypt,
     &cli_cmd_decrypt,
     &cli_cmd_layerinfo,
+    &cli_cmd_unpack,
     &cli_builtin_help,
     &cli_builtin_version,
     NULL,

@@ -12,6 +12,7 @@ extern const struct cli_command cli_cmd_copy;
 extern const struct cli_command cli_cmd_encrypt;
 extern const struct cli_command cli_cmd_decrypt;
 extern const struct cli_command cli_cmd_layerinfo;
+extern const struct cli_command cli_cmd_unpack;
 
 extern const struct cli_command *const cli_commands[];
 
