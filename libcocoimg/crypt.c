@@ -44,17 +44,25 @@ check_options(const cocoimg_crypt_options *o, cocoimg_error **err)
     return 0;
 }
 
-static int
-build_config(cocoimg__crypt_config **out, const cocoimg_crypt_options *o, bool encrypt,
-             cocoimg_error **err)
+int
+cocoimg__crypt_config_from_options(cocoimg__crypt_config **out, const cocoimg_crypt_options *o,
+                                   bool encrypt, cocoimg_error **err)
 {
-    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = calloc(1, sizeof(*cfg));
-    if (!cfg)
-        return cocoimg__error_oom(err);
-    int r;
+    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
+    int r = cocoimg__crypt_config_new(&cfg, err);
+    if (r < 0)
+        return r;
+    if (!o) {
+        *out = TAKE_PTR(cfg);
+        return 0;
+    }
+    if ((r = check_options(o, err)) < 0)
+        return r;
     if (o->gpg_homedir && !(cfg->gpg_homedir = strdup(o->gpg_homedir)))
         return cocoimg__error_oom(err);
     cfg->pgp_decrypt = o->use_gpg_keys || o->gpg_homedir;
+    cfg->unwrap_cb = o->unwrap_cb;
+    cfg->unwrap_payload = o->unwrap_payload;
     if (encrypt) {
         for (size_t i = 0; i < o->n_recipients; i++)
             if ((r = cocoimg__crypt_config_add_recipient(cfg, o->recipients[i], err)) < 0)
@@ -207,10 +215,10 @@ run_crypt(cocoimg_context *ctx, const char *src, const char *dst,
         return r;
     if (encrypt && !opts->n_recipients)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no recipients given: nothing to encrypt for");
-    if (!encrypt && !opts->n_keys && !opts->use_gpg_keys && !opts->gpg_homedir)
+    if (!encrypt && !opts->n_keys && !opts->use_gpg_keys && !opts->gpg_homedir && !opts->unwrap_cb)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no decryption keys given");
     struct crypt_run run = {.ctx = ctx, .opts = opts, .encrypt = encrypt};
-    if ((r = build_config(&run.cfg, opts, encrypt, err)) < 0)
+    if ((r = cocoimg__crypt_config_from_options(&run.cfg, opts, encrypt, err)) < 0)
         return r;
     struct cocoimg__copy_hooks hooks = {.payload = &run,
                                         .layer = hook_layer,

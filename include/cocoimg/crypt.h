@@ -28,6 +28,19 @@ COCOIMG_BEGIN_DECL
 
 #define COCOIMG_CRYPT_OPTIONS_VERSION 1
 
+/**
+ * Unwrap callback for layer keys wrapped by a key provider: called for each
+ * item of an `org.opencontainers.image.enc.keys.provider.<name>` annotation
+ * (@p provider = "<name>", @p wrapped = the base64-decoded item, as ocicrypt
+ * hands it to the keyprovider's UnWrapKey).  On success store the unwrapped
+ * private layer options JSON (ocicrypt "optsdata") in a malloc'd *out /
+ * *out_len (the library wipes and frees it) and return 0; return
+ * COCOIMG_ENOKEY when this key is not yours, another negative COCOIMG_E*
+ * code to fail.  A guest agent plugs attestation (KBS) in here.
+ */
+typedef int (*cocoimg_unwrap_cb)(void *payload, const char *provider, const uint8_t *wrapped,
+                                 size_t wrapped_len, uint8_t **out, size_t *out_len);
+
 typedef struct cocoimg_crypt_options {
     unsigned int version; /**< COCOIMG_CRYPT_OPTIONS_VERSION */
     /** encrypt: recipients "jwe:PUBKEY-FILE", "pkcs7:CERT-FILE", "pgp:EMAIL-OR-KEYID" */
@@ -54,10 +67,13 @@ typedef struct cocoimg_crypt_options {
     const char *platform;
     /** process every manifest of an index */
     int all;
+    /** decrypt: unwrapper for keys.provider.* annotations (NULL: none) */
+    cocoimg_unwrap_cb unwrap_cb;
+    void *unwrap_payload;
 } cocoimg_crypt_options;
 
 #define COCOIMG_CRYPT_OPTIONS_INIT                                                                 \
-    {COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0}
+    {COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL}
 
 /** Initialise @p opts with defaults; @return 0, or COCOIMG_EINVAL for an unknown version. */
 COCOIMG_EXTERN(int) cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version);

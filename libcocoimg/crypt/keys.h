@@ -120,6 +120,15 @@ int cocoimg__crypt_config_add_key_password(cocoimg__crypt_config *cfg, const cha
 int cocoimg__crypt_config_add_dec_cert(cocoimg__crypt_config *cfg, const char *file,
                                        cocoimg_error **err);
 
+/*
+ * The credentials of public crypt options (keys, certificates, GnuPG,
+ * recipients when @p encrypt, the unwrap callback); @p o may be NULL.
+ */
+struct cocoimg_crypt_options;
+int cocoimg__crypt_config_from_options(cocoimg__crypt_config **out,
+                                       const struct cocoimg_crypt_options *o, bool encrypt,
+                                       cocoimg_error **err);
+
 /* The first OpenSSL error reason, for messages (static text); clears the error queue. */
 const char *cocoimg__ossl_reason(void);
 

@@ -19,6 +19,8 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+#include <cocoimg/crypt.h>
+
 #include "util/error.h"
 #include "util/secret.h"
 
@@ -57,6 +59,9 @@ typedef struct cocoimg__crypt_config {
      * such key, its agent stopped and the directory removed on free.
      */
     char *pgp_keyring_home;
+    /* the caller's unwrapper for keys.provider.<name> annotations (keyprovider, KBS) */
+    cocoimg_unwrap_cb unwrap_cb;
+    void *unwrap_payload;
 } cocoimg__crypt_config;
 
 void cocoimg__crypt_config_free(cocoimg__crypt_config *c);

@@ -219,11 +219,44 @@ cocoimg__layer_encrypt_finish(cocoimg__layer_crypt *lc, json_t *desc, cocoimg_er
     return 0;
 }
 
+#define PROVIDER_PREFIX COCOIMG_ENC_KEYS_PREFIX "provider."
+/* Largest privopts a key provider may hand back (real ones are ~200 bytes). */
+#define PROVIDER_OPTS_MAX (64u * 1024)
+
+/* The caller's unwrapper for one keys.provider.<name> item. */
+static int
+provider_unwrap(const cocoimg__crypt_config *cfg, const char *provider, const uint8_t *blob,
+                size_t len, cocoimg__secret **out, cocoimg_error **err)
+{
+    uint8_t *opts = NULL;
+    size_t opts_len = 0;
+    int r = cfg->unwrap_cb(cfg->unwrap_payload, provider, blob, len, &opts, &opts_len);
+    if (r == 0 && (!opts || opts_len == 0 || opts_len > PROVIDER_OPTS_MAX))
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "key provider '%s' returned %zu bytes of layer options", provider,
+                               opts_len);
+    else if (r == 0)
+        r = cocoimg__secret_dup(out, opts, opts_len, err);
+    else if (r == COCOIMG_ENOKEY)
+        r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0, "key provider '%s' has no key for it",
+                               provider);
+    else
+        r = cocoimg__error_set(err, r < 0 ? r : COCOIMG_EUSER, 0,
+                               "key provider '%s' failed to unwrap the layer key", provider);
+    if (opts) {
+        cocoimg__wipe(opts, opts_len);
+        free(opts);
+    }
+    return r;
+}
+
 /* One attempt per comma item of one scheme's annotation. */
 static int
-try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w,
-           const cocoimg__crypt_config *cfg, const char *value, cocoimg_error **first_err)
+try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const char *provider,
+           const cocoimg__crypt_config *cfg, const char *annotation, const char *value,
+           cocoimg_error **first_err)
 {
+    const char *scheme = w ? w->scheme : provider;
     int result = COCOIMG_ENOKEY;
     const char *p = value;
     while (*p) {
@@ -237,9 +270,11 @@ try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w,
         _cleanup_free_ uint8_t *blob = NULL;
         size_t blob_len = 0;
         cocoimg_error *e = NULL;
-        int r = cocoimg__b64_decode(&blob, &blob_len, p, n, COCOIMG_B64_STD, w->annotation, &e);
+        int r = cocoimg__b64_decode(&blob, &blob_len, p, n, COCOIMG_B64_STD, annotation, &e);
         if (r == 0)
-            r = w->unwrap(cfg, blob, blob_len, out, &e);
+            r = w ? w->unwrap(cfg, blob, blob_len, out, &e)
+                  : provider_unwrap(cfg, provider, blob, blob_len, out, &e);
+        cocoimg__wipe(blob, blob_len);
         if (r == 0) {
             cocoimg_error_free(e);
             return 0;
@@ -250,7 +285,7 @@ try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w,
                 cocoimg_error_free(*first_err);
                 *first_err = e;
                 e = NULL;
-                cocoimg__error_wrap(first_err, r, "%s", w->scheme);
+                cocoimg__error_wrap(first_err, r, "%s", scheme);
             }
             if (r != COCOIMG_ENOKEY)
                 result = r;
@@ -294,7 +329,10 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
         snprintf(schemes + used, sizeof(schemes) - used, "%s%s", used ? ", " : "",
                  k + strlen(COCOIMG_ENC_KEYS_PREFIX));
         const struct cocoimg__keywrapper *w = cocoimg__keywrap_by_annotation(k);
-        if (!w) {
+        const char *provider = NULL;
+        if (!w && strncmp(k, PROVIDER_PREFIX, strlen(PROVIDER_PREFIX)) == 0 && cfg->unwrap_cb)
+            provider = k + strlen(PROVIDER_PREFIX);
+        if (!w && !provider) {
             cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "ignoring unknown key scheme annotation '%s'", k);
             continue;
         }
@@ -302,10 +340,10 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "annotation '%s' must be a string", k);
         if (json_string_length(v) > WRAPPED_ANNOTATION_MAX)
             return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "annotation '%s' is too large", k);
-        if (!w->has_keys(cfg))
+        if (w && !w->has_keys(cfg))
             continue;
         any_keys = true;
-        r = try_scheme(&priv, w, cfg, json_string_value(v), &first);
+        r = try_scheme(&priv, w, provider, cfg, k, json_string_value(v), &first);
         if (r == 0)
             break;
         if (r != COCOIMG_ENOKEY)

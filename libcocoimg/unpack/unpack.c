@@ -115,28 +115,10 @@ crypt_config(struct unpack *u, cocoimg_error **err)
     const cocoimg_crypt_options *o = u->opts->crypt;
     if (u->crypt)
         return 0;
-    if (o && o->version != COCOIMG_CRYPT_OPTIONS_VERSION)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unsupported crypt options version %u",
-                                  o->version);
     _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
-    int r = cocoimg__crypt_config_new(&cfg, err);
+    int r = cocoimg__crypt_config_from_options(&cfg, o, false, err);
     if (r < 0)
         return r;
-    if (o) {
-        if (o->gpg_homedir && !(cfg->gpg_homedir = strdup(o->gpg_homedir)))
-            return cocoimg__error_oom(err);
-        cfg->pgp_decrypt = o->use_gpg_keys || o->gpg_homedir;
-        for (size_t i = 0; i < o->n_keys; i++)
-            if ((r = cocoimg__crypt_config_add_key(cfg, o->keys[i], err)) < 0)
-                return r;
-        for (size_t i = 0; i < o->n_dec_recipients; i++) {
-            const char *c = o->dec_recipients[i];
-            if (strncmp(c, "pkcs7:", 6) == 0)
-                c += 6;
-            if ((r = cocoimg__crypt_config_add_dec_cert(cfg, c, err)) < 0)
-                return r;
-        }
-    }
     u->crypt = TAKE_PTR(cfg);
     return 0;
 }
