@@ -38,4 +38,66 @@ cocoimg_context *cli_context(void);
 
 extern bool cli_debug;
 
+/*
+ * Registry flags (registry_opts.c), shared by every command that takes
+ * images.  A command adds CLI_REGISTRY_LONGOPTS (and, where source and
+ * destination may differ, CLI_REGISTRY_SD_LONGOPTS) to its getopt table,
+ * hands every option to cli_registry_parse(), and applies the result to
+ * its context with cli_registry_apply().
+ */
+enum {
+    CLI_OPT_CREDS = 0x2000,
+    CLI_OPT_AUTHFILE,
+    CLI_OPT_CERT_DIR,
+    CLI_OPT_TLS_VERIFY,
+    CLI_OPT_SRC_CREDS,
+    CLI_OPT_SRC_AUTHFILE,
+    CLI_OPT_SRC_CERT_DIR,
+    CLI_OPT_SRC_TLS_VERIFY,
+    CLI_OPT_DEST_CREDS,
+    CLI_OPT_DEST_AUTHFILE,
+    CLI_OPT_DEST_CERT_DIR,
+    CLI_OPT_DEST_TLS_VERIFY,
+};
+
+#define CLI_REGISTRY_LONGOPTS                                                                      \
+    {"creds", required_argument, NULL, CLI_OPT_CREDS},                                             \
+        {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                                   \
+        {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                                   \
+        {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY}
+
+#define CLI_REGISTRY_SD_LONGOPTS                                                                   \
+    {"src-creds", required_argument, NULL, CLI_OPT_SRC_CREDS},                                     \
+        {"src-authfile", required_argument, NULL, CLI_OPT_SRC_AUTHFILE},                           \
+        {"src-cert-dir", required_argument, NULL, CLI_OPT_SRC_CERT_DIR},                           \
+        {"src-tls-verify", optional_argument, NULL, CLI_OPT_SRC_TLS_VERIFY},                       \
+        {"dest-creds", required_argument, NULL, CLI_OPT_DEST_CREDS},                               \
+        {"dest-authfile", required_argument, NULL, CLI_OPT_DEST_AUTHFILE},                         \
+        {"dest-cert-dir", required_argument, NULL, CLI_OPT_DEST_CERT_DIR},                         \
+        {"dest-tls-verify", optional_argument, NULL, CLI_OPT_DEST_TLS_VERIFY}
+
+/* Per side: [0] every registry, [1] source, [2] destination. */
+struct cli_registry {
+    const char *creds[3];
+    const char *authfile[3];
+    const char *cert_dir[3];
+    int tls_verify[3]; /* -1: not given */
+};
+
+#define CLI_REGISTRY_INIT {.tls_verify = {-1, -1, -1}}
+
+/*
+ * Handle getopt result @p c with argument @p arg: 1 when it was a registry
+ * flag, 0 when not, CLI_EXIT_USAGE (message printed) when its value is bad.
+ */
+int cli_registry_parse(struct cli_registry *r, const char *cmd, int c, const char *arg);
+/*
+ * Set the registry settings of @p ctx from @p r.  A --creds USER without a
+ * password takes it from $COCOIMG_REGISTRY_PASSWORD (never from the
+ * terminal).  Returns CLI_EXIT_OK or an exit code (message printed).
+ */
+int cli_registry_apply(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx);
+/* Help lines for the flags; @p src_dest adds the --src-/--dest- forms. */
+void cli_registry_usage(FILE *out, bool src_dest);
+
 #endif

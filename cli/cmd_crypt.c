@@ -24,6 +24,7 @@ struct crypt_args {
     int layers[MAX_ARGS];
     size_t n_layers;
     int json;
+    struct cli_registry reg;
 };
 
 static void
@@ -48,8 +49,11 @@ usage_encrypt(FILE *out)
             "      --dec-recipient pkcs7:CERT  certificate of a PKCS7 --key\n"
             "      --gpg-homedir DIR GnuPG home for pgp: recipients\n"
             "  -h, --help            show this help\n\n"
-            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF].  Docker schema2 images are\n"
-            "converted to OCI.  On failure DST is left as it was.\n");
+            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+            "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].  Docker schema2 images are converted to\n"
+            "OCI.  On failure DST is left as it was (a registry may keep blobs; the tag is\n"
+            "not written).\n");
+    cli_registry_usage(out, true);
 }
 
 static void
@@ -74,7 +78,10 @@ usage_decrypt(FILE *out)
             "  -l, --layer N         layer to decrypt (as for encrypt); default: all\n"
             "  -p, --platform P      from an index, the manifest for P (default: host)\n"
             "  -a, --all             every manifest of an index\n"
-            "  -h, --help            show this help\n");
+            "  -h, --help            show this help\n\n"
+            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+            "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
+    cli_registry_usage(out, true);
 }
 
 static void
@@ -89,7 +96,10 @@ usage_layerinfo(FILE *out)
                  "  -l, --layer N         only these layers (as for encrypt)\n"
                  "  -p, --platform P      from an index, only the manifest for P\n"
                  "  -a, --all             every manifest of an index (default for layerinfo)\n"
-                 "  -h, --help            show this help\n");
+                 "  -h, --help            show this help\n\n"
+                 "SRC: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+                 "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
+    cli_registry_usage(out, false);
 }
 
 static int
@@ -170,6 +180,8 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
                                          {"gpg", no_argument, NULL, OPT_GPG},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_LONGOPTS,
+                                         CLI_REGISTRY_SD_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
     int c;
@@ -216,8 +228,15 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
         case 'h':
             usage(stdout);
             return -1;
-        default:
-            return cli_usage_error(cmd, "invalid option");
+        default: {
+            if (info && c >= CLI_OPT_SRC_CREDS && c <= CLI_OPT_DEST_TLS_VERIFY)
+                return cli_usage_error(cmd, "layerinfo has one image: use --creds, --authfile, "
+                                            "--cert-dir, --tls-verify");
+            int rr = cli_registry_parse(&a->reg, cmd, c, optarg);
+            if (rr == 1)
+                break;
+            return rr ? rr : cli_usage_error(cmd, "invalid option");
+        }
         }
     }
     if (o->all && o->platform)
@@ -240,7 +259,7 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
               int (*fn)(cocoimg_context *, const char *, const char *,
                         const cocoimg_crypt_options *, cocoimg_error **))
 {
-    struct crypt_args a = {0};
+    struct crypt_args a = {.reg = CLI_REGISTRY_INIT};
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, cmd, argc, argv, usage);
     if (r != 0) {
@@ -260,6 +279,11 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg) given");
     }
     cocoimg_context *ctx = cli_context();
+    if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK) {
+        cocoimg_context_free(ctx);
+        free_args(&a);
+        return r;
+    }
     cocoimg_error *err = NULL;
     r = fn(ctx, argv[optind], argv[optind + 1], &o, &err);
     cocoimg_context_free(ctx);
@@ -323,7 +347,7 @@ print_table(const char *text)
 static int
 cmd_layerinfo(int argc, char **argv)
 {
-    struct crypt_args a = {0};
+    struct crypt_args a = {.reg = CLI_REGISTRY_INIT};
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, "layerinfo", argc, argv, usage_layerinfo);
     if (r != 0)
@@ -333,6 +357,11 @@ cmd_layerinfo(int argc, char **argv)
     if (!o.platform)
         o.all = 1;
     cocoimg_context *ctx = cli_context();
+    if ((r = cli_registry_apply(&a.reg, "layerinfo", ctx)) != CLI_EXIT_OK) {
+        cocoimg_context_free(ctx);
+        free_args(&a);
+        return r;
+    }
     cocoimg_error *err = NULL;
     char *out = NULL;
     r = cocoimg_layerinfo(ctx, argv[optind], &o, &out, &err);

@@ -11,7 +11,8 @@ usage_inspect(FILE *out)
 {
     fprintf(out,
             "Usage: coco-img inspect [--raw] [--config] [--platform OS/ARCH[/VARIANT]] IMAGE\n\n"
-            "Describe IMAGE (oci:DIR[:REF], oci-archive:FILE[:REF]) as JSON, with the\n"
+            "Describe IMAGE (oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+            "docker://HOST[:PORT]/REPO[:TAG][@DIGEST]) as JSON, with the\n"
             "fields of 'skopeo inspect'.  For an index, the manifest for the platform\n"
             "(default: the host) is described.\n\n"
             "Options:\n"
@@ -19,6 +20,7 @@ usage_inspect(FILE *out)
             "      --config          print the image config (with --raw: its exact bytes)\n"
             "  -p, --platform P      pick this platform from an index\n"
             "  -h, --help            show this help\n");
+    cli_registry_usage(out, false);
 }
 
 static int
@@ -29,7 +31,9 @@ cmd_inspect(int argc, char **argv)
                                          {"config", no_argument, NULL, OPT_CONFIG},
                                          {"platform", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
+    struct cli_registry reg = CLI_REGISTRY_INIT;
     cocoimg_inspect_options io = COCOIMG_INSPECT_OPTIONS_INIT;
     int c;
     while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
@@ -46,13 +50,22 @@ cmd_inspect(int argc, char **argv)
         case 'h':
             usage_inspect(stdout);
             return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("inspect", "invalid option");
+        default: {
+            int rr = cli_registry_parse(&reg, "inspect", c, optarg);
+            if (rr == 1)
+                break;
+            return rr ? rr : cli_usage_error("inspect", "invalid option");
+        }
         }
     }
     if (argc - optind != 1)
         return cli_usage_error("inspect", "expected one IMAGE");
     cocoimg_context *ctx = cli_context();
+    int rc = cli_registry_apply(&reg, "inspect", ctx);
+    if (rc != CLI_EXIT_OK) {
+        cocoimg_context_free(ctx);
+        return rc;
+    }
     cocoimg_error *err = NULL;
     char *out = NULL;
     size_t len = 0;
@@ -61,7 +74,6 @@ cmd_inspect(int argc, char **argv)
     if (r < 0)
         return cli_error(err);
     bool raw = io.flags & COCOIMG_INSPECT_RAW;
-    int rc = CLI_EXIT_OK;
     if (fwrite(out, 1, len, stdout) != len || (!raw && putchar('\n') == EOF) || fflush(stdout))
         rc = CLI_EXIT_FAIL;
     cocoimg_free(out);

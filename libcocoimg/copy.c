@@ -331,6 +331,8 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     if ((r = cocoimg__dest_open(&d, ctx, dref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
     st.dst = d;
+    if ((r = cocoimg__dest_set_source(d, s, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy: destination");
 
     _cleanup_free_ uint8_t *mbuf = NULL;
     size_t mlen = 0;

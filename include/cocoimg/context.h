@@ -4,8 +4,9 @@
 
 /*
  * The context carries process-wide settings (logging, limits, temporary
- * directory).  It is immutable once the first operation has started and may
- * then be shared by several threads.
+ * directory, registry credentials and TLS settings).  It is immutable once
+ * the first operation has started and may then be shared by several
+ * threads.
  */
 
 #include <cocoimg/common.h>
@@ -39,6 +40,67 @@ cocoimg_context_set_log(cocoimg_context *ctx, cocoimg_log_level max_level, cocoi
  */
 COCOIMG_EXTERN(int)
 cocoimg_context_set_tmpdir(cocoimg_context *ctx, const char *dir, cocoimg_error **err);
+
+/**
+ * Which side of an operation registry settings apply to: the source image,
+ * the destination image, or both (a bit mask).
+ */
+typedef enum {
+    COCOIMG_SIDE_SRC = 1u << 0,
+    COCOIMG_SIDE_DST = 1u << 1,
+} cocoimg_side;
+
+#define COCOIMG_REGISTRY_OPTIONS_VERSION 1
+
+/**
+ * Settings for the registries of a docker:// reference (skopeo's --creds,
+ * --authfile, --cert-dir and --tls-verify).  Every pointer may be NULL.
+ *
+ *   cocoimg_registry_options ro = COCOIMG_REGISTRY_OPTIONS_INIT;
+ *   ro.username = "alice"; ro.password = pw; ro.tls_verify = 0;
+ *   cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST, &ro, &err);
+ */
+typedef struct cocoimg_registry_options {
+    unsigned int version; /**< COCOIMG_REGISTRY_OPTIONS_VERSION */
+    /**
+     * Explicit credentials.  NULL username: look in @p authfile, or when
+     * that is NULL in $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/
+     * auth.json, ~/.config/containers/auth.json, ~/.docker/config.json.
+     */
+    const char *username;
+    const char *password;
+    const char *authfile;
+    /**
+     * Directory with .crt files (CAs) and a .cert + .key pair (client certificate);
+     * NULL: the certs.d directories of the host ($HOME/.config/containers/
+     * certs.d/HOST, /etc/containers/certs.d/HOST, /etc/docker/certs.d/HOST).
+     */
+    const char *cert_dir;
+    /** 1 (default): verify TLS; 0: no verification and plain HTTP allowed. */
+    int tls_verify;
+} cocoimg_registry_options;
+
+#define COCOIMG_REGISTRY_OPTIONS_INIT {COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1}
+
+/**
+ * Initialise @p opts to the defaults of @p version.
+ * @return 0, or COCOIMG_EINVAL for an unknown version.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_registry_options_init(cocoimg_registry_options *opts, unsigned int version);
+
+/**
+ * Use @p opts for the registries of the sides in @p sides (a mask of
+ * cocoimg_side) of every later operation of @p ctx: copy, inspect,
+ * encrypt, decrypt, layerinfo.  The strings are copied (the password is
+ * wiped when replaced or when the context is freed).  @p opts NULL resets
+ * the sides to the defaults.
+ * @return 0, COCOIMG_EINVAL (no side, unknown version, empty user name),
+ *         COCOIMG_ENOMEM.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
+                             const cocoimg_registry_options *opts, cocoimg_error **err);
 
 COCOIMG_END_DECL
 

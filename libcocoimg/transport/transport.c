@@ -14,6 +14,8 @@ cocoimg__source_open(cocoimg__source **out, const cocoimg_context *ctx,
     case COCOIMG_TRANSPORT_OCI_ARCHIVE:
         return cocoimg__archive_source_open(out, ctx, cocoimg_reference_path(ref),
                                             cocoimg_reference_ref_name(ref), err);
+    case COCOIMG_TRANSPORT_DOCKER:
+        return cocoimg__docker_source_open(out, ctx, ref, err);
     default:
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
                                   cocoimg_reference_string(ref));
@@ -31,6 +33,8 @@ cocoimg__dest_open(cocoimg__dest **out, const cocoimg_context *ctx, const cocoim
     case COCOIMG_TRANSPORT_OCI_ARCHIVE:
         return cocoimg__archive_dest_open(out, ctx, cocoimg_reference_path(ref),
                                           cocoimg_reference_ref_name(ref), err);
+    case COCOIMG_TRANSPORT_DOCKER:
+        return cocoimg__docker_dest_open(out, ctx, ref, err);
     default:
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
                                   cocoimg_reference_string(ref));
@@ -99,6 +103,12 @@ cocoimg__dest_abort(cocoimg__dest *d)
         return;
     d->aborted = true;
     d->ops->abort(d);
+}
+
+int
+cocoimg__dest_set_source(cocoimg__dest *d, const cocoimg__source *s, cocoimg_error **err)
+{
+    return d->ops->set_source ? d->ops->set_source(d, s, err) : 0;
 }
 
 void

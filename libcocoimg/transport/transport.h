@@ -5,10 +5,12 @@
 /*
  * Image sources and destinations (internal).
  *
- * A transport (oci:, oci-archive:, later docker://) implements two small
+ * A transport (oci:, oci-archive:, docker://) implements two small
  * vtables.  Callers only use the cocoimg__source_* / cocoimg__dest_*
  * wrappers below; cocoimg__source_open() / cocoimg__dest_open() pick the
  * implementation from the reference.
+ *
+ * Transports: oci_layout.c, oci_archive.c, docker.c (registries).
  *
  * Source: the top-level document (manifest or index) of the reference,
  * manifests by digest, and blobs as readers that already verify digest and
@@ -85,6 +87,11 @@ struct cocoimg__dest_ops {
     /* Undo what is visible (see the top of this file); never fails. */
     void (*abort)(cocoimg__dest *d);
     void (*free)(cocoimg__dest *d);
+    /*
+     * Optional: learn where the blobs come from, before the first blob
+     * (a registry mounts blobs from another repository of itself).
+     */
+    int (*set_source)(cocoimg__dest *d, const cocoimg__source *s, cocoimg_error **err);
 };
 
 struct cocoimg__dest {
@@ -120,6 +127,8 @@ int cocoimg__dest_put_manifest(cocoimg__dest *d, const uint8_t *buf, size_t len,
 int cocoimg__dest_commit(cocoimg__dest *d, const uint8_t *buf, size_t len, const char *media_type,
                          cocoimg_error **err);
 void cocoimg__dest_abort(cocoimg__dest *d);
+/* Tell @p d the source of the copy (an optimisation hint; call before any blob). */
+int cocoimg__dest_set_source(cocoimg__dest *d, const cocoimg__source *s, cocoimg_error **err);
 /* Aborts first unless committed; NULL allowed. */
 void cocoimg__dest_free(cocoimg__dest *d);
 COCOIMG_DEFINE_CLEANUP(cocoimg__dest, cocoimg__dest_free)
@@ -155,5 +164,18 @@ int cocoimg__archive_dest_open(cocoimg__dest **out, const cocoimg_context *ctx, 
 int cocoimg__archive_extract(int dirfd, const char *archive_path, cocoimg_error **err);
 /* Write the layout in @p dirfd as a tar to @p archive_path (staged, renamed). */
 int cocoimg__archive_write(int dirfd, const char *archive_path, cocoimg_error **err);
+
+/* --- registry (docker.c): docker://HOST[:PORT]/REPO[:TAG][@DIGEST] --- */
+
+/*
+ * A registry client per source / destination, set up from the context's
+ * registry settings of that side.  No network traffic until the first
+ * request.  A destination whose reference has only a digest commits by
+ * that digest (COCOIMG_EINVAL if the image written has another one).
+ */
+int cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
+                                const cocoimg_reference *ref, cocoimg_error **err);
+int cocoimg__docker_dest_open(cocoimg__dest **out, const cocoimg_context *ctx,
+                              const cocoimg_reference *ref, cocoimg_error **err);
 
 #endif

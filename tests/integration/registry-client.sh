@@ -6,6 +6,7 @@
 # (tests/integration/drop-proxy.py) and a tampered blob.  Images are made
 # with umoci and pushed/checked with skopeo.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/integration/registry-fixtures.sh"
 
 RT="$top_builddir/tests/unit/registry_tool"
 for t in docker-registry skopeo umoci openssl htpasswd jq; do
@@ -22,42 +23,6 @@ T=$T_TMP
 export HOME=$T/home REGISTRY_AUTH_FILE="" XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
 unset REGISTRY_AUTH_FILE
-
-# wait_port PORT: until something listens on 127.0.0.1:PORT
-wait_port() {
-    local i
-    for i in $(seq 100); do
-        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" \
-            2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "# nothing listens on $1" >&2
-    return 1
-}
-
-# start_registry NAME PORT [EXTRA-YAML]: a registry with its own storage
-start_registry() {
-    local name=$1 port=$2 extra=${3:-}
-    mkdir -p "$T/$name"
-    cat >"$T/$name/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $T/$name/storage
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:$port
-$extra
-EOF
-    docker-registry serve "$T/$name/config.yml" >"$T/$name/log" 2>&1 &
-    local pid=$!
-    T_CLEANUP="$T_CLEANUP kill $pid 2>/dev/null;"
-    wait_port "$port"
-}
 
 bg() { # bg CMD...: start a helper, stopped by PID at exit
     "$@" >"$T/bg.$$.$RANDOM.log" 2>&1 &
@@ -144,14 +109,8 @@ fails "a tampered blob is EDIGEST" 8 "$RT" --tls-verify=false get-blob "$R1/test
 ok "  ... with a clear message" grep -q "does not match its digest" "$T_TMP/out.$T_NUM"
 
 # === TLS with a test CA ===================================================
-mkdir -p "$T/ca" "$T/certs"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=coco-img test CA" \
-    -keyout "$T/ca/ca.key" -out "$T/ca/ca.crt" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-    -keyout "$T/ca/srv.key" -out "$T/ca/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ca/ext"
-openssl x509 -req -in "$T/ca/srv.csr" -CA "$T/ca/ca.crt" -CAkey "$T/ca/ca.key" -CAcreateserial \
-    -days 2 -extfile "$T/ca/ext" -out "$T/ca/srv.crt" 2>/dev/null
+make_test_ca "$T/ca"
+mkdir -p "$T/certs"
 cp "$T/ca/ca.crt" "$T/certs/ca.crt"
 P2=$(free_port)
 start_registry tls "$P2" "  tls:

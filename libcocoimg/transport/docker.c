@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/model.h"
+#include "registry/registry.h"
+#include "transport/transport.h"
+#include "util/context.h"
+#include "util/json.h"
+
+/*
+ * docker://HOST[:PORT]/REPO[:TAG][@DIGEST] on the registry client.
+ *
+ * Source: the top-level document is fetched by digest when the reference
+ * has one (the client verifies the bytes), else by tag; manifests named by
+ * a descriptor are always fetched by digest.  Blobs are the client's
+ * streaming readers, which verify digest and size.
+ *
+ * Destination: blobs and manifests are pushed content-addressed (manifests
+ * by digest), the tag is written only by commit().  A registry offers no
+ * way to take a pushed blob back, so abort() does nothing: blobs left
+ * behind are unreferenced (garbage for the registry's GC) and no tag ever
+ * points at a half-pushed image.
+ *
+ * Each source and destination owns one registry client for its host, set
+ * up from the context's settings of its side (cocoimg_context_set_registry).
+ */
+
+struct docker_source {
+    cocoimg__source base;
+    cocoimg__registry *reg;
+    char *host;
+    char *repo;
+    char *tag;    /* NULL when the reference has only a digest */
+    char *digest; /* NULL when none */
+};
+
+struct docker_dest {
+    cocoimg__dest base;
+    cocoimg__registry *reg;
+    char *host;
+    char *repo;
+    char *tag;
+    char *digest;
+    char *mount_from; /* repository of a source on the same registry, else NULL */
+};
+
+static int
+new_client(cocoimg__registry **out, const cocoimg_context *ctx, const char *host, cocoimg_side side,
+           cocoimg_error **err)
+{
+    const struct cocoimg__registry_settings *rs = cocoimg__context_registry(ctx, side);
+    struct cocoimg__registry_options o = {
+        .username = rs->username,
+        .password = rs->password,
+        .authfile = rs->authfile,
+        .cert_dir = rs->cert_dir,
+        .insecure = !rs->tls_verify,
+    };
+    int r = cocoimg__registry_new(out, ctx, host, &o, err);
+    if (r < 0)
+        return r;
+    cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "docker: %s registry '%s'%s",
+                 side == COCOIMG_SIDE_SRC ? "source" : "destination", host,
+                 rs->tls_verify ? "" : " (TLS verification off, plain HTTP allowed)");
+    return 0;
+}
+
+/* Copy the docker parts of @p ref. */
+static int
+ref_parts(const cocoimg_reference *ref, char **host, char **repo, char **tag, char **digest,
+          cocoimg_error **err)
+{
+    const char *h = cocoimg_reference_registry(ref), *rp = cocoimg_reference_repository(ref);
+    const char *t = cocoimg_reference_tag(ref), *d = cocoimg_reference_digest(ref);
+    if (!h || !rp)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': not a registry reference",
+                                  cocoimg_reference_string(ref));
+    *host = strdup(h);
+    *repo = strdup(rp);
+    *tag = t ? strdup(t) : NULL;
+    *digest = d ? strdup(d) : NULL;
+    if (!*host || !*repo || (t && !*tag) || (d && !*digest))
+        return cocoimg__error_oom(err);
+    return 0;
+}
+
+/* Media types the copy engine understands; anything else (text/plain, ...) is dropped. */
+static char *
+known_media_type(char *mt)
+{
+    if (mt && cocoimg__doc_kind_of(mt) == COCOIMG_DOC_UNKNOWN) {
+        free(mt);
+        return NULL;
+    }
+    return mt;
+}
+
+/* --- source ------------------------------------------------------------ */
+
+static int
+docker_get_manifest(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
+                    uint8_t **buf_out, size_t *len_out, char **media_type_out, cocoimg_error **err)
+{
+    struct docker_source *ds = (struct docker_source *)s;
+    char dstr[COCOIMG_DIGEST_STRMAX];
+    const char *ref;
+    if (digest) {
+        cocoimg__digest_format(digest, dstr);
+        ref = dstr;
+    } else {
+        /* with TAG@DIGEST the digest wins (it is what was asked to be verified) */
+        ref = ds->digest ? ds->digest : ds->tag;
+    }
+    if (size > (int64_t)COCOIMG_JSON_MAX_SIZE)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "manifest '%s': %lld bytes exceeds the limit of %u", ref,
+                                  (long long)size, COCOIMG_JSON_MAX_SIZE);
+    _cleanup_(cocoimg__registry_manifest_freep) cocoimg__registry_manifest *m = NULL;
+    int r = cocoimg__registry_get_manifest(&m, ds->reg, ds->repo, ref, err);
+    if (r < 0)
+        return r;
+    if (size >= 0 && (uint64_t)size != m->len)
+        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                  "registry '%s': repository '%s': manifest '%s' has %zu bytes, "
+                                  "expected %lld",
+                                  ds->host, ds->repo, ref, m->len, (long long)size);
+    if (m->len > COCOIMG_JSON_MAX_SIZE)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "manifest '%s': %zu bytes exceeds the limit of %u", ref, m->len,
+                                  COCOIMG_JSON_MAX_SIZE);
+    *media_type_out = known_media_type(TAKE_PTR(m->media_type));
+    *len_out = m->len;
+    *buf_out = TAKE_PTR(m->data);
+    return 0;
+}
+
+static int
+docker_get_blob(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
+                cocoimg__reader **out, cocoimg_error **err)
+{
+    struct docker_source *ds = (struct docker_source *)s;
+    return cocoimg__registry_get_blob(out, ds->reg, ds->repo, digest, size, err);
+}
+
+static void
+docker_source_free(cocoimg__source *s)
+{
+    struct docker_source *ds = (struct docker_source *)s;
+    cocoimg__registry_free(ds->reg);
+    free(ds->host);
+    free(ds->repo);
+    free(ds->tag);
+    free(ds->digest);
+    free(ds);
+}
+
+static const struct cocoimg__source_ops docker_source_ops = {
+    .name = "docker",
+    .get_manifest = docker_get_manifest,
+    .get_blob = docker_get_blob,
+    .free = docker_source_free,
+};
+
+int
+cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
+                            const cocoimg_reference *ref, cocoimg_error **err)
+{
+    struct docker_source *ds = calloc(1, sizeof(*ds));
+    if (!ds)
+        return cocoimg__error_oom(err);
+    ds->base.ops = &docker_source_ops;
+    ds->base.ctx = ctx;
+    _cleanup_source_ cocoimg__source *s = &ds->base;
+    int r = ref_parts(ref, &ds->host, &ds->repo, &ds->tag, &ds->digest, err);
+    if (r < 0)
+        return r;
+    if (!ds->tag && !ds->digest)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': no tag or digest",
+                                  cocoimg_reference_string(ref));
+    if ((r = new_client(&ds->reg, ctx, ds->host, COCOIMG_SIDE_SRC, err)) < 0)
+        return r;
+    *out = TAKE_PTR(s);
+    return 0;
+}
+
+/* --- destination ------------------------------------------------------- */
+
+static int
+docker_has_blob(cocoimg__dest *d, const cocoimg__digest *digest, int64_t size, bool *out,
+                cocoimg_error **err)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    int64_t have = -1;
+    int r = cocoimg__registry_blob_exists(out, &have, dd->reg, dd->repo, digest, err);
+    if (r < 0)
+        return r;
+    /* a registry that reports another size is not trusted to have our blob */
+    if (*out && size >= 0 && have >= 0 && have != size)
+        *out = false;
+    return 0;
+}
+
+/* An unnamed temporary file in the context's temporary directory. */
+static int
+open_stage(int *out, const cocoimg_context *ctx, cocoimg_error **err)
+{
+    const char *dir = cocoimg__context_tmpdir(ctx);
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/coco-img-push.XXXXXX", dir) < 0) {
+            p = NULL;
+            return cocoimg__error_oom(err);
+        }
+        fd = mkostemp(p, O_CLOEXEC);
+        if (fd >= 0)
+            (void)unlink(p);
+    }
+    if (fd < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "temporary file in '%s'", dir);
+    *out = fd;
+    return 0;
+}
+
+/*
+ * Stream @p in to a temporary file to learn its digest and size, which a
+ * push needs up front (a blob the copy engine produced, such as an
+ * encrypted or decrypted layer).  *fd_out is positioned at 0.
+ */
+static int
+stage_blob(int *fd_out, cocoimg__digest *dg, uint64_t *n, const cocoimg_context *ctx,
+           cocoimg__reader *in, cocoimg__digest_alg alg, cocoimg_error **err)
+{
+    _cleanup_reader_ cocoimg__reader *r = in;
+    _cleanup_close_ int fd = -1;
+    int rc = open_stage(&fd, ctx, err);
+    if (rc < 0)
+        return rc;
+    _cleanup_reader_ cocoimg__reader *h = NULL;
+    if ((rc = cocoimg__reader_hash(&h, TAKE_PTR(r), alg, dg, n, err)) < 0)
+        return rc;
+    if ((rc = cocoimg__reader_to_fd(h, fd, NULL, err)) < 0)
+        return rc;
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "seek in a temporary file");
+    *fd_out = TAKE_FD(fd);
+    return 0;
+}
+
+static int
+docker_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *expected,
+                int64_t expected_size, cocoimg__digest *digest_out, int64_t *size_out,
+                cocoimg_error **err)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    _cleanup_reader_ cocoimg__reader *src = in;
+    cocoimg__digest dg = {0};
+    int64_t size = expected_size;
+    int r;
+    if (expected && expected_size >= 0) {
+        /* the usual case: stream straight from the source (verified while sent) */
+        dg = *expected;
+    } else {
+        uint64_t n = 0;
+        int fd = -1;
+        r = stage_blob(&fd, &dg, &n, d->ctx, TAKE_PTR(src),
+                       expected ? expected->alg : COCOIMG_DIGEST_SHA256, err);
+        if (r < 0)
+            return r;
+        if ((r = cocoimg__reader_fd(&src, fd, true, err)) < 0)
+            return r;
+        if (expected && !cocoimg__digest_equal(expected, &dg)) {
+            char es[COCOIMG_DIGEST_STRMAX], gs[COCOIMG_DIGEST_STRMAX];
+            cocoimg__digest_format(expected, es);
+            cocoimg__digest_format(&dg, gs);
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "blob written does not match '%s' (got '%s')", es, gs);
+        }
+        size = (int64_t)n;
+    }
+    cocoimg__push_result res = COCOIMG_PUSH_UPLOADED;
+    r = cocoimg__registry_push_blob(&res, dd->reg, dd->repo, TAKE_PTR(src), &dg, size,
+                                    dd->mount_from, err);
+    if (r < 0)
+        return r;
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&dg, ds);
+    cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG, "docker: blob %s %s", ds,
+                 res == COCOIMG_PUSH_MOUNTED   ? "mounted"
+                 : res == COCOIMG_PUSH_EXISTED ? "already present"
+                                               : "uploaded");
+    if (digest_out)
+        *digest_out = dg;
+    if (size_out)
+        *size_out = size;
+    return 0;
+}
+
+static int
+docker_put_manifest(cocoimg__dest *d, const uint8_t *buf, size_t len, const char *media_type,
+                    cocoimg__digest *digest_out, cocoimg_error **err)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    cocoimg__digest dg;
+    int r = cocoimg__digest_buffer(&dg, COCOIMG_DIGEST_SHA256, buf, len, err);
+    if (r < 0)
+        return r;
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&dg, ds);
+    r = cocoimg__registry_put_manifest(dd->reg, dd->repo, ds, buf, len, media_type, digest_out,
+                                       err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "manifest");
+    return 0;
+}
+
+static int
+docker_commit(cocoimg__dest *d, const uint8_t *buf, size_t len, const char *media_type,
+              cocoimg_error **err)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    if (dd->digest) {
+        /* the reference pins a digest: the image written must be exactly that one */
+        cocoimg__digest want, got;
+        int r = cocoimg__digest_parse(&want, dd->digest, err);
+        if (r < 0)
+            return r;
+        if ((r = cocoimg__digest_buffer(&got, want.alg, buf, len, err)) < 0)
+            return r;
+        if (!cocoimg__digest_equal(&want, &got)) {
+            char gs[COCOIMG_DIGEST_STRMAX];
+            cocoimg__digest_format(&got, gs);
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                      "destination names digest '%s' but the image written is "
+                                      "'%s'",
+                                      dd->digest, gs);
+        }
+    }
+    const char *ref = dd->tag ? dd->tag : dd->digest;
+    int r = cocoimg__registry_put_manifest(dd->reg, dd->repo, ref, buf, len, media_type, NULL, err);
+    if (r < 0)
+        return r;
+    cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG, "docker: %s/%s%s%s written", dd->host, dd->repo,
+                 dd->tag ? ":" : "@", ref);
+    return 0;
+}
+
+static void
+docker_abort(cocoimg__dest *d)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    if (!dd->reg)
+        return; /* never opened */
+    cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG,
+                 "docker: push to '%s/%s' aborted: the reference was not written (blobs already "
+                 "pushed stay unreferenced)",
+                 dd->host, dd->repo);
+}
+
+static void
+docker_dest_free(cocoimg__dest *d)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    cocoimg__registry_free(dd->reg);
+    free(dd->host);
+    free(dd->repo);
+    free(dd->tag);
+    free(dd->digest);
+    free(dd->mount_from);
+    free(dd);
+}
+
+static int
+docker_set_source(cocoimg__dest *d, const cocoimg__source *s, cocoimg_error **err)
+{
+    struct docker_dest *dd = (struct docker_dest *)d;
+    if (s->ops != &docker_source_ops)
+        return 0;
+    const struct docker_source *ds = (const struct docker_source *)s;
+    /* a mount only makes sense within one registry and across repositories */
+    if (strcmp(ds->host, dd->host) != 0 || strcmp(ds->repo, dd->repo) == 0)
+        return 0;
+    free(dd->mount_from);
+    if (!(dd->mount_from = strdup(ds->repo)))
+        return cocoimg__error_oom(err);
+    cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG, "docker: blobs will be mounted from '%s'", ds->repo);
+    return 0;
+}
+
+static const struct cocoimg__dest_ops docker_dest_ops = {
+    .name = "docker",
+    .has_blob = docker_has_blob,
+    .put_blob = docker_put_blob,
+    .put_manifest = docker_put_manifest,
+    .commit = docker_commit,
+    .abort = docker_abort,
+    .free = docker_dest_free,
+    .set_source = docker_set_source,
+};
+
+int
+cocoimg__docker_dest_open(cocoimg__dest **out, const cocoimg_context *ctx,
+                          const cocoimg_reference *ref, cocoimg_error **err)
+{
+    struct docker_dest *dd = calloc(1, sizeof(*dd));
+    if (!dd)
+        return cocoimg__error_oom(err);
+    dd->base.ops = &docker_dest_ops;
+    dd->base.ctx = ctx;
+    /* nothing to undo before the first push */
+    _cleanup_dest_ cocoimg__dest *d = &dd->base;
+    int r = ref_parts(ref, &dd->host, &dd->repo, &dd->tag, &dd->digest, err);
+    if (r < 0)
+        return r;
+    if (!dd->tag && !dd->digest)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': no tag or digest",
+                                  cocoimg_reference_string(ref));
+    if ((r = new_client(&dd->reg, ctx, dd->host, COCOIMG_SIDE_DST, err)) < 0)
+        return r;
+    *out = TAKE_PTR(d);
+    return 0;
+}
