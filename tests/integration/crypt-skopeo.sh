@@ -20,7 +20,7 @@ gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 cd "$T_TMP" || exit 1
 
-plan 35
+plan 37
 
 # sources: 2 gzip layers; zstd; 1 plain tar layer; Docker schema2; umoci-built
 cp -r "$V/layouts/plain-gzip" gz
@@ -139,7 +139,7 @@ refuse() { # NAME CODE TAMPER-ARGS... -- DECRYPT-ARGS...
     local name=$1 code=$2; shift 2
     local t=()
     while [ "$1" != -- ]; do t+=("$1"); shift; done; shift
-    rm -rf "t-$name" && cp -r enc-jwe-rsa "t-$name"
+    rm -rf "t-$name" && cp -r "${REFUSE_SRC:-enc-jwe-rsa}" "t-$name"
     python3 "$TAMPER" "t-$name" v1 "${t[@]}"
     fails "refuse $name" "$code" bash -c '"$COCO_IMG" decrypt "${@:3}" "oci:$1:v1" "oci:$2:v1"; rc=$?
         [ -e "$2" ] && { echo "$2 was written"; exit 99; }; exit $rc' _ "t-$name" "out-$name" "$@"
@@ -150,6 +150,9 @@ refuse tampered-pubopts-hmac 3 pubopts-hmac 0 -- --key "$K/rsa_priv.pem"
 refuse missing-pubopts 1 annotation 0 org.opencontainers.image.enc.pubopts - -- --key "$K/rsa_priv.pem"
 refuse malformed-jwe 1 annotation 0 org.opencontainers.image.enc.keys.jwe "bm90IGEgandl" -- --key "$K/rsa_priv.pem"
 refuse wrong-key 3 flip 0 0 -- --key "$K/ec_priv.pem"
+REFUSE_SRC=enc-pkcs7 refuse malformed-pkcs7 1 annotation 0 org.opencontainers.image.enc.keys.pkcs7 \
+    "MIIBAgMEBQ==" -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
+REFUSE_SRC=enc-pkcs7 refuse pkcs7-flipped-pubopts 3 pubopts-hmac 1 -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
 ok "decrypt into an existing layout leaves it unchanged on failure" bash -c '
     cp -r gz existing && before=$(fx_listing existing) &&
     ! "$COCO_IMG" decrypt --key "$K/rsa_priv.pem" oci:t-flipped-ciphertext-byte:v1 oci:existing:v2 &&
