@@ -64,7 +64,9 @@ enum {
     {"creds", required_argument, NULL, CLI_OPT_CREDS},                                             \
         {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                                   \
         {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                                   \
-        {"tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY}
+    {                                                                                              \
+        "tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY                                  \
+    }
 
 #define CLI_REGISTRY_SD_LONGOPTS                                                                   \
     {"src-creds", required_argument, NULL, CLI_OPT_SRC_CREDS},                                     \
@@ -74,7 +76,9 @@ enum {
         {"dest-creds", required_argument, NULL, CLI_OPT_DEST_CREDS},                               \
         {"dest-authfile", required_argument, NULL, CLI_OPT_DEST_AUTHFILE},                         \
         {"dest-cert-dir", required_argument, NULL, CLI_OPT_DEST_CERT_DIR},                         \
-        {"dest-tls-verify", optional_argument, NULL, CLI_OPT_DEST_TLS_VERIFY}
+    {                                                                                              \
+        "dest-tls-verify", optional_argument, NULL, CLI_OPT_DEST_TLS_VERIFY                        \
+    }
 
 /* Per side: [0] every registry, [1] source, [2] destination. */
 struct cli_registry {
@@ -84,7 +88,10 @@ struct cli_registry {
     int tls_verify[3]; /* -1: not given */
 };
 
-#define CLI_REGISTRY_INIT {.tls_verify = {-1, -1, -1}}
+#define CLI_REGISTRY_INIT                                                                          \
+    {                                                                                              \
+        .tls_verify = { -1, -1, -1 }                                                               \
+    }
 
 /*
  * Handle getopt result @p c with argument @p arg: 1 when it was a registry

@@ -26,12 +26,10 @@ usage_copy(FILE *out)
 static int
 cmd_copy(int argc, char **argv)
 {
-    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_LONGOPTS,
-                                         CLI_REGISTRY_SD_LONGOPTS,
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},  {"platform", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'}, CLI_REGISTRY_LONGOPTS,
+        CLI_REGISTRY_SD_LONGOPTS,         {NULL, 0, NULL, 0}};
     struct cli_registry reg = CLI_REGISTRY_INIT;
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
     int c;

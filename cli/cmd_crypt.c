@@ -30,57 +30,59 @@ struct crypt_args {
 static void
 usage_encrypt(FILE *out)
 {
-    fprintf(out,
-            "Usage: coco-img encrypt --recipient PROTO:VALUE [--recipient ...] [--layer N ...]\n"
-            "                        [--platform OS/ARCH[/VARIANT] | --all] [--key K ...] SRC DST\n\n"
-            "Copy SRC to DST encrypting the selected layers (ocicrypt AES_256_CTR_HMAC_SHA256),\n"
-            "each layer key wrapped for every recipient.  skopeo, podman, buildah and\n"
-            "containerd/imgcrypt decrypt the result.  Layers that are already encrypted get the\n"
-            "new recipients added (their key is unwrapped with --key; the blob is unchanged).\n\n"
-            "Options:\n"
-            "  -r, --recipient R     jwe:PUBKEY-FILE (PEM/DER SPKI or JWK), pkcs7:CERT-FILE,\n"
-            "                        pgp:EMAIL-OR-KEYID (from the GnuPG keyring)\n"
-            "  -l, --layer N         layer to encrypt, 0-based from the bottom, negative from\n"
-            "                        the top (-1 = topmost); repeatable or N,M; default: all\n"
-            "  -p, --platform P      from an index, the manifest for P (default: host)\n"
-            "  -a, --all             every manifest of an index\n"
-            "  -k, --key K           private key, to add recipients to encrypted layers\n"
-            "                        (syntax as for decrypt)\n"
-            "      --dec-recipient pkcs7:CERT  certificate of a PKCS7 --key\n"
-            "      --gpg-homedir DIR GnuPG home for pgp: recipients\n"
-            "  -h, --help            show this help\n\n"
-            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
-            "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].  Docker schema2 images are converted to\n"
-            "OCI.  On failure DST is left as it was (a registry may keep blobs; the tag is\n"
-            "not written).\n");
+    fprintf(
+        out,
+        "Usage: coco-img encrypt --recipient PROTO:VALUE [--recipient ...] [--layer N ...]\n"
+        "                        [--platform OS/ARCH[/VARIANT] | --all] [--key K ...] SRC DST\n\n"
+        "Copy SRC to DST encrypting the selected layers (ocicrypt AES_256_CTR_HMAC_SHA256),\n"
+        "each layer key wrapped for every recipient.  skopeo, podman, buildah and\n"
+        "containerd/imgcrypt decrypt the result.  Layers that are already encrypted get the\n"
+        "new recipients added (their key is unwrapped with --key; the blob is unchanged).\n\n"
+        "Options:\n"
+        "  -r, --recipient R     jwe:PUBKEY-FILE (PEM/DER SPKI or JWK), pkcs7:CERT-FILE,\n"
+        "                        pgp:EMAIL-OR-KEYID (from the GnuPG keyring)\n"
+        "  -l, --layer N         layer to encrypt, 0-based from the bottom, negative from\n"
+        "                        the top (-1 = topmost); repeatable or N,M; default: all\n"
+        "  -p, --platform P      from an index, the manifest for P (default: host)\n"
+        "  -a, --all             every manifest of an index\n"
+        "  -k, --key K           private key, to add recipients to encrypted layers\n"
+        "                        (syntax as for decrypt)\n"
+        "      --dec-recipient pkcs7:CERT  certificate of a PKCS7 --key\n"
+        "      --gpg-homedir DIR GnuPG home for pgp: recipients\n"
+        "  -h, --help            show this help\n\n"
+        "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+        "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].  Docker schema2 images are converted to\n"
+        "OCI.  On failure DST is left as it was (a registry may keep blobs; the tag is\n"
+        "not written).\n");
     cli_registry_usage(out, true);
 }
 
 static void
 usage_decrypt(FILE *out)
 {
-    fprintf(out,
-            "Usage: coco-img decrypt --key FILE[:PASSWORD] [--key ...] [--dec-recipient pkcs7:CERT]\n"
-            "                        [--gpg-homedir DIR] [--layer N ...]\n"
-            "                        [--platform OS/ARCH[/VARIANT] | --all] SRC DST\n\n"
-            "Copy SRC to DST decrypting the selected encrypted layers.  A layer is written only\n"
-            "after its HMAC and digest were verified; on any failure DST is left as it was.\n\n"
-            "Options:\n"
-            "  -k, --key K           private key (PEM/DER PKCS#1, PKCS#8, encrypted PKCS#8,\n"
-            "                        legacy encrypted PEM, SEC1 EC, JWK) or X.509 certificate:\n"
-            "                          FILE, FILE:PASSWORD, FILE:pass=PASSWORD,\n"
-            "                          FILE:file=PWFILE, FILE:fd=N\n"
-            "                        COCOIMG_KEY_PASSWORD in the environment is the password of\n"
-            "                        every FILE given without one (keeps it off the command line)\n"
-            "      --dec-recipient pkcs7:CERT  certificate matching a PKCS7 private key\n"
-            "      --gpg-homedir DIR decrypt pgp-wrapped keys with this GnuPG home's secret keys\n"
-            "      --gpg             decrypt pgp-wrapped keys with the default GnuPG home\n"
-            "  -l, --layer N         layer to decrypt (as for encrypt); default: all\n"
-            "  -p, --platform P      from an index, the manifest for P (default: host)\n"
-            "  -a, --all             every manifest of an index\n"
-            "  -h, --help            show this help\n\n"
-            "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
-            "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
+    fprintf(
+        out,
+        "Usage: coco-img decrypt --key FILE[:PASSWORD] [--key ...] [--dec-recipient pkcs7:CERT]\n"
+        "                        [--gpg-homedir DIR] [--layer N ...]\n"
+        "                        [--platform OS/ARCH[/VARIANT] | --all] SRC DST\n\n"
+        "Copy SRC to DST decrypting the selected encrypted layers.  A layer is written only\n"
+        "after its HMAC and digest were verified; on any failure DST is left as it was.\n\n"
+        "Options:\n"
+        "  -k, --key K           private key (PEM/DER PKCS#1, PKCS#8, encrypted PKCS#8,\n"
+        "                        legacy encrypted PEM, SEC1 EC, JWK) or X.509 certificate:\n"
+        "                          FILE, FILE:PASSWORD, FILE:pass=PASSWORD,\n"
+        "                          FILE:file=PWFILE, FILE:fd=N\n"
+        "                        COCOIMG_KEY_PASSWORD in the environment is the password of\n"
+        "                        every FILE given without one (keeps it off the command line)\n"
+        "      --dec-recipient pkcs7:CERT  certificate matching a PKCS7 private key\n"
+        "      --gpg-homedir DIR decrypt pgp-wrapped keys with this GnuPG home's secret keys\n"
+        "      --gpg             decrypt pgp-wrapped keys with the default GnuPG home\n"
+        "  -l, --layer N         layer to decrypt (as for encrypt); default: all\n"
+        "  -p, --platform P      from an index, the manifest for P (default: host)\n"
+        "  -a, --all             every manifest of an index\n"
+        "  -h, --help            show this help\n\n"
+        "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
+        "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
     cli_registry_usage(out, true);
 }
 
@@ -170,19 +172,20 @@ static int
 parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc, char **argv,
       void (*usage)(FILE *))
 {
-    static const struct option opts[] = {{"recipient", required_argument, NULL, 'r'},
-                                         {"key", required_argument, NULL, 'k'},
-                                         {"layer", required_argument, NULL, 'l'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"all", no_argument, NULL, 'a'},
-                                         {"dec-recipient", required_argument, NULL, OPT_DEC_RECIPIENT},
-                                         {"gpg-homedir", required_argument, NULL, OPT_GPG_HOMEDIR},
-                                         {"gpg", no_argument, NULL, OPT_GPG},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_LONGOPTS,
-                                         CLI_REGISTRY_SD_LONGOPTS,
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"recipient", required_argument, NULL, 'r'},
+        {"key", required_argument, NULL, 'k'},
+        {"layer", required_argument, NULL, 'l'},
+        {"platform", required_argument, NULL, 'p'},
+        {"all", no_argument, NULL, 'a'},
+        {"dec-recipient", required_argument, NULL, OPT_DEC_RECIPIENT},
+        {"gpg-homedir", required_argument, NULL, OPT_GPG_HOMEDIR},
+        {"gpg", no_argument, NULL, OPT_GPG},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONGOPTS,
+        CLI_REGISTRY_SD_LONGOPTS,
+        {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
     int c;
     while ((c = getopt_long(argc, argv, "r:k:l:p:ah", opts, NULL)) != -1) {
@@ -337,8 +340,8 @@ print_table(const char *text)
         printf("%3lld  %-71s  %-14s  %10lld  %-16s  %s\n",
                (long long)json_integer_value(json_object_get(l, "index")),
                json_string_value(json_object_get(l, "digest")), plat ? plat : "-",
-               (long long)json_integer_value(json_object_get(l, "size")),
-               *schemes ? schemes : "-", rcpts);
+               (long long)json_integer_value(json_object_get(l, "size")), *schemes ? schemes : "-",
+               rcpts);
     }
     json_decref(arr);
     return CLI_EXIT_OK;
@@ -376,11 +379,9 @@ cmd_layerinfo(int argc, char **argv)
     return r;
 }
 
-const struct cli_command cli_cmd_encrypt = {"encrypt", cmd_encrypt,
-                                            "encrypt image layers (ocicrypt-compatible)",
-                                            usage_encrypt};
+const struct cli_command cli_cmd_encrypt = {
+    "encrypt", cmd_encrypt, "encrypt image layers (ocicrypt-compatible)", usage_encrypt};
 const struct cli_command cli_cmd_decrypt = {"decrypt", cmd_decrypt, "decrypt image layers",
                                             usage_decrypt};
-const struct cli_command cli_cmd_layerinfo = {"layerinfo", cmd_layerinfo,
-                                              "show layers, encryption and recipients",
-                                              usage_layerinfo};
+const struct cli_command cli_cmd_layerinfo = {
+    "layerinfo", cmd_layerinfo, "show layers, encryption and recipients", usage_layerinfo};

@@ -119,7 +119,8 @@ cmd_help(int argc, char **argv)
 static void
 usage_help(FILE *out)
 {
-    fprintf(out, "Usage: coco-img help [COMMAND]\n\nShow help for COMMAND, or list the commands.\n");
+    fprintf(out,
+            "Usage: coco-img help [COMMAND]\n\nShow help for COMMAND, or list the commands.\n");
 }
 
 static int
@@ -135,7 +136,8 @@ usage_version(FILE *out)
     fprintf(out, "Usage: coco-img version\n\nPrint the version of coco-img and libcocoimg.\n");
 }
 
-const struct cli_command cli_builtin_help = {"help", cmd_help, "show help for a command", usage_help};
+const struct cli_command cli_builtin_help = {"help", cmd_help, "show help for a command",
+                                             usage_help};
 const struct cli_command cli_builtin_version = {"version", cmd_version, "print the version",
                                                 usage_version};
 

@@ -81,8 +81,10 @@ apply_side(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx, 
                 free(user);
                 return cli_usage_error(cmd,
                                        "--%screds %s: no password (give USER:PASSWORD or set %s)",
-                                       !r->creds[side] ? "" : side == 1 ? "src-" : "dest-", creds,
-                                       PASSWORD_ENV);
+                                       !r->creds[side] ? ""
+                                       : side == 1     ? "src-"
+                                                       : "dest-",
+                                       creds, PASSWORD_ENV);
             }
         }
         if (!user) {
@@ -96,8 +98,8 @@ apply_side(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx, 
         ro.username = user;
     }
     cocoimg_error *err = NULL;
-    int rc = cocoimg_context_set_registry(ctx, side == 1 ? COCOIMG_SIDE_SRC : COCOIMG_SIDE_DST,
-                                          &ro, &err);
+    int rc = cocoimg_context_set_registry(ctx, side == 1 ? COCOIMG_SIDE_SRC : COCOIMG_SIDE_DST, &ro,
+                                          &err);
     free(user);
     return rc < 0 ? cli_error(err) : CLI_EXIT_OK;
 }

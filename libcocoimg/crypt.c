@@ -90,8 +90,7 @@ cocoimg__crypt_config_from_options(cocoimg__crypt_config **out, const cocoimg_cr
 
 /* Is layer @p idx of @p n selected by opts->layers (none = all)? */
 static int
-layer_selected(bool *out, const cocoimg_crypt_options *o, size_t idx, size_t n,
-               cocoimg_error **err)
+layer_selected(bool *out, const cocoimg_crypt_options *o, size_t idx, size_t n, cocoimg_error **err)
 {
     if (!o->n_layers) {
         *out = true;
@@ -207,14 +206,15 @@ hook_manifest(void *payload, json_t *root, cocoimg_error **err)
 }
 
 static int
-run_crypt(cocoimg_context *ctx, const char *src, const char *dst,
-          const cocoimg_crypt_options *opts, bool encrypt, cocoimg_error **err)
+run_crypt(cocoimg_context *ctx, const char *src, const char *dst, const cocoimg_crypt_options *opts,
+          bool encrypt, cocoimg_error **err)
 {
     int r = check_options(opts, err);
     if (r < 0)
         return r;
     if (encrypt && !opts->n_recipients)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no recipients given: nothing to encrypt for");
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "no recipients given: nothing to encrypt for");
     if (!encrypt && !opts->n_keys && !opts->use_gpg_keys && !opts->gpg_homedir && !opts->unwrap_cb)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no decryption keys given");
     struct crypt_run run = {.ctx = ctx, .opts = opts, .encrypt = encrypt};
@@ -233,8 +233,8 @@ run_crypt(cocoimg_context *ctx, const char *src, const char *dst,
     if (r < 0)
         return cocoimg__error_wrap(err, r, "%s", encrypt ? "encrypt" : "decrypt");
     if (!run.processed)
-        cocoimg__log(ctx, COCOIMG_LOG_WARNING, "%s: no layer was %s", encrypt ? "encrypt" : "decrypt",
-                     encrypt ? "encrypted" : "decrypted");
+        cocoimg__log(ctx, COCOIMG_LOG_WARNING, "%s: no layer was %s",
+                     encrypt ? "encrypt" : "decrypt", encrypt ? "encrypted" : "decrypted");
     return 0;
 }
 

@@ -80,7 +80,10 @@ typedef struct cocoimg_registry_options {
     int tls_verify;
 } cocoimg_registry_options;
 
-#define COCOIMG_REGISTRY_OPTIONS_INIT {COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1}
+#define COCOIMG_REGISTRY_OPTIONS_INIT                                                              \
+    {                                                                                              \
+        COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1                                \
+    }
 
 /**
  * Initialise @p opts to the defaults of @p version.

@@ -73,7 +73,10 @@ typedef struct cocoimg_crypt_options {
 } cocoimg_crypt_options;
 
 #define COCOIMG_CRYPT_OPTIONS_INIT                                                                 \
-    {COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL}
+    {                                                                                              \
+        COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, \
+            NULL                                                                                   \
+    }
 
 /** Initialise @p opts with defaults; @return 0, or COCOIMG_EINVAL for an unknown version. */
 COCOIMG_EXTERN(int) cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version);

@@ -25,22 +25,22 @@ COCOIMG_BEGIN_DECL
  */
 typedef enum {
     COCOIMG_OK = 0,
-    COCOIMG_ERROR = -1,      /**< generic failure */
-    COCOIMG_ENOMEM = -2,     /**< out of memory */
-    COCOIMG_EINVAL = -3,     /**< invalid argument (bad reference, option) */
-    COCOIMG_EIO = -4,        /**< I/O error (see cocoimg_error_errno()) */
-    COCOIMG_ENOTFOUND = -5,  /**< image, ref, blob or key not found */
-    COCOIMG_ENOTSUP = -6,    /**< unsupported media type, algorithm, key */
-    COCOIMG_EFORMAT = -7,    /**< malformed input: JSON, manifest, tar */
-    COCOIMG_EDIGEST = -8,    /**< content does not match its digest or size */
-    COCOIMG_EAUTH = -9,      /**< authentication failed (HMAC, tag, signature) */
-    COCOIMG_ENOKEY = -10,    /**< no key could unwrap the layer key */
-    COCOIMG_EPOLICY = -11,   /**< rejected by the signature policy */
-    COCOIMG_ENET = -12,      /**< network error */
-    COCOIMG_EHTTP = -13,     /**< unexpected HTTP status */
-    COCOIMG_ELIMIT = -14,    /**< a size, count or ratio limit was exceeded */
-    COCOIMG_EUSER = -15,     /**< a callback asked to abort */
-    COCOIMG_EEXISTS = -16,   /**< destination already exists */
+    COCOIMG_ERROR = -1,     /**< generic failure */
+    COCOIMG_ENOMEM = -2,    /**< out of memory */
+    COCOIMG_EINVAL = -3,    /**< invalid argument (bad reference, option) */
+    COCOIMG_EIO = -4,       /**< I/O error (see cocoimg_error_errno()) */
+    COCOIMG_ENOTFOUND = -5, /**< image, ref, blob or key not found */
+    COCOIMG_ENOTSUP = -6,   /**< unsupported media type, algorithm, key */
+    COCOIMG_EFORMAT = -7,   /**< malformed input: JSON, manifest, tar */
+    COCOIMG_EDIGEST = -8,   /**< content does not match its digest or size */
+    COCOIMG_EAUTH = -9,     /**< authentication failed (HMAC, tag, signature) */
+    COCOIMG_ENOKEY = -10,   /**< no key could unwrap the layer key */
+    COCOIMG_EPOLICY = -11,  /**< rejected by the signature policy */
+    COCOIMG_ENET = -12,     /**< network error */
+    COCOIMG_EHTTP = -13,    /**< unexpected HTTP status */
+    COCOIMG_ELIMIT = -14,   /**< a size, count or ratio limit was exceeded */
+    COCOIMG_EUSER = -15,    /**< a callback asked to abort */
+    COCOIMG_EEXISTS = -16,  /**< destination already exists */
 } cocoimg_error_code_t;
 
 typedef struct cocoimg_error cocoimg_error;

@@ -124,7 +124,6 @@ looks_like_json(const void *data, size_t len)
     return i < len && p[i] == '{';
 }
 
-
 /* --- JWK attributes kept on the EVP_PKEY ------------------------------------- */
 
 struct jwk_attrs {
@@ -311,8 +310,7 @@ fromdata(EVP_PKEY **out, const char *type, OSSL_PARAM_BLD *bld, int selection)
 }
 
 static int
-jwk_rsa(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name,
-        cocoimg_error **err)
+jwk_rsa(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name, cocoimg_error **err)
 {
     static const struct {
         const char *member;
@@ -350,8 +348,8 @@ jwk_rsa(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name,
     if (r == 0 && have_crt != 0 && have_crt != 5)
         r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                "JWK '%s': give all of p, q, dp, dq, qi or none", name);
-    if (r == 0 && fromdata(out, "RSA", bld,
-                           want_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY) < 0)
+    if (r == 0 &&
+        fromdata(out, "RSA", bld, want_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY) < 0)
         r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "JWK '%s': invalid RSA key: %s", name,
                                cocoimg__ossl_reason());
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(bns); i++)
@@ -370,8 +368,7 @@ check_pkey(EVP_PKEY *pkey, bool private)
 }
 
 static int
-jwk_ec(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name,
-       cocoimg_error **err)
+jwk_ec(EVP_PKEY **out, const json_t *jwk, bool want_private, const char *name, cocoimg_error **err)
 {
     const char *crv = cocoimg__json_str(jwk, "crv");
     int ci = -1;
@@ -437,8 +434,8 @@ cocoimg__jwk_to_pkey(EVP_PKEY **out, const json_t *jwk, bool want_private, const
     if (!kty)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "JWK '%s': missing 'kty'", name);
     if (want_private && !json_object_get(jwk, "d"))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "JWK '%s': not a private key (no 'd')", name);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "JWK '%s': not a private key (no 'd')",
+                                  name);
     int r;
     const char *alg = NULL, *kid = NULL;
     if ((r = cocoimg__json_opt_string(jwk, "alg", "JWK", err)) < 0 ||
@@ -452,8 +449,8 @@ cocoimg__jwk_to_pkey(EVP_PKEY **out, const json_t *jwk, bool want_private, const
     else if (strcmp(kty, "EC") == 0)
         r = jwk_ec(&pk, jwk, want_private, name, err);
     else
-        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "JWK '%s': unsupported key type '%s'",
-                               name, kty);
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "JWK '%s': unsupported key type '%s'", name,
+                               kty);
     if (r == 0)
         r = jwk_attrs_set(pk, alg, kid, err);
     if (r < 0) {
@@ -477,7 +474,8 @@ cocoimg__ec_pkey_to_jwk(json_t **out, EVP_PKEY *pkey, cocoimg_error **err)
     if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
         !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
         BN_bn2binpad(bx, xy[0], (int)field) < 0 || BN_bn2binpad(by, xy[1], (int)field) < 0)
-        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "cannot export EC point: %s", cocoimg__ossl_reason());
+        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "cannot export EC point: %s",
+                               cocoimg__ossl_reason());
     BN_free(bx);
     BN_free(by);
     if (r < 0)
@@ -486,8 +484,8 @@ cocoimg__ec_pkey_to_jwk(json_t **out, EVP_PKEY *pkey, cocoimg_error **err)
     if ((r = cocoimg__b64_encode(&x, xy[0], field, COCOIMG_B64_URL, err)) < 0 ||
         (r = cocoimg__b64_encode(&y, xy[1], field, COCOIMG_B64_URL, err)) < 0)
         return r;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", curves[ci].jwk, "x", x, "y",
-                          y);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", curves[ci].jwk, "x", x, "y", y);
     if (!j)
         return cocoimg__error_oom(err);
     *out = j;
@@ -598,10 +596,10 @@ cocoimg__key_load_public(EVP_PKEY **out, const void *data, size_t len, const cha
                                   "'%s' is a certificate, not a public key (use pkcs7: or extract "
                                   "the key with 'openssl x509 -pubkey')",
                                   name);
-    if (is_pem(data, len) && (pem_has_label(data, len, "PRIVATE KEY") ||
-                              pem_has_label(data, len, "RSA PRIVATE KEY") ||
-                              pem_has_label(data, len, "EC PRIVATE KEY") ||
-                              pem_has_label(data, len, "ENCRYPTED PRIVATE KEY")))
+    if (is_pem(data, len) &&
+        (pem_has_label(data, len, "PRIVATE KEY") || pem_has_label(data, len, "RSA PRIVATE KEY") ||
+         pem_has_label(data, len, "EC PRIVATE KEY") ||
+         pem_has_label(data, len, "ENCRYPTED PRIVATE KEY")))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
                                   "'%s' is a private key: give the public key as recipient", name);
     struct pw_state st = {NULL, false};
@@ -640,8 +638,8 @@ cocoimg__key_load_private(EVP_PKEY **out, const void *data, size_t len, const ch
     if (is_cert(data, len))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
                                   "'%s' is a certificate, not a private key", name);
-    if (is_pem(data, len) && (pem_has_label(data, len, "PUBLIC KEY") ||
-                              pem_has_label(data, len, "RSA PUBLIC KEY")))
+    if (is_pem(data, len) &&
+        (pem_has_label(data, len, "PUBLIC KEY") || pem_has_label(data, len, "RSA PUBLIC KEY")))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s' is a public key, not a private key",
                                   name);
     return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
@@ -650,8 +648,7 @@ cocoimg__key_load_private(EVP_PKEY **out, const void *data, size_t len, const ch
 }
 
 int
-cocoimg__cert_load(X509 **out, const void *data, size_t len, const char *name,
-                   cocoimg_error **err)
+cocoimg__cert_load(X509 **out, const void *data, size_t len, const char *name, cocoimg_error **err)
 {
     if (len > COCOIMG_KEY_FILE_MAX || len > INT_MAX)
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "certificate '%s' is too large", name);
@@ -934,8 +931,8 @@ int
 cocoimg__crypt_config_add_key(cocoimg__crypt_config *cfg, const char *spec, cocoimg_error **err)
 {
     if (strncmp(spec, "provider:", 9) == 0)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                  "key provider '%s' is not supported yet", spec + 9);
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "key provider '%s' is not supported yet",
+                                  spec + 9);
     if (!*spec)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "empty key specification");
     const char *colon = strrchr(spec, ':');

@@ -51,7 +51,7 @@ typedef struct cocoimg__crypt_config {
     size_t n_privkeys;
     X509 **dec_certs; /* certificates matching privkeys (PKCS7 recipient lookup) */
     size_t n_dec_certs;
-    bool pgp_decrypt; /* try the GnuPG secret keys (gpg_homedir) */
+    bool pgp_decrypt;  /* try the GnuPG secret keys (gpg_homedir) */
     char *gpg_homedir; /* NULL: GnuPG's default */
     /*
      * A private GnuPG home holding the OpenPGP secret keyrings given as

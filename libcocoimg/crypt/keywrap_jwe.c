@@ -32,13 +32,11 @@ enum kind { KIND_RSA, KIND_ECDH };
 static const struct alg {
     const char *name;
     enum kind kind;
-    const char *md;    /* OAEP hash */
-    size_t kek_len;    /* ECDH-ES+AxxxKW key-encryption key bytes */
+    const char *md; /* OAEP hash */
+    size_t kek_len; /* ECDH-ES+AxxxKW key-encryption key bytes */
 } algs[] = {
-    {"RSA-OAEP", KIND_RSA, "SHA1", 0},
-    {"RSA-OAEP-256", KIND_RSA, "SHA256", 0},
-    {"ECDH-ES+A128KW", KIND_ECDH, NULL, 16},
-    {"ECDH-ES+A192KW", KIND_ECDH, NULL, 24},
+    {"RSA-OAEP", KIND_RSA, "SHA1", 0},       {"RSA-OAEP-256", KIND_RSA, "SHA256", 0},
+    {"ECDH-ES+A128KW", KIND_ECDH, NULL, 16}, {"ECDH-ES+A192KW", KIND_ECDH, NULL, 24},
     {"ECDH-ES+A256KW", KIND_ECDH, NULL, 32},
 };
 
@@ -68,7 +66,6 @@ enc_by_name(const char *name)
             return &encs[i];
     return NULL;
 }
-
 
 /* --- primitives ------------------------------------------------------------------ */
 
@@ -256,8 +253,8 @@ pick_alg(const struct alg **out, EVP_PKEY *pub, size_t idx, cocoimg_error **err)
                                       idx, want);
         if ((a->kind == KIND_RSA) != (type == EVP_PKEY_RSA))
             return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                      "JWE recipient %zu: algorithm '%s' does not fit the key",
-                                      idx, want);
+                                      "JWE recipient %zu: algorithm '%s' does not fit the key", idx,
+                                      want);
     } else {
         a = alg_by_name(type == EVP_PKEY_RSA ? "RSA-OAEP" : "ECDH-ES+A256KW");
     }
@@ -343,7 +340,8 @@ jwe_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
         return r;
     uint8_t iv[GCM_IV_LEN], tag[GCM_TAG_LEN];
     if (RAND_bytes(cek->ptr, (int)cek->len) != 1 || RAND_bytes(iv, sizeof(iv)) != 1)
-        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "no randomness: %s", cocoimg__ossl_reason());
+        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "no randomness: %s",
+                                  cocoimg__ossl_reason());
 
     _cleanup_json_ json_t *prot = json_object();
     _cleanup_json_ json_t *recips = json_array();
@@ -421,7 +419,7 @@ jwe_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
 /* --- parsing ---------------------------------------------------------------------- */
 
 struct recipient {
-    json_t *header;  /* merged protected + shared unprotected + per-recipient */
+    json_t *header; /* merged protected + shared unprotected + per-recipient */
     uint8_t *ek;
     size_t ek_len;
 };
@@ -789,8 +787,8 @@ make_aad(uint8_t **out, size_t *len, const struct jwe *j, cocoimg_error **err)
 
 static int
 try_recipient(cocoimg__secret **out, const struct jwe *j, const uint8_t *aad, size_t aad_len,
-              EVP_PKEY *key, const struct recipient *rec, const struct alg *a,
-              const struct enc *e, cocoimg_error **err)
+              EVP_PKEY *key, const struct recipient *rec, const struct alg *a, const struct enc *e,
+              cocoimg_error **err)
 {
     uint8_t cek[32];
     int r = unwrap_cek(cek, e->key_len, key, a, rec, err);
@@ -798,8 +796,8 @@ try_recipient(cocoimg__secret **out, const struct jwe *j, const uint8_t *aad, si
         return r;
     _cleanup_secret_ cocoimg__secret *pt = NULL;
     r = cocoimg__secret_new(&pt, j->ct_len, err);
-    if (r == 0 && aes_gcm(0, cek, e->key_len, j->iv, aad, aad_len, j->ct, j->ct_len, pt->ptr,
-                          j->tag) < 0)
+    if (r == 0 &&
+        aes_gcm(0, cek, e->key_len, j->iv, aad, aad_len, j->ct, j->ct_len, pt->ptr, j->tag) < 0)
         r = TRY_AUTH;
     OPENSSL_cleanse(cek, sizeof(cek));
     if (r == 0)
@@ -808,8 +806,8 @@ try_recipient(cocoimg__secret **out, const struct jwe *j, const uint8_t *aad, si
 }
 
 static int
-jwe_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
-           cocoimg__secret **out, cocoimg_error **err)
+jwe_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, cocoimg__secret **out,
+           cocoimg_error **err)
 {
     _cleanup_(jwe_freep) struct jwe *j = NULL;
     int r = jwe_parse(&j, blob, len, err);

@@ -182,8 +182,7 @@ pgp_scan(struct pgp_scan *s, const uint8_t *p, size_t len, cocoimg_error **err)
     }
     return 0;
 truncated:
-    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: truncated packet at offset %zu",
-                              off);
+    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "pgp: truncated packet at offset %zu", off);
 }
 
 static int
@@ -301,8 +300,8 @@ cocoimg__pgp_home_remove(const char *home)
 {
     /* gpg started an agent for this home: stop it before removing its socket dir */
     pid_t pid;
-    char *argv[] = {(char *)"gpgconf", (char *)"--homedir", (char *)home, (char *)"--kill",
-                    (char *)"all", NULL};
+    char *argv[] = {(char *)"gpgconf", (char *)"--homedir", (char *)home,
+                    (char *)"--kill",  (char *)"all",       NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -345,8 +344,8 @@ cocoimg__pgp_import_keyring(cocoimg__crypt_config *cfg, const uint8_t *buf, size
         return gpg_fail(err, COCOIMG_EFORMAT, e, name);
     gpgme_import_result_t res = gpgme_op_import_result(ctx);
     if (!res || res->secret_read == 0)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "pgp: '%s' holds no OpenPGP secret key", name);
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pgp: '%s' holds no OpenPGP secret key",
+                                  name);
     return 0;
 }
 
@@ -424,8 +423,8 @@ find_recipient(gpgme_ctx_t ctx, struct keylist *l, const char *want, cocoimg_err
     int r = 0;
     gpgme_key_t key;
     while (!(e = gpgme_op_keylist_next(ctx, &key))) {
-        bool usable = !key->revoked && !key->expired && !key->disabled && !key->invalid &&
-                      key->can_encrypt;
+        bool usable =
+            !key->revoked && !key->expired && !key->disabled && !key->invalid && key->can_encrypt;
         bool dup = false;
         for (size_t i = 0; i < l->n && !dup; i++)
             dup = l->keys[i]->fpr && key->fpr && strcmp(l->keys[i]->fpr, key->fpr) == 0;
@@ -487,8 +486,7 @@ pgp_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
     gpgme_encrypt_result_t res = gpgme_op_encrypt_result(ctx);
     if (res && res->invalid_recipients)
         return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0, "pgp: invalid recipient key %s: %s",
-                                  res->invalid_recipients->fpr ? res->invalid_recipients->fpr
-                                                               : "?",
+                                  res->invalid_recipients->fpr ? res->invalid_recipients->fpr : "?",
                                   gpgme_strerror(res->invalid_recipients->reason));
     if (e)
         return gpg_fail(err, COCOIMG_ERROR, e, "encryption failed");
@@ -566,8 +564,8 @@ static int unwrap_home(const char *homedir, const struct pgp_scan *scan, const u
                        size_t len, cocoimg__secret **out, cocoimg_error **err);
 
 static int
-pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
-           cocoimg__secret **out, cocoimg_error **err)
+pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, cocoimg__secret **out,
+           cocoimg_error **err)
 {
     _cleanup_free_ struct pgp_scan *scan = malloc(sizeof(*scan));
     if (!scan)
@@ -625,8 +623,8 @@ unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blo
             any_seckey = true;
     gpgme_err_code_t code = gpg_err_code(e);
     if (sink.overflow)
-        r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
-                               "pgp: decrypted options exceed %u bytes", PGP_MAX_PLAINTEXT);
+        r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pgp: decrypted options exceed %u bytes",
+                               PGP_MAX_PLAINTEXT);
     else if (ps.asked)
         r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
                                "pgp: the secret key needs a passphrase (not supported; remove "

@@ -148,7 +148,10 @@ static const uint8_t oid_auth_enveloped[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
 static const uint8_t oid_rsa[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 static const uint8_t oid_rsa_oaep[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x07};
 
-#define OID_AES(last) {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, last}
+#define OID_AES(last)                                                                              \
+    {                                                                                              \
+        0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, last                                       \
+    }
 
 struct content_alg {
     const char *name;
@@ -167,7 +170,12 @@ static const struct content_alg content_algs[] = {
     {"AES-128-GCM", OID_AES(0x06), 9, EVP_aes_128_gcm, 16, 12, true},
     {"AES-192-GCM", OID_AES(0x1a), 9, EVP_aes_192_gcm, 24, 12, true},
     {"AES-256-GCM", OID_AES(0x2e), 9, EVP_aes_256_gcm, 32, 12, true},
-    {"DES-EDE3-CBC", {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07}, 8, EVP_des_ede3_cbc, 24, 8,
+    {"DES-EDE3-CBC",
+     {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07},
+     8,
+     EVP_des_ede3_cbc,
+     24,
+     8,
      false},
 };
 
@@ -178,13 +186,13 @@ enum ri_kind { RI_KTRI_ISSUER, RI_KTRI_SKI, RI_OTHER };
 
 struct p7_ri {
     enum ri_kind kind;
-    uint8_t tag;     /* RI_OTHER: the CHOICE tag */
-    der issuer;      /* whole Name TLV */
-    der serial;      /* whole INTEGER TLV */
-    der ski;         /* contents */
-    bool rsa_pkcs1;  /* keyEncryptionAlgorithm is rsaEncryption */
+    uint8_t tag;    /* RI_OTHER: the CHOICE tag */
+    der issuer;     /* whole Name TLV */
+    der serial;     /* whole INTEGER TLV */
+    der ski;        /* contents */
+    bool rsa_pkcs1; /* keyEncryptionAlgorithm is rsaEncryption */
     bool rsa_oaep;
-    der ek;          /* encryptedKey contents */
+    der ek; /* encryptedKey contents */
 };
 
 struct p7_msg {
@@ -197,8 +205,8 @@ struct p7_msg {
     uint8_t *ct; /* encryptedContent, joined when constructed */
     size_t ct_len;
     bool have_ct;
-    der aad;  /* AuthEnvelopedData authAttrs (whole TLV) */
-    der mac;  /* AuthEnvelopedData mac */
+    der aad; /* AuthEnvelopedData authAttrs (whole TLV) */
+    der mac; /* AuthEnvelopedData mac */
 };
 
 static void
@@ -707,8 +715,9 @@ describe_ri(const struct p7_ri *ri)
             s = NULL;
         return s;
     }
-    const char *kt = ri->rsa_pkcs1 ? "" : ri->rsa_oaep ? " (RSAES-OAEP, unsupported)"
-                                                        : " (unsupported key transport)";
+    const char *kt = ri->rsa_pkcs1  ? ""
+                     : ri->rsa_oaep ? " (RSAES-OAEP, unsupported)"
+                                    : " (unsupported key transport)";
     if (ri->kind == RI_KTRI_SKI) {
         char *hex = OPENSSL_buf2hexstr(ri->ski.p, (long)ri->ski.len);
         if (hex && asprintf(&s, "subjectKeyIdentifier %s%s", hex, kt) < 0)

@@ -13,10 +13,10 @@ struct cocoimg__layer_crypt {
     const cocoimg_context *ctx;
     const cocoimg__crypt_config *cfg;
     bool encrypt;
-    bool add_recipients;              /* encrypt: layer was already encrypted */
-    cocoimg__layer_options *opts;     /* encrypt: fresh options; decrypt: unwrapped */
+    bool add_recipients;             /* encrypt: layer was already encrypted */
+    cocoimg__layer_options *opts;    /* encrypt: fresh options; decrypt: unwrapped */
     uint8_t hmac[COCOIMG__HMAC_LEN]; /* encrypt: filled by the stage at EOF */
-    cocoimg__secret *privjson;        /* add_recipients: the unwrapped privopts */
+    cocoimg__secret *privjson;       /* add_recipients: the unwrapped privopts */
 };
 
 void
@@ -86,8 +86,8 @@ annotations_of(json_t **out, json_t *desc, cocoimg_error **err)
         if (!a || json_object_set_new(desc, "annotations", a) < 0)
             return cocoimg__error_oom(err);
     } else if (!json_is_object(a)) {
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "layer %s: annotations must be an object",
-                                  desc_digest(desc));
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "layer %s: annotations must be an object", desc_digest(desc));
     }
     *out = a;
     return 0;
@@ -337,7 +337,8 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
             continue;
         }
         if (!json_is_string(v))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "annotation '%s' must be a string", k);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "annotation '%s' must be a string",
+                                      k);
         if (json_string_length(v) > WRAPPED_ANNOTATION_MAX)
             return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "annotation '%s' is too large", k);
         if (w && !w->has_keys(cfg))
@@ -354,10 +355,11 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                       "encrypted layer has no wrapped key annotation");
         if (!any_keys)
-            return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
-                                      "missing private key needed for decryption (layer key wrapped "
-                                      "for: %s)",
-                                      schemes);
+            return cocoimg__error_set(
+                err, COCOIMG_ENOKEY, 0,
+                "missing private key needed for decryption (layer key wrapped "
+                "for: %s)",
+                schemes);
         if (first && err && !*err) {
             *err = TAKE_PTR(first);
             return cocoimg__error_wrap(err, worst, "none of the keys could unwrap the layer key");
@@ -422,11 +424,10 @@ int
 cocoimg__layer_describe(json_t **out, const json_t *desc, cocoimg_error **err)
 {
     const char *mt = cocoimg__json_str(desc, "mediaType");
-    _cleanup_json_ json_t *o = json_pack("{s:s?, s:O?, s:O?, s:b}", "digest",
-                                         cocoimg__json_str(desc, "digest"), "size",
-                                         json_object_get(desc, "size"), "mediaType",
-                                         json_object_get(desc, "mediaType"), "encrypted",
-                                         mt && has_suffix(mt, COCOIMG_ENCRYPTED_SUFFIX));
+    _cleanup_json_ json_t *o =
+        json_pack("{s:s?, s:O?, s:O?, s:b}", "digest", cocoimg__json_str(desc, "digest"), "size",
+                  json_object_get(desc, "size"), "mediaType", json_object_get(desc, "mediaType"),
+                  "encrypted", mt && has_suffix(mt, COCOIMG_ENCRYPTED_SUFFIX));
     json_t *schemes = json_array(), *rcpts = json_array();
     if (!o || !schemes || !rcpts || json_object_set_new(o, "schemes", schemes) < 0 ||
         json_object_set_new(o, "recipients", rcpts) < 0)

@@ -33,22 +33,19 @@ cstr(const json_t *v)
 
 /* Optional string member: *out = its value or NULL when absent. */
 static int
-opt_str(const char **out, const json_t *obj, const char *key, const char *what,
-        cocoimg_error **err)
+opt_str(const char **out, const json_t *obj, const char *key, const char *what, cocoimg_error **err)
 {
     json_t *v = json_object_get(obj, key);
     *out = NULL;
     if (!v)
         return 0;
     if (!json_is_string(v) || !(*out = cstr(v)))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a string", what,
-                                  key);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a string", what, key);
     return 0;
 }
 
 static int
-req_str(const char **out, const json_t *obj, const char *key, const char *what,
-        cocoimg_error **err)
+req_str(const char **out, const json_t *obj, const char *key, const char *what, cocoimg_error **err)
 {
     int r = opt_str(out, obj, key, what, err);
     if (r < 0)
@@ -67,37 +64,34 @@ opt_str_array(const json_t *obj, const char *key, bool null_ok, const char *what
     if (!v || (null_ok && json_is_null(v)))
         return 0;
     if (!json_is_array(v))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an array", what,
-                                  key);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an array", what, key);
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e)
     {
         if (!json_is_string(e) || !cstr(e))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s[%zu] must be a string",
-                                      what, key, i);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s[%zu] must be a string", what,
+                                      key, i);
     }
     return 0;
 }
 
 /* Optional object whose members are all strings (annotations, labels). */
 static int
-opt_str_map(const json_t *obj, const char *key, bool null_ok, const char *what,
-            cocoimg_error **err)
+opt_str_map(const json_t *obj, const char *key, bool null_ok, const char *what, cocoimg_error **err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || (null_ok && json_is_null(v)))
         return 0;
     if (!json_is_object(v))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an object", what,
-                                  key);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an object", what, key);
     const char *k;
     json_t *e;
     json_object_foreach(v, k, e)
     {
         if (!json_is_string(e) || !cstr(e))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "%s: %s['%.100s'] must be a string", what, key, k);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s['%.100s'] must be a string",
+                                      what, key, k);
     }
     return 0;
 }
@@ -107,9 +101,9 @@ opt_typed(const json_t *obj, const char *key, json_type type, bool null_ok, cons
           cocoimg_error **err)
 {
     static const char *const names[] = {
-        [JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
-        [JSON_INTEGER] = "an integer", [JSON_REAL] = "a number", [JSON_TRUE] = "a boolean",
-        [JSON_FALSE] = "a boolean", [JSON_NULL] = "null",
+        [JSON_OBJECT] = "an object",   [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+        [JSON_INTEGER] = "an integer", [JSON_REAL] = "a number",  [JSON_TRUE] = "a boolean",
+        [JSON_FALSE] = "a boolean",    [JSON_NULL] = "null",
     };
     json_t *v = json_object_get(obj, key);
     if (!v || (null_ok && json_is_null(v)))
@@ -187,8 +181,7 @@ platform_parse_json(cocoimg__descriptor *out, const json_t *p, const char *what,
 
 /* Embedded data (OCI 1.1): base64 whose decoded bytes match size and digest. */
 static int
-check_data(const cocoimg__descriptor *d, const json_t *obj, const char *what,
-           cocoimg_error **err)
+check_data(const cocoimg__descriptor *d, const json_t *obj, const char *what, cocoimg_error **err)
 {
     const char *b64;
     int r = opt_str(&b64, obj, "data", what, err);
@@ -208,8 +201,8 @@ check_data(const cocoimg__descriptor *d, const json_t *obj, const char *what,
     if (r < 0)
         return r;
     if (!cocoimg__digest_equal(&got, &d->digest))
-        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
-                                  "%s: 'data' does not match the digest", what);
+        return cocoimg__error_set(err, COCOIMG_EDIGEST, 0, "%s: 'data' does not match the digest",
+                                  what);
     return 0;
 }
 
@@ -232,8 +225,7 @@ cocoimg__descriptor_parse(cocoimg__descriptor *out, json_t *obj, const char *wha
     if (!size)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing 'size'", what);
     if (!json_is_integer(size))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'size' must be an integer",
-                                  what);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'size' must be an integer", what);
     d.size = json_integer_value(size);
     if (d.size < 0 || d.size > MAX_DESCRIPTOR_SIZE)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: invalid size %lld", what,
@@ -280,8 +272,8 @@ check_schema_version(const json_t *root, const char *what, cocoimg_error **err)
     if (!v)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing 'schemaVersion'", what);
     if (!json_is_integer(v))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "%s: 'schemaVersion' must be an integer", what);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'schemaVersion' must be an integer",
+                                  what);
     if (json_integer_value(v) != 2)
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "%s: schemaVersion %lld is not supported", what,
@@ -339,15 +331,13 @@ check_common_members(json_t *root, const char *what, cocoimg_error **err)
  */
 static int
 parse_descriptor_array(cocoimg__descriptor **out, size_t *n_out, json_t *root, const char *key,
-                       const char *what, const char *elem, bool need_platform,
-                       cocoimg_error **err)
+                       const char *what, const char *elem, bool need_platform, cocoimg_error **err)
 {
     json_t *arr = json_object_get(root, key);
     if (!arr)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing '%s'", what, key);
     if (!json_is_array(arr))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an array", what,
-                                  key);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be an array", what, key);
     size_t n = json_array_size(arr);
     _cleanup_free_ cocoimg__descriptor *v = NULL;
     if (n > 0 && !(v = calloc(n, sizeof(*v))))
@@ -359,8 +349,8 @@ parse_descriptor_array(cocoimg__descriptor **out, size_t *n_out, json_t *root, c
         if (r < 0)
             return cocoimg__error_wrap(err, r, "%s", what);
         if (need_platform && !v[i].os)
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s: missing 'platform'",
-                                      what, ewhat);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s: missing 'platform'", what,
+                                      ewhat);
     }
     *out = TAKE_PTR(v);
     *n_out = n;
@@ -411,14 +401,13 @@ cocoimg__manifest_refresh(cocoimg__manifest *m, cocoimg_error **err)
         return cocoimg__error_wrap(err, r, "%s", what);
     if (docker && strcmp(cd.media_type, COCOIMG_MT_DOCKER_CONFIG) != 0 &&
         strcmp(cd.media_type, COCOIMG_MT_OCI_CONFIG) != 0)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                  "%s: unsupported config media type '%s'", what, cd.media_type);
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "%s: unsupported config media type '%s'",
+                                  what, cd.media_type);
     if ((r = check_common_members(m->root, what, err)) < 0)
         return r;
     cocoimg__descriptor *layers = NULL;
     size_t n = 0;
-    if ((r = parse_descriptor_array(&layers, &n, m->root, "layers", what, "layer", false, err)) <
-        0)
+    if ((r = parse_descriptor_array(&layers, &n, m->root, "layers", what, "layer", false, err)) < 0)
         return r;
     m->config = cd;
     m->layers = layers;
@@ -591,8 +580,7 @@ cocoimg__config_parse(cocoimg__config **out, const void *buf, size_t len, cocoim
     if (!rootfs)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing 'rootfs'", what);
     if (!json_is_object(rootfs))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'rootfs' must be an object",
-                                  what);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'rootfs' must be an object", what);
     const char *type;
     if ((r = req_str(&type, rootfs, "type", "config: rootfs", err)) < 0)
         return r;
@@ -601,11 +589,10 @@ cocoimg__config_parse(cocoimg__config **out, const void *buf, size_t len, cocoim
                                   "%s: rootfs type '%.100s' is not \"layers\"", what, type);
     json_t *ids = json_object_get(rootfs, "diff_ids");
     if (!ids)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing 'rootfs.diff_ids'",
-                                  what);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: missing 'rootfs.diff_ids'", what);
     if (!json_is_array(ids))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "%s: 'rootfs.diff_ids' must be an array", what);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'rootfs.diff_ids' must be an array",
+                                  what);
     c->n_diff_ids = json_array_size(ids);
     if (c->n_diff_ids > 0 && !(c->diff_ids = calloc(c->n_diff_ids, sizeof(*c->diff_ids))))
         return cocoimg__error_oom(err);

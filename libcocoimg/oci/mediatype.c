@@ -106,8 +106,7 @@ cocoimg__doc_detect_json(cocoimg__doc_kind *out, const json_t *root, const char 
         return 0;
     }
     json_t *sv = json_object_get(root, "schemaVersion");
-    if ((json_is_integer(sv) && json_integer_value(sv) == 1) ||
-        (hint && is_schema1(hint)))
+    if ((json_is_integer(sv) && json_integer_value(sv) == 1) || (hint && is_schema1(hint)))
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "manifest: Docker schema1 manifests are not supported");
     bool has_manifests = json_object_get(root, "manifests") != NULL;
@@ -157,13 +156,11 @@ static const struct {
     {COCOIMG_MT_DOCKER_LAYER_FOREIGN, COCOIMG_COMPRESSION_GZIP, true, true},
     /* uncompressed Docker types: imgcrypt writes them when decrypting */
     {"application/vnd.docker.image.rootfs.diff.tar", COCOIMG_COMPRESSION_NONE, true, false},
-    {"application/vnd.docker.image.rootfs.foreign.diff.tar", COCOIMG_COMPRESSION_NONE, true,
-     true},
+    {"application/vnd.docker.image.rootfs.foreign.diff.tar", COCOIMG_COMPRESSION_NONE, true, true},
 };
 
 int
-cocoimg__layer_type_parse(cocoimg__layer_type *out, const char *media_type,
-                          cocoimg_error **err)
+cocoimg__layer_type_parse(cocoimg__layer_type *out, const char *media_type, cocoimg_error **err)
 {
     if (!media_type)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "layer: no media type");

@@ -106,7 +106,7 @@ int cocoimg__descriptor_new(json_t **out, const char *media_type, const cocoimg_
                             int64_t size, cocoimg_error **err);
 
 typedef struct cocoimg__manifest {
-    json_t *root; /* owned */
+    json_t *root;           /* owned */
     cocoimg__doc_kind kind; /* OCI_MANIFEST or DOCKER_MANIFEST */
     cocoimg__descriptor config;
     size_t n_layers;
@@ -119,8 +119,8 @@ typedef struct cocoimg__manifest {
  * artifact config types.  Layer media types are not checked here (callers
  * that need them use cocoimg__layer_type_parse()).
  */
-int cocoimg__manifest_parse(cocoimg__manifest **out, const void *buf, size_t len,
-                            const char *hint, cocoimg_error **err);
+int cocoimg__manifest_parse(cocoimg__manifest **out, const void *buf, size_t len, const char *hint,
+                            cocoimg_error **err);
 /* Re-validate the views after the caller modified m->root; on failure the
  * layer views are cleared (n_layers 0) and m->root is left as it is. */
 int cocoimg__manifest_refresh(cocoimg__manifest *m, cocoimg_error **err);
@@ -128,7 +128,7 @@ void cocoimg__manifest_free(cocoimg__manifest *m);
 COCOIMG_DEFINE_CLEANUP(cocoimg__manifest, cocoimg__manifest_free)
 
 typedef struct cocoimg__index {
-    json_t *root; /* owned */
+    json_t *root;           /* owned */
     cocoimg__doc_kind kind; /* OCI_INDEX or DOCKER_LIST */
     size_t n_manifests;
     cocoimg__descriptor *manifests;
@@ -152,8 +152,7 @@ typedef struct cocoimg__config {
 } cocoimg__config;
 
 /* Parse an image config (OCI or Docker); rootfs.type must be "layers". */
-int cocoimg__config_parse(cocoimg__config **out, const void *buf, size_t len,
-                          cocoimg_error **err);
+int cocoimg__config_parse(cocoimg__config **out, const void *buf, size_t len, cocoimg_error **err);
 void cocoimg__config_free(cocoimg__config *c);
 COCOIMG_DEFINE_CLEANUP(cocoimg__config, cocoimg__config_free)
 

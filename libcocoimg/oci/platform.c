@@ -160,8 +160,7 @@ variant_level(const char *arch, const char *v)
 }
 
 static void
-entry_platform(cocoimg__platform *p, const char *os, const char *architecture,
-               const char *variant)
+entry_platform(cocoimg__platform *p, const char *os, const char *architecture, const char *variant)
 {
     memset(p, 0, sizeof(*p));
     set_field(p->os, sizeof(p->os), os);
@@ -199,8 +198,8 @@ match_score(const cocoimg__platform *want, const cocoimg__platform *have)
 }
 
 bool
-cocoimg__platform_matches(const cocoimg__platform *want, const char *os,
-                          const char *architecture, const char *variant)
+cocoimg__platform_matches(const cocoimg__platform *want, const char *os, const char *architecture,
+                          const char *variant)
 {
     if (!os || !architecture)
         return false;
@@ -260,8 +259,8 @@ cocoimg__index_select(size_t *out, const cocoimg__index *ix, const cocoimg__plat
             snprintf(avail + used, sizeof(avail) - used, ", ...");
             break;
         }
-        used += (size_t)snprintf(avail + used, sizeof(avail) - used, "%s%s", listed ? ", " : "",
-                                 one);
+        used +=
+            (size_t)snprintf(avail + used, sizeof(avail) - used, "%s%s", listed ? ", " : "", one);
         listed++;
     }
     char ws[200];

@@ -210,8 +210,7 @@ is_hex64(const char *s)
 static int
 einval(cocoimg_error **err, const char *input, const char *why)
 {
-    return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid reference '%.300s': %s", input,
-                              why);
+    return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid reference '%.300s': %s", input, why);
 }
 
 static int

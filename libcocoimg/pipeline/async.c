@@ -34,7 +34,7 @@ struct async_state {
     size_t tail;  /* next slot the producer fills */
     size_t count; /* filled slots */
     bool cancel;
-    bool done; /* producer finished (after the slot with the final status) */
+    bool done;            /* producer finished (after the slot with the final status) */
     cocoimg_error *error; /* the producer's error, handed to the consumer */
     cocoimg__reader *upstream;
 };

@@ -54,8 +54,8 @@ struct cocoimg__reader {
  * Generic: allocate a stage; takes ownership of @p upstream even on failure,
  * and of @p state (released through ops->free) too.
  */
-int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops,
-                        void *state, cocoimg__reader *upstream, cocoimg_error **err);
+int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops, void *state,
+                        cocoimg__reader *upstream, cocoimg_error **err);
 ssize_t cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
 /* Read exactly len bytes unless EOF comes first: returns bytes read (< len only at EOF). */
 ssize_t cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
@@ -92,9 +92,8 @@ int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
  * Hash what passes through; at EOF store the digest in *digest_out and the
  * byte count in *size_out (both may be NULL; they must outlive the reader).
  */
-int cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream,
-                         cocoimg__digest_alg alg, cocoimg__digest *digest_out,
-                         uint64_t *size_out, cocoimg_error **err);
+int cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg__digest_alg alg,
+                         cocoimg__digest *digest_out, uint64_t *size_out, cocoimg_error **err);
 /* Fail with COCOIMG_ELIMIT once more than @p max bytes passed. */
 int cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
                           const char *what, cocoimg_error **err);

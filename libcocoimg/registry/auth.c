@@ -109,8 +109,7 @@ parse_value(const char **pp, bool *oom)
 }
 
 int
-cocoimg__auth_challenge_parse(cocoimg__auth_challenge *out, const char *value,
-                              cocoimg_error **err)
+cocoimg__auth_challenge_parse(cocoimg__auth_challenge *out, const char *value, cocoimg_error **err)
 {
     memset(out, 0, sizeof(*out));
     if (strlen(value) > CHALLENGE_MAX)
@@ -219,11 +218,10 @@ cocoimg__auth_challenge_parse(cocoimg__auth_challenge *out, const char *value,
     }
 
     if (!best.known) {
-        r = any_unknown ? cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                             "WWW-Authenticate: no supported auth scheme in '%s'",
-                                             value)
-                        : cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                             "WWW-Authenticate: empty challenge");
+        r = any_unknown
+                ? cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                     "WWW-Authenticate: no supported auth scheme in '%s'", value)
+                : cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "WWW-Authenticate: empty challenge");
         goto out;
     }
     if (best.scheme == COCOIMG_AUTH_BEARER && (!best.realm || !*best.realm)) {
@@ -289,8 +287,8 @@ decode_entry(char **user_out, cocoimg__secret **pass_out, json_t *entry, const c
         return 0; /* no usable credentials (e.g. a credential helper entry) */
     }
     if (!json_is_string(a))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "%s: '%s': 'auth' must be a string", what, key);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s': 'auth' must be a string",
+                                  what, key);
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     int r = cocoimg__b64_decode(&raw, &rawlen, json_string_value(a), json_string_length(a),
@@ -325,9 +323,9 @@ decode_entry(char **user_out, cocoimg__secret **pass_out, json_t *entry, const c
 }
 
 int
-cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pass_out,
-                         const void *buf, size_t len, const char *host, const char *repo,
-                         const char *what, cocoimg_error **err)
+cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pass_out, const void *buf,
+                         size_t len, const char *host, const char *repo, const char *what,
+                         cocoimg_error **err)
 {
     *found = false;
     _cleanup_json_ json_t *root = NULL;
@@ -352,7 +350,8 @@ cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pass_ou
     json_t *entry, *best = NULL;
     const char *best_key = NULL;
     size_t best_len = 0;
-    json_object_foreach(auths, key, entry) {
+    json_object_foreach(auths, key, entry)
+    {
         _cleanup_free_ char *k = normalize_key(key);
         if (!k)
             return cocoimg__error_oom(err);
@@ -428,7 +427,8 @@ cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
     if (xdg_cfg && *xdg_cfg) {
         if (asprintf(&paths[n++], "%s/containers/auth.json", xdg_cfg) < 0)
             paths[n - 1] = NULL;
-    } else if (home && *home && asprintf(&paths[n++], "%s/.config/containers/auth.json", home) < 0) {
+    } else if (home && *home &&
+               asprintf(&paths[n++], "%s/.config/containers/auth.json", home) < 0) {
         paths[n - 1] = NULL;
     }
     if (home && *home && asprintf(&paths[n++], "%s/.docker/config.json", home) < 0)

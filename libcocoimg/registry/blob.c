@@ -43,8 +43,8 @@ static int
 blob_open(struct blob_src *s, cocoimg_error **err)
 {
     cocoimg__xfer_free(TAKE_PTR(s->x));
-    struct cocoimg__xfer_spec sp = {.method = "GET", .url = s->url, .stream = true,
-                                    .follow = true, .range_from = s->offset};
+    struct cocoimg__xfer_spec sp = {
+        .method = "GET", .url = s->url, .stream = true, .follow = true, .range_from = s->offset};
     int rc = cocoimg__registry_request(&s->x, s->r, &sp, s->repo, s->scope, s->what, err);
     if (rc < 0)
         return rc;
@@ -156,8 +156,8 @@ cocoimg__registry_get_blob(cocoimg__reader **out, cocoimg__registry *r, const ch
 }
 
 static int
-blob_head(bool *exists, int64_t *size_out, cocoimg__registry *r, const char *repo,
-          const char *ds, const char *scope, cocoimg_error **err)
+blob_head(bool *exists, int64_t *size_out, cocoimg__registry *r, const char *repo, const char *ds,
+          const char *scope, cocoimg_error **err)
 {
     _cleanup_free_ char *url = NULL, *what = NULL;
     int rc = cocoimg__registry_url(&url, r, repo, "blobs", ds, err);
@@ -186,8 +186,7 @@ blob_head(bool *exists, int64_t *size_out, cocoimg__registry *r, const char *rep
 
 int
 cocoimg__registry_blob_exists(bool *exists, int64_t *size_out, cocoimg__registry *r,
-                              const char *repo, const cocoimg__digest *digest,
-                              cocoimg_error **err)
+                              const char *repo, const cocoimg__digest *digest, cocoimg_error **err)
 {
     int rc = cocoimg__registry_check_repo(repo, err);
     if (rc < 0)
@@ -203,8 +202,7 @@ cocoimg__registry_blob_exists(bool *exists, int64_t *size_out, cocoimg__registry
 
 /* Resolve an upload Location (often relative) against the request URL. */
 static int
-resolve_location(char **out, const struct cocoimg__xfer *x, const char *query,
-                 cocoimg_error **err)
+resolve_location(char **out, const struct cocoimg__xfer *x, const char *query, cocoimg_error **err)
 {
     if (!x->location || !*x->location)
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0, "upload response without Location");
@@ -215,11 +213,9 @@ resolve_location(char **out, const struct cocoimg__xfer *x, const char *query,
     char *s = NULL;
     if (curl_url_set(u, CURLUPART_URL, x->url, 0) != CURLUE_OK ||
         curl_url_set(u, CURLUPART_URL, x->location, 0) != CURLUE_OK)
-        rc = cocoimg__error_set(err, COCOIMG_EHTTP, 0, "invalid upload Location '%s'",
-                                x->location);
-    else if (query &&
-             curl_url_set(u, CURLUPART_QUERY, query, CURLU_APPENDQUERY | CURLU_URLENCODE) !=
-                 CURLUE_OK)
+        rc = cocoimg__error_set(err, COCOIMG_EHTTP, 0, "invalid upload Location '%s'", x->location);
+    else if (query && curl_url_set(u, CURLUPART_QUERY, query,
+                                   CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
         rc = cocoimg__error_oom(err);
     else if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
         rc = cocoimg__error_oom(err);
@@ -232,10 +228,9 @@ resolve_location(char **out, const struct cocoimg__xfer *x, const char *query,
 }
 
 int
-cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r,
-                            const char *repo, cocoimg__reader *src,
-                            const cocoimg__digest *digest, int64_t size, const char *mount_from,
-                            cocoimg_error **err)
+cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, const char *repo,
+                            cocoimg__reader *src, const cocoimg__digest *digest, int64_t size,
+                            const char *mount_from, cocoimg_error **err)
 {
     _cleanup_reader_ cocoimg__reader *in = src;
     int rc = cocoimg__registry_check_repo(repo, err);
@@ -281,8 +276,8 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r,
         if (rc < 0)
             return rc;
         if (x->status == 201 && mount_from) {
-            cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': mounted %s from '%s'",
-                         r->host, ds, mount_from);
+            cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': mounted %s from '%s'", r->host,
+                         ds, mount_from);
             if (result)
                 *result = COCOIMG_PUSH_MOUNTED;
             return 0;
@@ -307,8 +302,11 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r,
         char cr[80];
         snprintf(cr, sizeof(cr), "Content-Range: %" PRIu64 "-%" PRIu64, off, off + n - 1);
         const char *hdrs[] = {cr, "Content-Type: application/octet-stream", NULL};
-        struct cocoimg__xfer_spec sp = {.method = "PATCH", .url = loc, .headers = hdrs,
-                                        .up_reader = in, .up_limit = n,
+        struct cocoimg__xfer_spec sp = {.method = "PATCH",
+                                        .url = loc,
+                                        .headers = hdrs,
+                                        .up_reader = in,
+                                        .up_limit = n,
                                         .up_final = off + n == total};
         _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
         rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);

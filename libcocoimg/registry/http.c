@@ -325,8 +325,8 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     } else if (r->ca_blob) {
-        struct curl_blob blob = {.data = r->ca_blob, .len = r->ca_blob_len,
-                                 .flags = CURL_BLOB_NOCOPY};
+        struct curl_blob blob = {
+            .data = r->ca_blob, .len = r->ca_blob_len, .flags = CURL_BLOB_NOCOPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
     }
     if (r->tls.client_cert) {
@@ -400,8 +400,7 @@ int
 cocoimg__xfer_run(struct cocoimg__xfer *x, bool until_data, cocoimg_error **err)
 {
     while (!x->done) {
-        if (until_data && x->hdr_done &&
-            (x->body_len > 0 || x->status < 200 || x->status >= 300))
+        if (until_data && x->hdr_done && (x->body_len > 0 || x->status < 200 || x->status >= 300))
             return 0;
         if (x->paused) {
             x->paused = false;

@@ -196,8 +196,7 @@ cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const
         r->password->len = strlen(pw);
     } else {
         bool found = false;
-        rc = cocoimg__authfile_find(&found, &r->username, &r->password, opts->authfile, host,
-                                    err);
+        rc = cocoimg__authfile_find(&found, &r->username, &r->password, opts->authfile, host, err);
         if (rc < 0)
             return rc;
     }
@@ -252,7 +251,7 @@ log_request(const cocoimg__registry *r, const char *method, const char *url, lon
  */
 int
 cocoimg__registry_status_error(const cocoimg__registry *r, const char *repo, const char *what,
-             const struct cocoimg__xfer *x, cocoimg_error **err)
+                               const struct cocoimg__xfer *x, cocoimg_error **err)
 {
     const char *code = NULL, *msg = NULL;
     _cleanup_json_ json_t *j = NULL;
@@ -270,8 +269,8 @@ cocoimg__registry_status_error(const cocoimg__registry *r, const char *repo, con
         snprintf(where, sizeof(where), "registry '%s'", r->host);
     char detail[300] = "";
     if (code || msg)
-        snprintf(detail, sizeof(detail), " (%s%s%.200s)", code ? code : "",
-                 code && msg ? ": " : "", msg ? msg : "");
+        snprintf(detail, sizeof(detail), " (%s%s%.200s)", code ? code : "", code && msg ? ": " : "",
+                 msg ? msg : "");
     bool unknown = code && (strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
                             strcmp(code, "BLOB_UNKNOWN") == 0 || strcmp(code, "NAME_UNKNOWN") == 0);
     if (x->status == 404 || unknown)
@@ -290,8 +289,8 @@ cocoimg__registry_status_error(const cocoimg__registry *r, const char *repo, con
 }
 
 int
-cocoimg__registry_net_error(const cocoimg__registry *r, const char *what, const struct cocoimg__xfer *x,
-          cocoimg_error **err)
+cocoimg__registry_net_error(const cocoimg__registry *r, const char *what,
+                            const struct cocoimg__xfer *x, cocoimg_error **err)
 {
     if (x->up_rc < 0) {
         int rc = x->up_rc;
@@ -386,9 +385,9 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
     }
     for (const char *s = scope; rc == 0 && s && *s;) {
         size_t n = strcspn(s, " ");
-        if (n && (asprintf(&q, "scope=%.*s", (int)n, s) < 0 ||
-                  curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) !=
-                      CURLUE_OK))
+        if (n &&
+            (asprintf(&q, "scope=%.*s", (int)n, s) < 0 ||
+             curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK))
             rc = cocoimg__error_oom(err);
         free(TAKE_PTR(q));
         s += n;
@@ -406,8 +405,11 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
         curl_free(url);
         return rc;
     }
-    struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .auth_header = auth,
-                                    .max_body = TOKEN_BODY_MAX, .follow = true};
+    struct cocoimg__xfer_spec sp = {.method = "GET",
+                                    .url = url,
+                                    .auth_header = auth,
+                                    .max_body = TOKEN_BODY_MAX,
+                                    .follow = true};
     _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
     rc = run_plain(&x, r, &sp, "token request", err);
     curl_free(url);
@@ -421,8 +423,7 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
                                 : rc;
     }
     _cleanup_json_ json_t *j = NULL;
-    rc = cocoimg__json_loadb(&j, x->body, x->body_len, TOKEN_BODY_MAX, true, "token response",
-                             err);
+    rc = cocoimg__json_loadb(&j, x->body, x->body_len, TOKEN_BODY_MAX, true, "token response", err);
     cocoimg__wipe(x->body, x->body_len);
     if (rc < 0)
         return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
@@ -526,8 +527,8 @@ run_plain(struct cocoimg__xfer **out, cocoimg__registry *r, const struct cocoimg
         if (failed) {
             if (can_retry && x->up_rc == 0 && !x->body_overflow &&
                 cocoimg__curl_retryable(x->result)) {
-                cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: %s, retrying",
-                             r->host, what, cocoimg__xfer_curl_error(x));
+                cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: %s, retrying", r->host,
+                             what, cocoimg__xfer_curl_error(x));
                 cocoimg__xfer_free(x);
                 sleep_ms(backoff(r, attempt, 0));
                 continue;
@@ -540,8 +541,8 @@ run_plain(struct cocoimg__xfer **out, cocoimg__registry *r, const struct cocoimg
             /* the body of the failed answer must arrive before we reuse the connection */
             if (!x->done)
                 cocoimg__xfer_run(x, false, NULL);
-            cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: HTTP %ld, retrying",
-                         r->host, what, x->status);
+            cocoimg__log(r->ctx, COCOIMG_LOG_INFO, "registry '%s': %s: HTTP %ld, retrying", r->host,
+                         what, x->status);
             unsigned int ms = backoff(r, attempt, x->retry_after);
             cocoimg__xfer_free(x);
             sleep_ms(ms);
@@ -566,8 +567,7 @@ do_ping(cocoimg__registry *r, cocoimg_error **err)
             url = NULL;
             return cocoimg__error_oom(err);
         }
-        struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .max_body = 0,
-                                        .follow = true};
+        struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .max_body = 0, .follow = true};
         _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
         cocoimg_error *e = NULL;
         int rc = run_plain(&x, r, &sp, "ping", &e);
@@ -680,9 +680,9 @@ int
 cocoimg__registry_scope(char **out, const char *repo, bool push, const char *mount_from,
                         cocoimg_error **err)
 {
-    int n = mount_from ? asprintf(out, "repository:%s:pull,push repository:%s:pull", repo,
-                                  mount_from)
-                       : asprintf(out, "repository:%s:%s", repo, push ? "pull,push" : "pull");
+    int n = mount_from
+                ? asprintf(out, "repository:%s:pull,push repository:%s:pull", repo, mount_from)
+                : asprintf(out, "repository:%s:%s", repo, push ? "pull,push" : "pull");
     if (n < 0) {
         *out = NULL;
         return cocoimg__error_oom(err);
@@ -694,14 +694,13 @@ int
 cocoimg__registry_check_repo(const char *repo, cocoimg_error **err)
 {
     /* distribution's path component grammar, loosely: enough to keep URLs sane */
-    if (!repo || !*repo || repo[0] == '/' || repo[strlen(repo) - 1] == '/' ||
-        strstr(repo, "//") || strstr(repo, ".."))
+    if (!repo || !*repo || repo[0] == '/' || repo[strlen(repo) - 1] == '/' || strstr(repo, "//") ||
+        strstr(repo, ".."))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid repository name '%s'",
                                   repo ? repo : "");
     for (const char *p = repo; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("._-/", *p)))
-            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid repository name '%s'",
-                                      repo);
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid repository name '%s'", repo);
     return 0;
 }
 
@@ -783,7 +782,8 @@ manifest_op(cocoimg__registry_manifest **out, cocoimg__registry *r, const char *
         what = NULL;
         return cocoimg__error_oom(err);
     }
-    struct cocoimg__xfer_spec sp = {.method = head ? "HEAD" : "GET", .url = url,
+    struct cocoimg__xfer_spec sp = {.method = head ? "HEAD" : "GET",
+                                    .url = url,
                                     .headers = manifest_accept,
                                     .max_body = head ? 0 : COCOIMG_REGISTRY_MANIFEST_MAX,
                                     .follow = true};
@@ -858,8 +858,7 @@ cocoimg__registry_put_manifest(cocoimg__registry *r, const char *repo, const cha
                                   len);
     if (!media_type || !*media_type || strpbrk(media_type, "\r\n"))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid manifest media type");
-    rc = cocoimg__digest_buffer(&got, by_digest ? want.alg : COCOIMG_DIGEST_SHA256, data, len,
-                                err);
+    rc = cocoimg__digest_buffer(&got, by_digest ? want.alg : COCOIMG_DIGEST_SHA256, data, len, err);
     if (rc < 0)
         return rc;
     if (by_digest && !cocoimg__digest_equal(&got, &want))
@@ -873,8 +872,8 @@ cocoimg__registry_put_manifest(cocoimg__registry *r, const char *repo, const cha
         asprintf(&ct, "Content-Type: %s", media_type) < 0)
         return cocoimg__error_oom(err);
     const char *hdrs[] = {ct, NULL};
-    struct cocoimg__xfer_spec sp = {.method = "PUT", .url = url, .headers = hdrs, .body = data,
-                                    .body_len = len, .max_body = 0};
+    struct cocoimg__xfer_spec sp = {
+        .method = "PUT", .url = url, .headers = hdrs, .body = data, .body_len = len, .max_body = 0};
     _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
     rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
     if (rc < 0)

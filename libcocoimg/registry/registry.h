@@ -84,9 +84,9 @@ int cocoimg__registry_ping(cocoimg__registry *r, cocoimg_error **err);
 
 /* A fetched manifest or index. */
 typedef struct cocoimg__registry_manifest {
-    uint8_t *data; /* NULL for HEAD */
-    size_t len;    /* body length (GET) or Content-Length (HEAD) */
-    char *media_type; /* Content-Type without parameters; NULL if none */
+    uint8_t *data;          /* NULL for HEAD */
+    size_t len;             /* body length (GET) or Content-Length (HEAD) */
+    char *media_type;       /* Content-Type without parameters; NULL if none */
     cocoimg__digest digest; /* of the bytes (GET), else Docker-Content-Digest */
 } cocoimg__registry_manifest;
 
@@ -143,8 +143,8 @@ typedef enum {
  */
 int cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r,
                                 const char *repo, cocoimg__reader *src,
-                                const cocoimg__digest *digest, int64_t size,
-                                const char *mount_from, cocoimg_error **err);
+                                const cocoimg__digest *digest, int64_t size, const char *mount_from,
+                                cocoimg_error **err);
 
 /* --- auth (auth.c), exposed for the unit tests --- */
 
@@ -199,7 +199,7 @@ int cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_
 /* TLS material of a registry (certs.d layout). */
 typedef struct cocoimg__tls_files {
     size_t n_ca;
-    char **ca;        /* *.crt, sorted */
+    char **ca;         /* *.crt, sorted */
     char *client_cert; /* *.cert, NULL if none */
     char *client_key;  /* the matching *.key */
 } cocoimg__tls_files;
@@ -215,8 +215,8 @@ int cocoimg__tls_files_collect(cocoimg__tls_files *tf, const char *dir, cocoimg_
  * "<root>/<host>" for each root of the NULL-terminated @p roots.  Returns a
  * NULL-terminated malloc'd array of malloc'd strings.
  */
-int cocoimg__tls_dirs(char ***out, const char *host, const char *cert_dir,
-                      const char *const *roots, cocoimg_error **err);
+int cocoimg__tls_dirs(char ***out, const char *host, const char *cert_dir, const char *const *roots,
+                      cocoimg_error **err);
 void cocoimg__tls_files_clear(cocoimg__tls_files *tf);
 void cocoimg__strv_free(char **v);
 

@@ -20,7 +20,7 @@ struct cocoimg__token {
 struct cocoimg__registry {
     const cocoimg_context *ctx;
     char *host;
-    char *username;           /* NULL: anonymous */
+    char *username;            /* NULL: anonymous */
     cocoimg__secret *password; /* NUL-terminated after len */
     bool insecure;
     int retries;
@@ -49,10 +49,10 @@ struct cocoimg__xfer_spec {
     size_t body_len;
     cocoimg__reader *up_reader; /* borrowed streamed body of up_limit bytes */
     uint64_t up_limit;
-    bool up_final;     /* the stream must end right after these bytes */
-    size_t max_body;   /* response body cap; 0: discard */
-    bool stream;       /* keep the body in the bounded streaming buffer */
-    bool follow;       /* follow redirects (GET/HEAD) */
+    bool up_final;       /* the stream must end right after these bytes */
+    size_t max_body;     /* response body cap; 0: discard */
+    bool stream;         /* keep the body in the bounded streaming buffer */
+    bool follow;         /* follow redirects (GET/HEAD) */
     uint64_t range_from; /* > 0: Range: bytes=N- */
 };
 
@@ -98,7 +98,6 @@ void cocoimg__xfer_free(struct cocoimg__xfer *x);
 COCOIMG_DEFINE_CLEANUP(struct cocoimg__xfer, cocoimg__xfer_free)
 bool cocoimg__curl_retryable(int code);
 const char *cocoimg__xfer_curl_error(const struct cocoimg__xfer *x);
-
 
 /* Run @p sp with auth (token or Basic for @p scope, renewed once on 401) and retries. */
 int cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,

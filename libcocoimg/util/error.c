@@ -115,23 +115,40 @@ const char *
 cocoimg_strerror(int code)
 {
     switch (code) {
-    case COCOIMG_OK: return "success";
-    case COCOIMG_ERROR: return "error";
-    case COCOIMG_ENOMEM: return "out of memory";
-    case COCOIMG_EINVAL: return "invalid argument";
-    case COCOIMG_EIO: return "input/output error";
-    case COCOIMG_ENOTFOUND: return "not found";
-    case COCOIMG_ENOTSUP: return "not supported";
-    case COCOIMG_EFORMAT: return "malformed input";
-    case COCOIMG_EDIGEST: return "digest mismatch";
-    case COCOIMG_EAUTH: return "authentication failed";
-    case COCOIMG_ENOKEY: return "no usable key";
-    case COCOIMG_EPOLICY: return "rejected by policy";
-    case COCOIMG_ENET: return "network error";
-    case COCOIMG_EHTTP: return "HTTP error";
-    case COCOIMG_ELIMIT: return "limit exceeded";
-    case COCOIMG_EUSER: return "aborted by callback";
-    case COCOIMG_EEXISTS: return "already exists";
+    case COCOIMG_OK:
+        return "success";
+    case COCOIMG_ERROR:
+        return "error";
+    case COCOIMG_ENOMEM:
+        return "out of memory";
+    case COCOIMG_EINVAL:
+        return "invalid argument";
+    case COCOIMG_EIO:
+        return "input/output error";
+    case COCOIMG_ENOTFOUND:
+        return "not found";
+    case COCOIMG_ENOTSUP:
+        return "not supported";
+    case COCOIMG_EFORMAT:
+        return "malformed input";
+    case COCOIMG_EDIGEST:
+        return "digest mismatch";
+    case COCOIMG_EAUTH:
+        return "authentication failed";
+    case COCOIMG_ENOKEY:
+        return "no usable key";
+    case COCOIMG_EPOLICY:
+        return "rejected by policy";
+    case COCOIMG_ENET:
+        return "network error";
+    case COCOIMG_EHTTP:
+        return "HTTP error";
+    case COCOIMG_ELIMIT:
+        return "limit exceeded";
+    case COCOIMG_EUSER:
+        return "aborted by callback";
+    case COCOIMG_EEXISTS:
+        return "already exists";
     }
     return "unknown error code";
 }

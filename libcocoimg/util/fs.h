@@ -19,11 +19,13 @@ typedef struct cocoimg__tmpfile {
 } cocoimg__tmpfile;
 
 /* Initialiser for a tmpfile not opened yet (abort is then a no-op). */
-#define COCOIMG_TMPFILE_INIT {.dirfd = -1, .fd = -1, .name = NULL}
+#define COCOIMG_TMPFILE_INIT                                                                       \
+    {                                                                                              \
+        .dirfd = -1, .fd = -1, .name = NULL                                                        \
+    }
 
 /* Create "<prefix>.tmp-XXXXXX" in @p dirfd (mode 0644, O_CLOEXEC). */
-int cocoimg__tmpfile_open(cocoimg__tmpfile *t, int dirfd, const char *prefix,
-                          cocoimg_error **err);
+int cocoimg__tmpfile_open(cocoimg__tmpfile *t, int dirfd, const char *prefix, cocoimg_error **err);
 /* fsync, close and rename to @p final (relative to dirfd), replacing it. */
 int cocoimg__tmpfile_commit(cocoimg__tmpfile *t, const char *final, cocoimg_error **err);
 /* Close and unlink if not committed; safe to call twice. */

@@ -14,8 +14,9 @@ cocoimg__json_loadb(json_t **out, const void *buf, size_t len, size_t max, bool 
     json_error_t jerr;
     json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!j)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: malformed JSON at line %d column %d: %s",
-                                  what, jerr.line, jerr.column, jerr.text);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "%s: malformed JSON at line %d column %d: %s", what, jerr.line,
+                                  jerr.column, jerr.text);
     if (want_object && !json_is_object(j)) {
         json_decref(j);
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: not a JSON object", what);

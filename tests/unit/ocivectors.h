@@ -50,9 +50,8 @@ vec_blob(const char *layout, size_t layer, const char *scheme, size_t idx, size_
     char key[128];
     snprintf(key, sizeof(key), "org.opencontainers.image.enc.keys.%s", scheme);
     json_t *l = json_array_get(json_object_get(json_object_get(d, layout), "layers"), layer);
-    const char *hex =
-        json_string_value(json_object_get(json_array_get(json_object_get(l, key), idx),
-                                          "der_or_binary_hex"));
+    const char *hex = json_string_value(
+        json_object_get(json_array_get(json_object_get(l, key), idx), "der_or_binary_hex"));
     uint8_t *out = NULL;
     long n = 0;
     if (hex)
@@ -73,9 +72,8 @@ static inline char *
 vec_privopts(const char *layout, size_t layer)
 {
     json_t *d = vec_json("expected.json");
-    const char *s =
-        json_string_value(json_object_get(json_array_get(json_object_get(d, layout), layer),
-                                          "privopts"));
+    const char *s = json_string_value(
+        json_object_get(json_array_get(json_object_get(d, layout), layer), "privopts"));
     char *out = s ? strdup(s) : NULL;
     json_decref(d);
     return out;

@@ -91,12 +91,15 @@ main(int argc, char **argv)
     const char *mount_from = NULL, *media_type = NULL;
     _cleanup_free_ char *user = NULL;
     bool verbose = false;
-    static const struct option longopts[] = {
-        {"creds", required_argument, NULL, 'c'},     {"authfile", required_argument, NULL, 'a'},
-        {"cert-dir", required_argument, NULL, 'd'},  {"tls-verify", required_argument, NULL, 't'},
-        {"retries", required_argument, NULL, 'r'},   {"chunk-size", required_argument, NULL, 's'},
-        {"mount-from", required_argument, NULL, 'm'}, {"media-type", required_argument, NULL, 'M'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"creds", required_argument, NULL, 'c'},
+                                             {"authfile", required_argument, NULL, 'a'},
+                                             {"cert-dir", required_argument, NULL, 'd'},
+                                             {"tls-verify", required_argument, NULL, 't'},
+                                             {"retries", required_argument, NULL, 'r'},
+                                             {"chunk-size", required_argument, NULL, 's'},
+                                             {"mount-from", required_argument, NULL, 'm'},
+                                             {"media-type", required_argument, NULL, 'M'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+v", longopts, NULL)) != -1) {
         switch (c) {
@@ -249,8 +252,7 @@ main(int argc, char **argv)
         if (rc < 0)
             goto out;
         cocoimg__push_result res;
-        rc = cocoimg__registry_push_blob(&res, r, ref.repo, src, &d, st.st_size, mount_from,
-                                         &err);
+        rc = cocoimg__registry_push_blob(&res, r, ref.repo, src, &d, st.st_size, mount_from, &err);
         if (rc < 0)
             goto out;
         char ds[COCOIMG_DIGEST_STRMAX];
@@ -266,8 +268,7 @@ main(int argc, char **argv)
         }
         uint8_t *buf = NULL;
         size_t len = 0;
-        rc = cocoimg__read_file(&buf, &len, AT_FDCWD, args[1], COCOIMG_REGISTRY_MANIFEST_MAX,
-                                &err);
+        rc = cocoimg__read_file(&buf, &len, AT_FDCWD, args[1], COCOIMG_REGISTRY_MANIFEST_MAX, &err);
         if (rc < 0)
             goto out;
         json_t *j = NULL;

@@ -20,7 +20,10 @@ struct tap_test {
     int (*fn)(void);
 };
 
-#define TAP_TEST(fn) {#fn, fn}
+#define TAP_TEST(fn)                                                                               \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 #define CHECK(expr)                                                                                \
     do {                                                                                           \

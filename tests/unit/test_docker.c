@@ -128,11 +128,11 @@ test_docker_dest_digest_pinned(void)
     _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
     CHECK_OK(cocoimg_context_new(&ctx, NULL));
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
-    CHECK_OK(cocoimg_reference_parse(
-        &ref,
-        "docker://127.0.0.1:1/test/app@sha256:"
-        "0000000000000000000000000000000000000000000000000000000000000000",
-        NULL));
+    CHECK_OK(
+        cocoimg_reference_parse(&ref,
+                                "docker://127.0.0.1:1/test/app@sha256:"
+                                "0000000000000000000000000000000000000000000000000000000000000000",
+                                NULL));
     cocoimg__dest *d = NULL;
     CHECK_OK(cocoimg__dest_open(&d, ctx, ref, NULL));
     static const char doc[] = "{\"schemaVersion\":2}";

@@ -54,8 +54,8 @@ layout_manifest(const char *layout)
     char *p = vpath("layouts/%s/index.json", layout);
     json_t *idx = load_json(p);
     free(p);
-    const char *dg = cocoimg__json_str(json_array_get(json_object_get(idx, "manifests"), 0),
-                                       "digest");
+    const char *dg =
+        cocoimg__json_str(json_array_get(json_object_get(idx, "manifests"), 0), "digest");
     json_t *m = NULL;
     if (dg && strncmp(dg, "sha256:", 7) == 0) {
         p = vpath("layouts/%s/blobs/sha256/%s", layout, dg + 7);
@@ -136,8 +136,8 @@ static int
 layer_jwes(uint8_t ***out, size_t *n, json_t *manifest, size_t i)
 {
     json_t *layer = json_array_get(json_object_get(manifest, "layers"), i);
-    const char *a = cocoimg__json_str(json_object_get(layer, "annotations"),
-                                      COCOIMG_ENC_KEYS_PREFIX "jwe");
+    const char *a =
+        cocoimg__json_str(json_object_get(layer, "annotations"), COCOIMG_ENC_KEYS_PREFIX "jwe");
     *out = NULL;
     *n = 0;
     if (!a)
@@ -203,8 +203,7 @@ test_vectors(void)
             }
             for (size_t b = 0; b < n; b++) {
                 compact += jwes[b][0] != '{';
-                oaep256 += strstr((char *)jwes[b], "eyJhbGciOiJSU0EtT0FFUC0yNTYi") !=
-                           NULL;
+                oaep256 += strstr((char *)jwes[b], "eyJhbGciOiJSU0EtT0FFUC0yNTYi") != NULL;
                 general += strstr((char *)jwes[b], "\"recipients\"") != NULL;
                 free(jwes[b]);
             }
@@ -401,8 +400,8 @@ test_wrap_format(void)
     cocoimg_error *e = NULL;
     CHECK(W->wrap(&empty, &opts, &out, &len, &e) == COCOIMG_EINVAL);
     cocoimg_error_free(e);
-    CHECK(!W->has_recipients(&empty) && W->has_recipients(&(cocoimg__crypt_config){
-                                            .jwe_pubkeys = keys, .n_jwe_pubkeys = 2}));
+    CHECK(!W->has_recipients(&empty) &&
+          W->has_recipients(&(cocoimg__crypt_config){.jwe_pubkeys = keys, .n_jwe_pubkeys = 2}));
     EVP_PKEY_free(keys[0]);
     EVP_PKEY_free(keys[1]);
     return 0;
@@ -508,8 +507,9 @@ test_jwk_recipients(void)
         json_t *d = NULL;
         CHECK_OK(W->describe(out, len, &d, NULL));
         char *s = json_dumps(d, JSON_COMPACT);
-        CHECK(strcmp(s, n == 1 ? "[\"ECDH-ES+A128KW P-384, kid ec-1\"]"
-                               : "[\"RSA-OAEP-256, kid rsa-1\",\"ECDH-ES+A128KW P-384, kid ec-1\"]") ==
+        CHECK(strcmp(s, n == 1
+                            ? "[\"ECDH-ES+A128KW P-384, kid ec-1\"]"
+                            : "[\"RSA-OAEP-256, kid rsa-1\",\"ECDH-ES+A128KW P-384, kid ec-1\"]") ==
               0);
         free(s);
         json_decref(d);
@@ -625,7 +625,14 @@ test_negative(void)
 
     /* malformed */
     static const char *const bad[] = {
-        "", "   ", "{", "{\"protected\":", "[]", "not.a.jwe", "a.b.c.d.e", "{}",
+        "",
+        "   ",
+        "{",
+        "{\"protected\":",
+        "[]",
+        "not.a.jwe",
+        "a.b.c.d.e",
+        "{}",
         "{\"protected\":\"eyJlbmMiOiJBMjU2R0NNIn0\",\"recipients\":[],\"iv\":\"\",\"ciphertext\":"
         "\"\",\"tag\":\"\"}",
         "{\"protected\":\"eyJlbmMiOiJBMjU2R0NNIn0\",\"recipients\":{},\"iv\":\"\",\"ciphertext\":"
@@ -661,10 +668,9 @@ test_negative(void)
     json_object_set_new(t, "unprotected", json_pack("{s:s}", "enc", "A256GCM"));
     CHECK(unwrap_json_is(cfg, t, COCOIMG_EFORMAT));
     t = json_deep_copy(gen);
-    json_object_set_new(json_object_get(json_array_get(json_object_get(t, "recipients"), 1),
-                                        "header"),
-                        "epk", json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x",
-                                         "AAAA", "y", "AAAA"));
+    json_object_set_new(
+        json_object_get(json_array_get(json_object_get(t, "recipients"), 1), "header"), "epk",
+        json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", "AAAA", "y", "AAAA"));
     json_array_remove(json_object_get(t, "recipients"), 0);
     CHECK(unwrap_json_is(cfg, t, COCOIMG_EFORMAT));
 
@@ -688,9 +694,9 @@ test_negative(void)
     }
     /* one unsupported recipient among good ones does not matter */
     t = json_deep_copy(gen);
-    json_object_set_new(json_object_get(json_array_get(json_object_get(t, "recipients"), 0),
-                                        "header"),
-                        "alg", json_string("RSA1_5"));
+    json_object_set_new(
+        json_object_get(json_array_get(json_object_get(t, "recipients"), 0), "header"), "alg",
+        json_string("RSA1_5"));
     CHECK(unwrap_json_is(cfg, t, 0));
 
     /* limits */
@@ -712,9 +718,13 @@ test_negative(void)
 }
 
 static const struct tap_test tests[] = {
-    TAP_TEST(test_vectors),        TAP_TEST(test_describe), TAP_TEST(test_wrap_format),
-    TAP_TEST(test_roundtrip),      TAP_TEST(test_jwk_recipients),
-    TAP_TEST(test_negative),       {0},
+    TAP_TEST(test_vectors),
+    TAP_TEST(test_describe),
+    TAP_TEST(test_wrap_format),
+    TAP_TEST(test_roundtrip),
+    TAP_TEST(test_jwk_recipients),
+    TAP_TEST(test_negative),
+    {0},
 };
 
 int

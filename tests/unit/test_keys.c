@@ -40,8 +40,8 @@ err_code(int r, cocoimg_error **ep, int want, const char *needle)
     int ok = r == want && cocoimg_error_code(e) == want &&
              (!needle || strstr(cocoimg_error_message(e), needle));
     if (!ok)
-        printf("# got %d (%s), wanted %d%s%s\n", r, e ? cocoimg_error_message(e) : "no error",
-               want, needle ? " with " : "", needle ? needle : "");
+        printf("# got %d (%s), wanted %d%s%s\n", r, e ? cocoimg_error_message(e) : "no error", want,
+               needle ? " with " : "", needle ? needle : "");
     cocoimg_error_free(e);
     return ok;
 }
@@ -91,11 +91,11 @@ test_public_keys(void)
 
     EVP_PKEY *pk = NULL;
     cocoimg_error *e = NULL;
-    CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_cert.pem"), &e), &e,
-                   COCOIMG_ENOTSUP, "certificate"));
+    CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_cert.pem"), &e), &e, COCOIMG_ENOTSUP,
+                   "certificate"));
     e = NULL;
-    CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_priv.pem"), &e), &e,
-                   COCOIMG_EINVAL, "private key"));
+    CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_priv.pem"), &e), &e, COCOIMG_EINVAL,
+                   "private key"));
     e = NULL;
     CHECK(err_code(cocoimg__key_load_public_file(&pk, key("rsa_priv_pkcs8.der"), &e), &e,
                    COCOIMG_EFORMAT, "not a public key"));
@@ -138,10 +138,8 @@ test_private_keys(void)
         CHECK(EVP_PKEY_eq(pk, want) == 1);
         /* it is really private: a private-only parameter is there */
         BIGNUM *d = NULL;
-        CHECK(EVP_PKEY_get_bn_param(pk,
-                                    cases[i].which ? OSSL_PKEY_PARAM_PRIV_KEY
-                                                   : OSSL_PKEY_PARAM_RSA_D,
-                                    &d) == 1);
+        CHECK(EVP_PKEY_get_bn_param(
+                  pk, cases[i].which ? OSSL_PKEY_PARAM_PRIV_KEY : OSSL_PKEY_PARAM_RSA_D, &d) == 1);
         BN_clear_free(d);
         EVP_PKEY_free(pk);
     }
@@ -234,9 +232,9 @@ make_jwk(EVP_PKEY *pk, bool private)
     if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
         json_object_set_new(o, "kty", json_string("RSA"));
         static const char *const m[][2] = {
-            {"n", OSSL_PKEY_PARAM_RSA_N},         {"e", OSSL_PKEY_PARAM_RSA_E},
-            {"d", OSSL_PKEY_PARAM_RSA_D},         {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
-            {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},   {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+            {"n", OSSL_PKEY_PARAM_RSA_N},          {"e", OSSL_PKEY_PARAM_RSA_E},
+            {"d", OSSL_PKEY_PARAM_RSA_D},          {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+            {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},    {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
             {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2}, {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1},
         };
         for (size_t i = 0; i < (private ? 8u : 2u); i++)
@@ -261,7 +259,7 @@ fail:
 static int
 jwk_roundtrip(EVP_PKEY *pk)
 {
-    for (int private = 0; private < 2; private++) {
+    for (int private = 0; private < 2; private ++) {
         json_t *j = make_jwk(pk, private);
         CHECK(j);
         char *s = json_dumps(j, JSON_COMPACT);
@@ -332,8 +330,8 @@ test_jwk(void)
     json_decref(bad);
     e = NULL;
     const char *oct = "{\"kty\":\"oct\",\"k\":\"AAAA\"}";
-    CHECK(err_code(cocoimg__key_load_public(&got, oct, strlen(oct), "oct", &e), &e,
-                   COCOIMG_ENOTSUP, "'oct'"));
+    CHECK(err_code(cocoimg__key_load_public(&got, oct, strlen(oct), "oct", &e), &e, COCOIMG_ENOTSUP,
+                   "'oct'"));
     e = NULL;
     s = json_dumps(ref, 0); /* public JWK where a private one is needed */
     CHECK(err_code(cocoimg__key_load_private(&got, s, strlen(s), NULL, "pubjwk", &e), &e,
@@ -344,8 +342,8 @@ test_jwk(void)
     CHECK(err_code(cocoimg__key_load_public(&got, badb64, strlen(badb64), "b64", &e), &e,
                    COCOIMG_EFORMAT, NULL));
     e = NULL;
-    CHECK(err_code(cocoimg__key_load_public(&got, "{\"kty\":", 7, "trunc", &e), &e,
-                   COCOIMG_EFORMAT, NULL));
+    CHECK(err_code(cocoimg__key_load_public(&got, "{\"kty\":", 7, "trunc", &e), &e, COCOIMG_EFORMAT,
+                   NULL));
     json_decref(ref);
     json_decref(mine);
     EVP_PKEY_free(rsa);
@@ -396,8 +394,8 @@ test_config(void)
     CHECK(err_code(cocoimg__crypt_config_add_recipient(cfg, "provider:attestation-agent", &e), &e,
                    COCOIMG_ENOTSUP, "provider"));
     e = NULL;
-    CHECK(err_code(cocoimg__crypt_config_add_recipient(cfg, "rsa_pub.pem", &e), &e,
-                   COCOIMG_EINVAL, "SCHEME:VALUE"));
+    CHECK(err_code(cocoimg__crypt_config_add_recipient(cfg, "rsa_pub.pem", &e), &e, COCOIMG_EINVAL,
+                   "SCHEME:VALUE"));
     e = NULL;
     snprintf(spec, sizeof(spec), "jwe:%s", key("rsa_cert.pem"));
     CHECK(err_code(cocoimg__crypt_config_add_recipient(cfg, spec, &e), &e, COCOIMG_ENOTSUP,
@@ -430,8 +428,8 @@ test_config(void)
     close(pfd[0]);
     snprintf(spec, sizeof(spec), "%s:fd=x1", key("rsa_priv_pkcs1_enc.pem"));
     CHECK(err_code(cocoimg__crypt_config_add_key(cfg, spec, &e), &e, COCOIMG_EINVAL, "x1"));
-    CHECK_OK(cocoimg__crypt_config_add_key_password(cfg, key("rsa_priv_pkcs8_enc.pem"),
-                                                    "testpass", NULL));
+    CHECK_OK(cocoimg__crypt_config_add_key_password(cfg, key("rsa_priv_pkcs8_enc.pem"), "testpass",
+                                                    NULL));
     /* a file name with ':' works when it exists as a whole ... */
     snprintf(colon, sizeof(colon), "%s/a:b.pem", dir);
     CHECK(copy_file(key("ec_priv.pem"), colon) == 0);
@@ -485,8 +483,12 @@ test_config(void)
 }
 
 static const struct tap_test tests[] = {
-    TAP_TEST(test_public_keys), TAP_TEST(test_private_keys), TAP_TEST(test_private_key_errors),
-    TAP_TEST(test_certs),       TAP_TEST(test_jwk),          TAP_TEST(test_config),
+    TAP_TEST(test_public_keys),
+    TAP_TEST(test_private_keys),
+    TAP_TEST(test_private_key_errors),
+    TAP_TEST(test_certs),
+    TAP_TEST(test_jwk),
+    TAP_TEST(test_config),
     {0},
 };
 

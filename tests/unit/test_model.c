@@ -108,8 +108,8 @@ check_layout(const char *layout, int *n_manifests, int *n_encrypted, int *identi
     for (size_t i = 0; i < ix->n_manifests; i++) {
         const cocoimg__descriptor *d = &ix->manifests[i];
         CHECK(cocoimg__doc_kind_of(d->media_type) == COCOIMG_DOC_OCI_MANIFEST);
-        CHECK(json_is_string(json_object_get(json_object_get(d->json, "annotations"),
-                                             COCOIMG_ANNOTATION_REF_NAME)));
+        CHECK(json_is_string(
+            json_object_get(json_object_get(d->json, "annotations"), COCOIMG_ANNOTATION_REF_NAME)));
         _cleanup_free_ char *mbuf = NULL;
         size_t mlen;
         CHECK(read_blob(layout, &d->digest, &mbuf, &mlen) == 0);
@@ -237,8 +237,8 @@ test_layer_types(void)
         {"application/vnd.oci.image.layer.nondistributable.v1.tar+encrypted",
          COCOIMG_COMPRESSION_NONE, 1, 0, 1},
         {"application/vnd.docker.image.rootfs.diff.tar.gzip", COCOIMG_COMPRESSION_GZIP, 0, 1, 0},
-        {"application/vnd.docker.image.rootfs.diff.tar.gzip+encrypted", COCOIMG_COMPRESSION_GZIP,
-         1, 1, 0},
+        {"application/vnd.docker.image.rootfs.diff.tar.gzip+encrypted", COCOIMG_COMPRESSION_GZIP, 1,
+         1, 0},
         {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", COCOIMG_COMPRESSION_GZIP, 0,
          1, 1},
         {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip+encrypted",
@@ -350,8 +350,8 @@ oci_manifest(const char *extra, const char *layer_extra)
                  "{%s\"schemaVersion\":2,\"mediaType\":\"" COCOIMG_MT_OCI_MANIFEST "\","
                  "\"config\":{\"mediaType\":\"" COCOIMG_MT_OCI_CONFIG "\",\"digest\":\"" D1
                  "\",\"size\":10},"
-                 "\"layers\":[{%s\"mediaType\":\"" COCOIMG_MT_OCI_LAYER_GZIP
-                 "\",\"digest\":\"" D2 "\",\"size\":20}]}",
+                 "\"layers\":[{%s\"mediaType\":\"" COCOIMG_MT_OCI_LAYER_GZIP "\",\"digest\":\"" D2
+                 "\",\"size\":20}]}",
                  extra, layer_extra) < 0)
         return NULL;
     return s;
@@ -401,8 +401,8 @@ test_manifest_valid(void)
     /* modify through the tree, refresh the views */
     json_t *layers = json_object_get(m->root, "layers");
     json_t *nd = NULL;
-    CHECK_OK(cocoimg__descriptor_new(&nd, COCOIMG_MT_OCI_LAYER_ZSTD "+encrypted",
-                                     &m->config.digest, 77, NULL));
+    CHECK_OK(cocoimg__descriptor_new(&nd, COCOIMG_MT_OCI_LAYER_ZSTD "+encrypted", &m->config.digest,
+                                     77, NULL));
     CHECK(json_array_append_new(layers, nd) == 0);
     CHECK_OK(cocoimg__manifest_refresh(m, NULL));
     CHECK(m->n_layers == 2 && m->layers[1].size == 77);
@@ -419,8 +419,7 @@ test_manifest_valid(void)
     CHECK(m->n_layers == 2);
 
     /* descriptor_new rejects nonsense */
-    CHECK(cocoimg__descriptor_new(&nd, "nonsense", &m->config.digest, 1, NULL) ==
-          COCOIMG_EINVAL);
+    CHECK(cocoimg__descriptor_new(&nd, "nonsense", &m->config.digest, 1, NULL) == COCOIMG_EINVAL);
     CHECK(cocoimg__descriptor_new(&nd, COCOIMG_MT_OCI_LAYER, &m->config.digest, -5, NULL) ==
           COCOIMG_EINVAL);
 
@@ -459,8 +458,8 @@ test_descriptor_data(void)
                    hello) > 0);
     CHECK(asprintf(&baddigest,
                    "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" COCOIMG_MT_OCI_CONFIG
-                   "\",\"digest\":\"" D1 "\",\"size\":5,\"data\":\"aGVsbG8=\"},\"layers\":[]}") >
-          0);
+                   "\",\"digest\":\"" D1
+                   "\",\"size\":5,\"data\":\"aGVsbG8=\"},\"layers\":[]}") > 0);
     CHECK(asprintf(&badb64,
                    "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" COCOIMG_MT_OCI_CONFIG
                    "\",\"digest\":\"%s\",\"size\":5,\"data\":\"aGVsbG8\"},\"layers\":[]}",
@@ -531,8 +530,8 @@ test_manifest_rejects(void)
         {"{\"config\":{},\"layers\":[]}", NULL, COCOIMG_EFORMAT, "missing 'schemaVersion'"},
         {"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.foo+json\",\"layers\":[]}", NULL,
          COCOIMG_ENOTSUP, "unsupported media type"},
-        {"{\"schemaVersion\":2,\"mediaType\":\"" COCOIMG_MT_OCI_INDEX "\",\"manifests\":[]}",
-         NULL, COCOIMG_EFORMAT, "got an index"},
+        {"{\"schemaVersion\":2,\"mediaType\":\"" COCOIMG_MT_OCI_INDEX "\",\"manifests\":[]}", NULL,
+         COCOIMG_EFORMAT, "got an index"},
         {"{\"schemaVersion\":2,\"layers\":[]}", NULL, COCOIMG_EFORMAT, "missing 'config'"},
         {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" COCOIMG_MT_OCI_CONFIG
          "\",\"digest\":\"" D1 "\",\"size\":1}}",
@@ -574,8 +573,8 @@ test_manifest_rejects(void)
         {"{\"schemaVersion\":2,\"config\":{\"mediaType\":null,\"digest\":\"" D1
          "\",\"size\":1},\"layers\":[]}",
          NULL, COCOIMG_EFORMAT, "'mediaType' must be a string"},
-        {"{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}",
-         NULL, COCOIMG_EFORMAT, "missing 'mediaType'"},
+        {"{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}", NULL,
+         COCOIMG_EFORMAT, "missing 'mediaType'"},
         {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"text\",\"digest\":\"" D1
          "\",\"size\":1},\"layers\":[]}",
          NULL, COCOIMG_EFORMAT, "invalid mediaType"},
@@ -644,8 +643,7 @@ expect_index(const char *doc, const char *hint, int code, const char *msg)
 }
 
 #define ENTRY(plat)                                                                                \
-    "{\"mediaType\":\"" COCOIMG_MT_DOCKER_MANIFEST "\",\"digest\":\"" D1                          \
-    "\",\"size\":528" plat "}"
+    "{\"mediaType\":\"" COCOIMG_MT_DOCKER_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":528" plat "}"
 
 static int
 test_index(void)
@@ -665,8 +663,7 @@ test_index(void)
     CHECK(ix->n_manifests == 0 && ix->manifests == NULL);
 
     CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[]}", NULL, 0, NULL) == 0);
-    CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[" ENTRY("") "]}", NULL, 0, NULL) ==
-          0);
+    CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[" ENTRY("") "]}", NULL, 0, NULL) == 0);
     CHECK(expect_index("{\"schemaVersion\":2,\"mediaType\":\"" COCOIMG_MT_DOCKER_LIST
                        "\",\"manifests\":[" ENTRY("") "]}",
                        NULL, COCOIMG_EFORMAT, "manifest 0: missing 'platform'") == 0);
@@ -676,8 +673,7 @@ test_index(void)
                        COCOIMG_EFORMAT, "manifest 1: not an object") == 0);
     CHECK(expect_index("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":[]}}", NULL,
                        COCOIMG_EFORMAT, "annotations['a']") == 0);
-    CHECK(expect_index("{\"schemaVersion\":1,\"manifests\":[]}", NULL, COCOIMG_ENOTSUP, NULL) ==
-          0);
+    CHECK(expect_index("{\"schemaVersion\":1,\"manifests\":[]}", NULL, COCOIMG_ENOTSUP, NULL) == 0);
     CHECK(expect_index("{\"schemaVersion\":2,\"mediaType\":\"" COCOIMG_MT_OCI_MANIFEST
                        "\",\"layers\":[]}",
                        NULL, COCOIMG_EFORMAT, "got an image manifest") == 0);
@@ -757,8 +753,8 @@ test_config(void)
          "missing 'type'"},
         {"{\"architecture\":\"a\",\"os\":\"l\",\"rootfs\":{\"type\":\"tree\",\"diff_ids\":[]}}",
          COCOIMG_EFORMAT, "'tree' is not \"layers\""},
-        {"{\"architecture\":\"a\",\"os\":\"l\",\"rootfs\":{\"type\":\"layers\"}}",
-         COCOIMG_EFORMAT, "missing 'rootfs.diff_ids'"},
+        {"{\"architecture\":\"a\",\"os\":\"l\",\"rootfs\":{\"type\":\"layers\"}}", COCOIMG_EFORMAT,
+         "missing 'rootfs.diff_ids'"},
         {"{\"architecture\":\"a\",\"os\":\"l\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":{}}}",
          COCOIMG_EFORMAT, "'rootfs.diff_ids' must be an array"},
         {"{\"architecture\":\"a\",\"os\":\"l\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[1]}}",
@@ -791,10 +787,11 @@ test_config(void)
 }
 
 static const struct tap_test tests[] = {
-    TAP_TEST(test_vectors),         TAP_TEST(test_docker_dir),       TAP_TEST(test_layer_types),
-    TAP_TEST(test_detect),          TAP_TEST(test_manifest_valid),   TAP_TEST(test_descriptor_data),
-    TAP_TEST(test_manifest_rejects), TAP_TEST(test_index),           TAP_TEST(test_config),
-    {0},
+    TAP_TEST(test_vectors),          TAP_TEST(test_docker_dir),
+    TAP_TEST(test_layer_types),      TAP_TEST(test_detect),
+    TAP_TEST(test_manifest_valid),   TAP_TEST(test_descriptor_data),
+    TAP_TEST(test_manifest_rejects), TAP_TEST(test_index),
+    TAP_TEST(test_config),           {0},
 };
 
 int

@@ -268,10 +268,13 @@ test_corrupt(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {
-    TAP_TEST(test_describe),      TAP_TEST(test_vectors),       TAP_TEST(test_roundtrip),
-    TAP_TEST(test_recipient_match), TAP_TEST(test_no_secret_key), TAP_TEST(test_corrupt),
-    {0}};
+static const struct tap_test tests[] = {TAP_TEST(test_describe),
+                                        TAP_TEST(test_vectors),
+                                        TAP_TEST(test_roundtrip),
+                                        TAP_TEST(test_recipient_match),
+                                        TAP_TEST(test_no_secret_key),
+                                        TAP_TEST(test_corrupt),
+                                        {0}};
 
 int
 main(void)

@@ -190,9 +190,9 @@ test_describe(void)
     CHECK(blob);
     json_t *arr = NULL;
     CHECK_OK(W->describe(blob, len, &arr, NULL));
-    int ok = json_array_size(arr) == 1 &&
-             strcmp(json_string_value(json_array_get(arr, 0)),
-                    "CN=libcocoimg test recipient, serial 0x1234") == 0;
+    int ok =
+        json_array_size(arr) == 1 && strcmp(json_string_value(json_array_get(arr, 0)),
+                                            "CN=libcocoimg test recipient, serial 0x1234") == 0;
     if (!ok)
         printf("# got %s\n", json_string_value(json_array_get(arr, 0)));
     json_decref(arr);
@@ -274,9 +274,9 @@ test_roundtrip_two(void)
     const char *a = json_string_value(json_array_get(arr, 0));
     const char *b = json_string_value(json_array_get(arr, 1));
     const char *w1 = "CN=libcocoimg test recipient, serial 0x1234", *w2 = "CN=second, serial 0x2A";
-    int ok = json_array_size(arr) == 2 && a && b &&
-             ((strcmp(a, w1) == 0 && strcmp(b, w2) == 0) ||
-              (strcmp(a, w2) == 0 && strcmp(b, w1) == 0));
+    int ok =
+        json_array_size(arr) == 2 && a && b &&
+        ((strcmp(a, w1) == 0 && strcmp(b, w2) == 0) || (strcmp(a, w2) == 0 && strcmp(b, w1) == 0));
     if (!ok)
         printf("# got %s | %s\n", json_string_value(json_array_get(arr, 0)),
                json_string_value(json_array_get(arr, 1)));
@@ -397,11 +397,17 @@ test_has_keys(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {
-    TAP_TEST(test_vectors),       TAP_TEST(test_encoding_variants), TAP_TEST(test_describe),  TAP_TEST(test_roundtrip_one),
-    TAP_TEST(test_roundtrip_two), TAP_TEST(test_wrong_key), TAP_TEST(test_flipped),
-    TAP_TEST(test_truncated),     TAP_TEST(test_bad_recipients), TAP_TEST(test_has_keys),
-    {0}};
+static const struct tap_test tests[] = {TAP_TEST(test_vectors),
+                                        TAP_TEST(test_encoding_variants),
+                                        TAP_TEST(test_describe),
+                                        TAP_TEST(test_roundtrip_one),
+                                        TAP_TEST(test_roundtrip_two),
+                                        TAP_TEST(test_wrong_key),
+                                        TAP_TEST(test_flipped),
+                                        TAP_TEST(test_truncated),
+                                        TAP_TEST(test_bad_recipients),
+                                        TAP_TEST(test_has_keys),
+                                        {0}};
 
 int
 main(void)

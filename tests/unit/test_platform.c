@@ -18,26 +18,16 @@ test_parse_normalize(void)
     static const struct {
         const char *in, *os, *arch, *variant;
     } v[] = {
-        {"linux/amd64", "linux", "amd64", ""},
-        {"linux/x86_64", "linux", "amd64", ""},
-        {"linux/x86-64", "linux", "amd64", ""},
-        {"Linux/AMD64", "linux", "amd64", ""},
-        {"linux/amd64/v1", "linux", "amd64", ""},
-        {"linux/amd64/v3", "linux", "amd64", "v3"},
-        {"linux/aarch64", "linux", "arm64", ""},
-        {"linux/arm64/v8", "linux", "arm64", ""},
-        {"linux/arm64/8", "linux", "arm64", ""},
-        {"linux/arm64/v9", "linux", "arm64", "v9"},
-        {"linux/armhf", "linux", "arm", "v7"},
-        {"linux/armel", "linux", "arm", "v6"},
-        {"linux/arm", "linux", "arm", "v7"},
-        {"linux/arm/7", "linux", "arm", "v7"},
-        {"linux/arm/6", "linux", "arm", "v6"},
-        {"linux/arm/v5", "linux", "arm", "v5"},
-        {"linux/i686", "linux", "386", ""},
-        {"linux/i386", "linux", "386", ""},
-        {"linux/s390x", "linux", "s390x", ""},
-        {"windows/amd64", "windows", "amd64", ""},
+        {"linux/amd64", "linux", "amd64", ""},    {"linux/x86_64", "linux", "amd64", ""},
+        {"linux/x86-64", "linux", "amd64", ""},   {"Linux/AMD64", "linux", "amd64", ""},
+        {"linux/amd64/v1", "linux", "amd64", ""}, {"linux/amd64/v3", "linux", "amd64", "v3"},
+        {"linux/aarch64", "linux", "arm64", ""},  {"linux/arm64/v8", "linux", "arm64", ""},
+        {"linux/arm64/8", "linux", "arm64", ""},  {"linux/arm64/v9", "linux", "arm64", "v9"},
+        {"linux/armhf", "linux", "arm", "v7"},    {"linux/armel", "linux", "arm", "v6"},
+        {"linux/arm", "linux", "arm", "v7"},      {"linux/arm/7", "linux", "arm", "v7"},
+        {"linux/arm/6", "linux", "arm", "v6"},    {"linux/arm/v5", "linux", "arm", "v5"},
+        {"linux/i686", "linux", "386", ""},       {"linux/i386", "linux", "386", ""},
+        {"linux/s390x", "linux", "s390x", ""},    {"windows/amd64", "windows", "amd64", ""},
         {"macos/arm64", "darwin", "arm64", ""},
     };
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(v); i++) {
@@ -47,9 +37,9 @@ test_parse_normalize(void)
             printf("# '%s' -> %s/%s/%s\n", v[i].in, p.os, p.architecture, p.variant);
         CHECK(plat_is(&p, v[i].os, v[i].arch, v[i].variant));
     }
-    static const char *bad[] = {"",        "linux",         "linux/",   "/amd64",
-                                "linux//", "linux/arm/v7/x", "a b/amd64", "linux/amd64/",
-                                "linux/am$d"};
+    static const char *bad[] = {"",          "linux",        "linux/",
+                                "/amd64",    "linux//",      "linux/arm/v7/x",
+                                "a b/amd64", "linux/amd64/", "linux/am$d"};
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(bad); i++) {
         _cleanup_error_ cocoimg_error *err = NULL;
         cocoimg__platform p;
@@ -132,8 +122,8 @@ test_matches(void)
 static int
 make_index(cocoimg__index **out, const char *const *plats, size_t n, cocoimg_error **err)
 {
-    _cleanup_json_ json_t *root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
-                                            "mediaType", COCOIMG_MT_OCI_INDEX, "manifests");
+    _cleanup_json_ json_t *root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2, "mediaType",
+                                            COCOIMG_MT_OCI_INDEX, "manifests");
     if (!root)
         return -1;
     json_t *arr = json_object_get(root, "manifests");
@@ -182,7 +172,7 @@ static int
 test_index_select(void)
 {
     static const char *const plats[] = {
-        "linux/amd64",   "linux/arm/v6", "linux/arm/v7", "linux/aarch64/v8",
+        "linux/amd64",   "linux/arm/v6", "linux/arm/v7",  "linux/aarch64/v8",
         "linux/ppc64le", "linux/s390x",  "windows/amd64", "linux/arm/v5",
     };
     _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
@@ -257,7 +247,7 @@ test_select_many_bounded(void)
 }
 
 static const struct tap_test tests[] = {
-    TAP_TEST(test_parse_normalize), TAP_TEST(test_format_host), TAP_TEST(test_matches),
+    TAP_TEST(test_parse_normalize), TAP_TEST(test_format_host),         TAP_TEST(test_matches),
     TAP_TEST(test_index_select),    TAP_TEST(test_select_many_bounded), {0},
 };
 

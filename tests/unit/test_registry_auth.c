@@ -97,7 +97,7 @@ test_challenge_bad(void)
 {
     CHECK(parse_code("") == COCOIMG_EFORMAT);
     CHECK(parse_code("Digest realm=\"x\"") == COCOIMG_ENOTSUP);
-    CHECK(parse_code("Bearer service=\"x\"") == COCOIMG_EFORMAT);   /* no realm */
+    CHECK(parse_code("Bearer service=\"x\"") == COCOIMG_EFORMAT); /* no realm */
     CHECK(parse_code("Bearer realm=\"unterminated") == COCOIMG_EFORMAT);
     CHECK(parse_code("Bearer realm=\"x\" service=\"y\"") == COCOIMG_EFORMAT); /* no comma */
     CHECK(parse_code("Bearer realm=") == COCOIMG_EFORMAT);
@@ -120,16 +120,15 @@ auth_json(const char *key, const char *userpass)
     char *b64 = NULL, *out = NULL;
     if (cocoimg__b64_encode(&b64, userpass, strlen(userpass), COCOIMG_B64_STD, NULL) < 0)
         return NULL;
-    if (asprintf(&out, "{\"auths\":{\"%s\":{\"auth\":\"%s\"},\"other.io\":{\"auth\":\"%s\"}}}",
-                 key, b64, "b3RoZXI6eA==") < 0)
+    if (asprintf(&out, "{\"auths\":{\"%s\":{\"auth\":\"%s\"},\"other.io\":{\"auth\":\"%s\"}}}", key,
+                 b64, "b3RoZXI6eA==") < 0)
         out = NULL;
     free(b64);
     return out;
 }
 
 static int
-lookup(const char *doc, const char *host, const char *repo, bool *found, char **user,
-       char **pass)
+lookup(const char *doc, const char *host, const char *repo, bool *found, char **user, char **pass)
 {
     cocoimg__secret *s = NULL;
     cocoimg_error *e = NULL;
@@ -277,8 +276,7 @@ test_authfile_find(void)
 
     /* explicit but missing: an error; default locations: missing files are fine */
     snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
-    CHECK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", &e) ==
-          COCOIMG_ENOTFOUND);
+    CHECK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", &e) == COCOIMG_ENOTFOUND);
     CHECK(e && strstr(cocoimg_error_message(e), "missing.json"));
     cocoimg_error_free(e);
     e = NULL;
@@ -414,12 +412,15 @@ test_client_new_errors(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {
-    TAP_TEST(test_challenge_bearer), TAP_TEST(test_challenge_basic_and_multi),
-    TAP_TEST(test_challenge_bad),    TAP_TEST(test_authfile_lookup),
-    TAP_TEST(test_authfile_bad),     TAP_TEST(test_authfile_find),
-    TAP_TEST(test_certs_d),          TAP_TEST(test_client_new_errors),
-    {0}};
+static const struct tap_test tests[] = {TAP_TEST(test_challenge_bearer),
+                                        TAP_TEST(test_challenge_basic_and_multi),
+                                        TAP_TEST(test_challenge_bad),
+                                        TAP_TEST(test_authfile_lookup),
+                                        TAP_TEST(test_authfile_bad),
+                                        TAP_TEST(test_authfile_find),
+                                        TAP_TEST(test_certs_d),
+                                        TAP_TEST(test_client_new_errors),
+                                        {0}};
 
 int
 main(void)

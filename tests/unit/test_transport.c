@@ -77,9 +77,9 @@ store_image(cocoimg__dest *d, const char *layer, const char *arch, char **mf, si
         cocoimg__digest_buffer(&diff, COCOIMG_DIGEST_SHA256, layer, strlen(layer), NULL) < 0)
         return -1;
     cocoimg__digest_format(&diff, cds);
-    json_t *cfg = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}}", "architecture", arch, "os",
-                            "linux", "config", "Env", "A=1", "rootfs", "type", "layers",
-                            "diff_ids", cds);
+    json_t *cfg =
+        json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[s]}}", "architecture", arch, "os", "linux",
+                  "config", "Env", "A=1", "rootfs", "type", "layers", "diff_ids", cds);
     char *cs = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(cfg);
     size_t cl = strlen(cs);
@@ -91,8 +91,8 @@ store_image(cocoimg__dest *d, const char *layer, const char *arch, char **mf, si
     cocoimg__digest_format(&cd, cds);
     json_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[{s:s, s:s, s:I}]}", "schemaVersion", 2,
                           "mediaType", COCOIMG_MT_OCI_MANIFEST, "config", "mediaType",
-                          COCOIMG_MT_OCI_CONFIG, "digest", cds, "size", (json_int_t)cl,
-                          "layers", "mediaType", COCOIMG_MT_OCI_LAYER, "digest", lds, "size",
+                          COCOIMG_MT_OCI_CONFIG, "digest", cds, "size", (json_int_t)cl, "layers",
+                          "mediaType", COCOIMG_MT_OCI_LAYER, "digest", lds, "size",
                           (json_int_t)strlen(layer));
     *mf = json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(m);
@@ -378,18 +378,18 @@ test_copy_all_hooks_updates_index(void)
     free(m2);
     cocoimg__digest_format(&d1, s1);
     cocoimg__digest_format(&d2, s2);
-    json_t *ix = json_pack("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s, s:s}}, {s:s, s:s, s:I, "
-                           "s:{s:s, s:s}}]}",
-                           "schemaVersion", 2, "mediaType", COCOIMG_MT_OCI_INDEX, "manifests",
-                           "mediaType", COCOIMG_MT_OCI_MANIFEST, "digest", s1, "size",
-                           (json_int_t)l1, "platform", "os", "linux", "architecture", "amd64",
-                           "mediaType", COCOIMG_MT_OCI_MANIFEST, "digest", s2, "size",
-                           (json_int_t)l2, "platform", "os", "linux", "architecture", "arm64");
+    json_t *ix =
+        json_pack("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s, s:s}}, {s:s, s:s, s:I, "
+                  "s:{s:s, s:s}}]}",
+                  "schemaVersion", 2, "mediaType", COCOIMG_MT_OCI_INDEX, "manifests", "mediaType",
+                  COCOIMG_MT_OCI_MANIFEST, "digest", s1, "size", (json_int_t)l1, "platform", "os",
+                  "linux", "architecture", "amd64", "mediaType", COCOIMG_MT_OCI_MANIFEST, "digest",
+                  s2, "size", (json_int_t)l2, "platform", "os", "linux", "architecture", "arm64");
     char *is = json_dumps(ix, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ix);
     cocoimg__digest idg;
-    int rc = cocoimg__dest_put_manifest(d, (uint8_t *)is, strlen(is), COCOIMG_MT_OCI_INDEX, &idg,
-                                        NULL);
+    int rc =
+        cocoimg__dest_put_manifest(d, (uint8_t *)is, strlen(is), COCOIMG_MT_OCI_INDEX, &idg, NULL);
     if (rc == 0)
         rc = cocoimg__dest_commit(d, (uint8_t *)is, strlen(is), COCOIMG_MT_OCI_INDEX, NULL);
     free(is);
@@ -421,8 +421,8 @@ test_copy_all_hooks_updates_index(void)
             uint8_t *b = NULL;
             size_t bl = 0;
             char *mt = NULL;
-            if (cocoimg__source_get_manifest(s, &x->manifests[i].digest, x->manifests[i].size,
-                                             &b, &bl, &mt, NULL) < 0)
+            if (cocoimg__source_get_manifest(s, &x->manifests[i].digest, x->manifests[i].size, &b,
+                                             &bl, &mt, NULL) < 0)
                 ok = 0;
             free(b);
             free(mt);

@@ -234,7 +234,7 @@ static int
 test_normalize(void)
 {
     static const char *cases[][2] = {
-        {"a/b", "a/b"},         {"./a//b/", "a/b"},  {"/abs/path", "abs/path"},
+        {"a/b", "a/b"},          {"./a//b/", "a/b"}, {"/abs/path", "abs/path"},
         {"../escape", "escape"}, {"a/../../b", "b"}, {"./", ""},
         {"a/./b/..", "a"},       {"..", ""},         {"/../../etc/passwd", "etc/passwd"},
     };
@@ -417,7 +417,9 @@ test_long_names(void)
     char dir[160], file[400], target[300];
     memset(dir, 'd', 150);
     dir[150] = '\0';
-    snprintf(file, sizeof(file), "%s/%s", dir, "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+    snprintf(file, sizeof(file), "%s/%s", dir,
+             "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+             "ffffffffffffffffffffffffffff");
     memset(target, 't', 250);
     target[250] = '\0';
     struct tb t;
@@ -425,7 +427,9 @@ test_long_names(void)
     tb_file(&t, file, 0644, "long");
     tb_symlink(&t, "longlink", target);
     char hl[420];
-    snprintf(hl, sizeof(hl), "%s/hard-%s", dir, "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh");
+    snprintf(hl, sizeof(hl), "%s/hard-%s", dir,
+             "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+             "hhhhhhhhhhh");
     tb_hardlink(&t, hl, file);
     CHECK(apply(&t) == 0);
     CHECK(content_is(file, "long") && content_is(hl, "long"));
@@ -457,8 +461,7 @@ test_xattrs(void)
     int fd = openat(rootfd, "x", O_RDONLY | O_CLOEXEC);
     CHECK(fd >= 0);
     CHECK(fgetxattr(fd, "user.foo", v, sizeof(v)) == 3 && memcmp(v, "bar", 3) == 0);
-    CHECK(fgetxattr(fd, "security.selinux", v, sizeof(v)) < 0 ||
-          memcmp(v, "ignored", 7) != 0);
+    CHECK(fgetxattr(fd, "security.selinux", v, sizeof(v)) < 0 || memcmp(v, "ignored", 7) != 0);
     close(fd);
     fd = openat(rootfd, "xd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     CHECK(fd >= 0 && fgetxattr(fd, "user.dir", v, sizeof(v)) == 3);

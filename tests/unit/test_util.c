@@ -51,8 +51,12 @@ test_base64(void)
 {
     static const struct {
         const char *in, *std, *url;
-    } v[] = {{"", "", ""},         {"f", "Zg==", "Zg"},         {"fo", "Zm8=", "Zm8"},
-             {"foo", "Zm9v", "Zm9v"}, {"foob", "Zm9vYg==", "Zm9vYg"}, {"\xfb\xff", "+/8=", "-_8"}};
+    } v[] = {{"", "", ""},
+             {"f", "Zg==", "Zg"},
+             {"fo", "Zm8=", "Zm8"},
+             {"foo", "Zm9v", "Zm9v"},
+             {"foob", "Zm9vYg==", "Zm9vYg"},
+             {"\xfb\xff", "+/8=", "-_8"}};
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(v); i++) {
         _cleanup_free_ char *s = NULL, *u = NULL;
         _cleanup_free_ uint8_t *d = NULL, *e = NULL;
@@ -66,8 +70,8 @@ test_base64(void)
         CHECK_OK(cocoimg__b64_decode(&e, &el, u, strlen(u), COCOIMG_B64_URL, "t", NULL));
         CHECK(el == strlen(v[i].in) && memcmp(e, v[i].in, el) == 0);
     }
-    static const char *bad_std[] = {"Zg=", "Zg", "Z===", "Zh==", "Zm9v\n", "-_8=", "Zm9vY", "====",
-                                    "Zg=a"};
+    static const char *bad_std[] = {"Zg=",  "Zg",    "Z===", "Zh==", "Zm9v\n",
+                                    "-_8=", "Zm9vY", "====", "Zg=a"};
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(bad_std); i++) {
         _cleanup_error_ cocoimg_error *err = NULL;
         _cleanup_free_ uint8_t *d = NULL;
@@ -117,9 +121,9 @@ test_secret(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {
-    TAP_TEST(test_error_wrap), TAP_TEST(test_error_oom_static), TAP_TEST(test_base64),
-    TAP_TEST(test_json_limits), TAP_TEST(test_secret), {0}};
+static const struct tap_test tests[] = {TAP_TEST(test_error_wrap), TAP_TEST(test_error_oom_static),
+                                        TAP_TEST(test_base64),     TAP_TEST(test_json_limits),
+                                        TAP_TEST(test_secret),     {0}};
 
 int
 main(void)
