@@ -10,7 +10,7 @@ static void
 usage_inspect(FILE *out)
 {
     fprintf(out,
-            "Usage: coco-img inspect [--raw] [--config] [--platform OS/ARCH[/VARIANT]] IMAGE\n\n"
+            "Usage: coco-img inspect [--raw] [--config] [--no-tags] [--platform OS/ARCH[/VARIANT]] IMAGE\n\n"
             "Describe IMAGE (oci:DIR[:REF], oci-archive:FILE[:REF],\n"
             "docker://HOST[:PORT]/REPO[:TAG][@DIGEST]) as JSON, with the\n"
             "fields of 'skopeo inspect'.  For an index, the manifest for the platform\n"
@@ -18,6 +18,7 @@ usage_inspect(FILE *out)
             "Options:\n"
             "      --raw             print the top-level manifest or index bytes unchanged\n"
             "      --config          print the image config (with --raw: its exact bytes)\n"
+            "      --no-tags         registries: do not list the repository's tags (RepoTags)\n"
             "  -p, --platform P      pick this platform from an index\n"
             "  -h, --help            show this help\n");
     cli_registry_usage(out, false);
@@ -26,9 +27,10 @@ usage_inspect(FILE *out)
 static int
 cmd_inspect(int argc, char **argv)
 {
-    enum { OPT_RAW = 256, OPT_CONFIG };
+    enum { OPT_RAW = 256, OPT_CONFIG, OPT_NO_TAGS };
     static const struct option opts[] = {{"raw", no_argument, NULL, OPT_RAW},
                                          {"config", no_argument, NULL, OPT_CONFIG},
+                                         {"no-tags", no_argument, NULL, OPT_NO_TAGS},
                                          {"platform", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          CLI_REGISTRY_LONGOPTS,
@@ -43,6 +45,9 @@ cmd_inspect(int argc, char **argv)
             break;
         case OPT_CONFIG:
             io.flags |= COCOIMG_INSPECT_CONFIG;
+            break;
+        case OPT_NO_TAGS:
+            io.flags |= COCOIMG_INSPECT_NO_TAGS;
             break;
         case 'p':
             io.platform = optarg;

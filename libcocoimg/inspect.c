@@ -74,8 +74,9 @@ copy_or_null(json_t *v)
 }
 
 static int
-summary(char **out, size_t *len_out, const cocoimg__digest *top_digest, const cocoimg__manifest *m,
-        const cocoimg__config *c, cocoimg_error **err)
+summary(char **out, size_t *len_out, const char *name, json_t *tags,
+        const cocoimg__digest *top_digest, const cocoimg__manifest *m, const cocoimg__config *c,
+        cocoimg_error **err)
 {
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(top_digest, ds);
@@ -88,8 +89,10 @@ summary(char **out, size_t *len_out, const cocoimg__digest *top_digest, const co
     }
     const char *docker_version = cocoimg__json_str(c->root, "docker_version");
     int fail = 0;
+    if (name)
+        fail |= json_object_set_new(o, "Name", json_string(name));
     fail |= json_object_set_new(o, "Digest", json_string(ds));
-    fail |= json_object_set_new(o, "RepoTags", json_array());
+    fail |= json_object_set_new(o, "RepoTags", tags ? json_incref(tags) : json_array());
     fail |= json_object_set_new(o, "Created", created_json(c->created));
     fail |=
         json_object_set_new(o, "DockerVersion", json_string(docker_version ? docker_version : ""));
@@ -213,7 +216,14 @@ inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **o
     _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
     if ((r = cocoimg__config_parse(&c, cbuf, clen, err)) < 0)
         return cocoimg__error_wrap(err, r, "config %s", cs);
-    return summary(out, len_out, &top_digest, m, c, err);
+    /* registries: the repository name and its tags, as skopeo prints them */
+    const char *name = NULL;
+    _cleanup_json_ json_t *tags = NULL;
+    bool want_tags = !(opts->flags & COCOIMG_INSPECT_NO_TAGS);
+    if (s->ops->list_tags &&
+        (r = cocoimg__source_list_tags(s, &name, want_tags ? &tags : NULL, err)) < 0)
+        return cocoimg__error_wrap(err, r, "listing tags (--no-tags skips this)");
+    return summary(out, len_out, name, tags, &top_digest, m, c, err);
 }
 
 int

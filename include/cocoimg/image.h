@@ -80,6 +80,8 @@ enum {
     COCOIMG_INSPECT_RAW = 1u << 0,
     /** The image config (pretty-printed JSON) instead of the summary. */
     COCOIMG_INSPECT_CONFIG = 1u << 1,
+    /** Registries: do not list the repository's tags (RepoTags stays empty). */
+    COCOIMG_INSPECT_NO_TAGS = 1u << 2,
 };
 
 /** Options of cocoimg_inspect(); initialise with COCOIMG_INSPECT_OPTIONS_INIT. */

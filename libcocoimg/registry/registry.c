@@ -716,6 +716,55 @@ cocoimg__registry_url(char **out, cocoimg__registry *r, const char *repo, const 
     return base_url(out, r, path, err);
 }
 
+/* --- tags --- */
+
+/* Response cap for a tag list (a few 100k tags). */
+#define TAG_LIST_MAX (4u * 1024 * 1024)
+
+int
+cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *repo,
+                            cocoimg_error **err)
+{
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    _cleanup_free_ char *url = NULL, *scope = NULL;
+    if ((rc = cocoimg__registry_url(&url, r, repo, "tags", "list", err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, false, NULL, err)) < 0)
+        return rc;
+    struct cocoimg__xfer_spec sp = {
+        .method = "GET", .url = url, .max_body = TAG_LIST_MAX, .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    if ((rc = cocoimg__registry_request(&x, r, &sp, repo, scope, "tag list", err)) < 0)
+        return rc;
+    if (x->status != 200)
+        return cocoimg__registry_status_error(r, repo, "tag list", x, err);
+    if (x->body_overflow)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "registry '%s': repository '%s': tag list over %u bytes", r->host,
+                                  repo, TAG_LIST_MAX);
+    _cleanup_json_ json_t *j = NULL;
+    if ((rc = cocoimg__json_loadb(&j, x->body ? (const char *)x->body : "", x->body_len,
+                                  TAG_LIST_MAX, true, "tag list", err)) < 0)
+        return rc;
+    json_t *tags = json_object_get(j, "tags");
+    if (json_is_null(tags) || !tags) {
+        *out = json_array();
+        return *out ? 0 : cocoimg__error_oom(err);
+    }
+    size_t i;
+    json_t *t;
+    if (!json_is_array(tags))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "tag list: 'tags' must be an array");
+    json_array_foreach(tags, i, t)
+    {
+        if (!json_is_string(t))
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "tag list: tags must be strings");
+    }
+    *out = json_incref(tags);
+    return 0;
+}
+
 /* --- manifests --- */
 
 static const char *const manifest_accept[] = {

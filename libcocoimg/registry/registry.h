@@ -26,6 +26,7 @@
  * COCOIMG_EDIGEST (content does not match), COCOIMG_ELIMIT (size caps).
  */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -99,6 +100,13 @@ COCOIMG_DEFINE_CLEANUP(cocoimg__registry_manifest, cocoimg__registry_manifest_fr
  * bytes must match it (COCOIMG_EDIGEST).  Bodies over
  * COCOIMG_REGISTRY_MANIFEST_MAX fail with COCOIMG_ELIMIT.
  */
+/*
+ * The tags of @p repo (GET /v2/REPO/tags/list) as a JSON array of strings,
+ * in the registry's order (docker-registry sorts them).
+ */
+int cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *repo,
+                                cocoimg_error **err);
+
 int cocoimg__registry_get_manifest(cocoimg__registry_manifest **out, cocoimg__registry *r,
                                    const char *repo, const char *ref, cocoimg_error **err);
 /* HEAD a manifest: media type, digest (Docker-Content-Digest) and size; no body. */

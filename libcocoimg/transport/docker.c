@@ -36,6 +36,7 @@ struct docker_source {
     char *repo;
     char *tag;    /* NULL when the reference has only a digest */
     char *digest; /* NULL when none */
+    char *name;   /* HOST/REPO, as skopeo inspect prints it */
 };
 
 struct docker_dest {
@@ -146,6 +147,17 @@ docker_get_blob(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
     return cocoimg__registry_get_blob(out, ds->reg, ds->repo, digest, size, err);
 }
 
+static int
+docker_list_tags(cocoimg__source *s, const char **name_out, json_t **tags_out, cocoimg_error **err)
+{
+    struct docker_source *ds = (struct docker_source *)s;
+    int r = tags_out ? cocoimg__registry_list_tags(tags_out, ds->reg, ds->repo, err) : 0;
+    if (r < 0)
+        return r;
+    *name_out = ds->name;
+    return 0;
+}
+
 static void
 docker_source_free(cocoimg__source *s)
 {
@@ -155,6 +167,7 @@ docker_source_free(cocoimg__source *s)
     free(ds->repo);
     free(ds->tag);
     free(ds->digest);
+    free(ds->name);
     free(ds);
 }
 
@@ -163,6 +176,7 @@ static const struct cocoimg__source_ops docker_source_ops = {
     .get_manifest = docker_get_manifest,
     .get_blob = docker_get_blob,
     .free = docker_source_free,
+    .list_tags = docker_list_tags,
 };
 
 int
@@ -183,6 +197,11 @@ cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
                                   cocoimg_reference_string(ref));
     if ((r = new_client(&ds->reg, ctx, ds->host, COCOIMG_SIDE_SRC, err)) < 0)
         return r;
+    if (asprintf(&ds->name, "%s/%s", cocoimg_reference_registry(ref),
+                 cocoimg_reference_repository(ref)) < 0) {
+        ds->name = NULL;
+        return cocoimg__error_oom(err);
+    }
     *out = TAKE_PTR(s);
     return 0;
 }

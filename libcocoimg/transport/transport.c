@@ -119,3 +119,12 @@ cocoimg__dest_free(cocoimg__dest *d)
     cocoimg__dest_abort(d);
     d->ops->free(d);
 }
+
+int
+cocoimg__source_list_tags(cocoimg__source *s, const char **name_out, json_t **tags_out,
+                          cocoimg_error **err)
+{
+    if (!s->ops->list_tags)
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "%s: no tags", s->ops->name);
+    return s->ops->list_tags(s, name_out, tags_out, err);
+}

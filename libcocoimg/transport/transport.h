@@ -25,6 +25,7 @@
  * abort() should be called before free(); free() without commit() aborts.
  */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +54,13 @@ struct cocoimg__source_ops {
     int (*get_blob)(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
                     cocoimg__reader **out, cocoimg_error **err);
     void (*free)(cocoimg__source *s);
+    /*
+     * Optional (registries): the repository's name as skopeo prints it
+     * ("docker.io/library/alpine") and, unless @p tags_out is NULL, its
+     * tags, a JSON array of strings.
+     */
+    int (*list_tags)(cocoimg__source *s, const char **name_out, json_t **tags_out,
+                     cocoimg_error **err);
 };
 
 struct cocoimg__source {
@@ -110,6 +118,9 @@ int cocoimg__dest_open(cocoimg__dest **out, const cocoimg_context *ctx,
 int cocoimg__source_get_manifest(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
                                  uint8_t **buf_out, size_t *len_out, char **media_type_out,
                                  cocoimg_error **err);
+/* Name and tags of a registry source; COCOIMG_ENOTSUP for other transports. */
+int cocoimg__source_list_tags(cocoimg__source *s, const char **name_out, json_t **tags_out,
+                              cocoimg_error **err);
 int cocoimg__source_get_blob(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
                              cocoimg__reader **out, cocoimg_error **err);
 void cocoimg__source_free(cocoimg__source *s);

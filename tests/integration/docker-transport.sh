@@ -18,7 +18,7 @@ T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
 
-plan 45
+plan 46
 
 CI=$COCO_IMG
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -46,11 +46,13 @@ ok "  ... skopeo sees the same manifest digest" \
 ok "  ... and the same layers" \
     bash -c "[ \"\$(skopeo inspect $SK docker://$R1/test/app:v1 | jq -c .Layers)\" = '$ORIG_LAYERS' ]"
 skopeo inspect $SK "docker://$R1/test/app:v1" >"$T/sk.json"
-ok "inspect docker:// agrees with skopeo (Digest, Layers, Env, Labels, Architecture)" \
+ok "inspect docker:// agrees with skopeo (Name, RepoTags, Digest, Layers, Env, Labels, ...)" \
     bash -c "'$CI' inspect $SK docker://$R1/test/app:v1 >'$T/ci.json' &&
-           for f in .Digest .Layers .Env .Labels .Architecture .Os .Created; do
+           for f in .Name .RepoTags .Digest .Layers .Env .Labels .Architecture .Os .Created; do
                [ \"\$(jq -c \$f '$T/ci.json')\" = \"\$(jq -c \$f '$T/sk.json')\" ] || { echo \"differs: \$f\"; exit 1; }
            done"
+ok "inspect --no-tags skips the tag list" \
+    bash -c "[ \"\$('$CI' inspect --no-tags $SK docker://$R1/test/app:v1 | jq -c '[.Name, .RepoTags]')\" = \"[\\\"$R1/test/app\\\",[]]\" ]"
 ok "inspect --raw docker:// equals skopeo inspect --raw" \
     bash -c "'$CI' inspect --raw $SK docker://$R1/test/app:v1 | cmp - <(skopeo inspect --raw $SK docker://$R1/test/app:v1)"
 ok "inspect --config docker://" \
