@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
+#include <jansson.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,9 +143,24 @@ const struct cli_command cli_builtin_help = {"help", cmd_help, "show help for a 
 const struct cli_command cli_builtin_version = {"version", cmd_version, "print the version",
                                                 usage_version};
 
+/*
+ * jansson frees the strings it parsed (layer keys in privopts, JWKs) without
+ * wiping them; the library must not change jansson's process-wide
+ * allocator, but the program can: every block jansson frees is wiped.
+ */
+static void
+json_free_wiped(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
+    json_set_alloc_funcs(malloc, json_free_wiped);
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {"debug", no_argument, NULL, 'd'},

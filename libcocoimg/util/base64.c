@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "util/base64.h"
+#include "util/secret.h"
 
 static const char std_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char url_alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -94,6 +95,7 @@ cocoimg__b64_decode(uint8_t **out, size_t *out_len, const char *in, size_t len,
     for (; i < n; i++) {
         int x = val(in[i], v);
         if (x < 0) {
+            cocoimg__wipe(buf, o);
             free(buf);
             goto bad;
         }
@@ -105,6 +107,7 @@ cocoimg__b64_decode(uint8_t **out, size_t *out_len, const char *in, size_t len,
         }
     }
     if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) {
+        cocoimg__wipe(buf, o);
         free(buf);
         goto bad;
     }
