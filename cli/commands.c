@@ -11,6 +11,7 @@ const struct cli_command *const cli_commands[] = {
     &cli_cmd_decrypt,
     &cli_cmd_layerinfo,
     &cli_cmd_unpack,
+    &cli_cmd_pull,
     &cli_builtin_help,
     &cli_builtin_version,
     NULL,
