@@ -5,43 +5,63 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_unpack.h"
+#include "commands.h"
 
 static void
 usage_unpack(FILE *out)
 {
     fprintf(out,
             "Usage: coco-img unpack [OPTIONS] SRC BUNDLE\n\n"
-            "Unpack the image SRC into the OCI runtime bundle directory BUNDLE: BUNDLE/rootfs\n"
-            "and BUNDLE/config.json (like 'umoci unpack').  Every blob is verified against\n"
-            "its digest and every layer against its diffID; encrypted layers are decrypted\n"
-            "with the given keys.  The bundle is built next to BUNDLE and renamed only on\n"
-            "success: on failure nothing is left.  BUNDLE must not exist or be empty.\n\n"
+            "Unpack the image SRC (oci:, oci-archive: or docker://) into the OCI runtime\n"
+            "bundle directory BUNDLE: BUNDLE/rootfs and BUNDLE/config.json (like 'umoci\n"
+            "unpack').  Every blob is verified against its digest and every layer against\n"
+            "its diffID; encrypted layers are decrypted with the given keys.  The bundle is\n"
+            "built next to BUNDLE and renamed only on success: on failure nothing is left.\n"
+            "BUNDLE must not exist or be empty.\n\n"
             "Options:\n"
             "  -p, --platform P        from an index, unpack the manifest for P (default: host)\n"
+            "  -j, --jobs N            registries: download up to N layers at once while\n"
+            "                          applying them in order (default 3; 1..64)\n"
             "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
             "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
             "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
             "  -h, --help              show this help\n");
+    cli_registry_usage(out, false);
 }
 
 static int
-cmd_unpack(int argc, char **argv)
+parse_jobs(unsigned int *out, const char *cmd, const char *arg)
+{
+    char *end = NULL;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < 1 || v > COCOIMG_UNPACK_MAX_JOBS)
+        return cli_usage_error(cmd, "--jobs: expected a number from 1 to %d, not '%s'",
+                               COCOIMG_UNPACK_MAX_JOBS, arg);
+    *out = (unsigned int)v;
+    return CLI_EXIT_OK;
+}
+
+int
+cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
 {
     enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME };
     static const struct option opts[] = {{"platform", required_argument, NULL, 'p'},
+                                         {"jobs", required_argument, NULL, 'j'},
                                          {"key", required_argument, NULL, OPT_KEY},
                                          {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
                                          {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
                                          {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
-    /* crypt.h's INIT leaves fields implicit (-Wmissing-field-initializers) */
-    cocoimg_crypt_options co;
-    memset(&co, 0, sizeof(co));
-    co.version = COCOIMG_CRYPT_OPTIONS_VERSION;
+    cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
+    struct cli_registry reg = CLI_REGISTRY_INIT;
     /* at most one value per argument */
     const char **keys = calloc((size_t)argc, sizeof(*keys));
     const char **rcpts = calloc((size_t)argc, sizeof(*rcpts));
+    void (*usage)(FILE *) = pull ? cli_cmd_pull.usage : cli_cmd_unpack.usage;
+    cocoimg_context *ctx = NULL;
     int rc = CLI_EXIT_OK;
     if (!keys || !rcpts) {
         fprintf(stderr, "coco-img: out of memory\n");
@@ -49,10 +69,14 @@ cmd_unpack(int argc, char **argv)
         goto out;
     }
     int c;
-    while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             uo.platform = optarg;
+            break;
+        case 'j':
+            if ((rc = parse_jobs(&uo.jobs, cmd, optarg)) != CLI_EXIT_OK)
+                goto out;
             break;
         case OPT_KEY:
             keys[co.n_keys++] = optarg;
@@ -65,31 +89,49 @@ cmd_unpack(int argc, char **argv)
             co.use_gpg_keys = 1;
             break;
         case 'h':
-            usage_unpack(stdout);
+            usage(stdout);
             goto out;
-        default:
-            rc = cli_usage_error("unpack", "invalid option");
+        default: {
+            int rr = cli_registry_parse(&reg, cmd, c, optarg);
+            if (rr == 1)
+                break;
+            rc = rr ? rr : cli_usage_error(cmd, "invalid option");
             goto out;
+        }
         }
     }
     if (argc - optind != 2) {
-        rc = cli_usage_error("unpack", "expected SRC and BUNDLE");
+        rc = cli_usage_error(cmd, "expected %s and BUNDLE", pull ? "docker://REF" : "SRC");
+        goto out;
+    }
+    const char *src = argv[optind], *bundle = argv[optind + 1];
+    if (pull && strncmp(src, "docker://", 9) != 0) {
+        rc = cli_usage_error(cmd, "'%s': pull takes a docker://REF (use 'coco-img unpack' for "
+                                  "oci: and oci-archive: images)",
+                             src);
         goto out;
     }
     co.keys = keys;
     co.dec_recipients = rcpts;
     co.platform = uo.platform;
     uo.crypt = &co;
-    cocoimg_context *ctx = cli_context();
+    ctx = cli_context();
+    if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK)
+        goto out;
     cocoimg_error *err = NULL;
-    int r = cocoimg_unpack(ctx, argv[optind], argv[optind + 1], &uo, &err);
-    cocoimg_context_free(ctx);
-    if (r < 0)
+    if (cocoimg_unpack(ctx, src, bundle, &uo, &err) < 0)
         rc = cli_error(err);
 out:
+    cocoimg_context_free(ctx);
     free(keys);
     free(rcpts);
     return rc;
+}
+
+static int
+cmd_unpack(int argc, char **argv)
+{
+    return cli_unpack_run(argc, argv, "unpack", false);
 }
 
 const struct cli_command cli_cmd_unpack = {"unpack", cmd_unpack,

@@ -5,7 +5,14 @@
 
 /* The command table, in the order --help shows it. */
 const struct cli_command *const cli_commands[] = {
-    &cli_cmd_inspect,  &cli_cmd_copy,        &cli_cmd_encrypt,
-    &cli_cmd_decrypt,  &cli_cmd_layerinfo,   &cli_cmd_unpack,
-    &cli_builtin_help, &cli_builtin_version, NULL,
+    &cli_cmd_inspect,
+    &cli_cmd_copy,
+    &cli_cmd_encrypt,
+    &cli_cmd_decrypt,
+    &cli_cmd_layerinfo,
+    &cli_cmd_pull,
+    &cli_cmd_unpack,
+    &cli_builtin_help,
+    &cli_builtin_version,
+    NULL,
 };

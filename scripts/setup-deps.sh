@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 BUILD="build-essential autoconf automake libtool pkg-config
- libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev
+ libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
  libcurl4-openssl-dev libgpgme-dev"
 TEST="skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto
  zstd gzip tar time xz-utils clang libclang-rt-14-dev apache2-utils"

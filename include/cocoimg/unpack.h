@@ -23,6 +23,17 @@
  * The bundle is built in a staging directory "BUNDLE.tmp-XXXXXX" next to
  * BUNDLE and renamed to BUNDLE only when everything was verified; on any
  * failure the staging directory is removed and BUNDLE does not exist.
+ *
+ * From a registry, layers download in parallel (options.jobs) while they are
+ * applied strictly in order; memory stays bounded (a few MiB per thread)
+ * whatever the layer sizes.  Each layer runs over up to three threads
+ * (download + verification + decryption, decompression + diffID, tar).
+ *
+ * Threads: a cocoimg_context (configured before) may be used by several
+ * cocoimg_unpack() calls at once; its log callback is then called from
+ * several threads, and from the library's own threads during an unpack.
+ * The progress callback is called only from the caller's thread; the
+ * unwrap callback of the crypt options (key providers) too.
  */
 
 #include <stddef.h>
@@ -40,8 +51,11 @@ COCOIMG_BEGIN_DECL
 /**
  * Progress of layer @p layer (0-based from the bottom): @p done bytes of
  * the blob read out of @p total.  Called at the start of each layer, as the
- * data flows and at its end.  Return 0 to go on; any other value cancels
- * the unpack, which then fails with COCOIMG_EUSER.
+ * data flows and at its end, always from the thread that called
+ * cocoimg_unpack() (never from a download thread), for one layer at a time
+ * in order.  Return 0 to go on; any other value cancels the unpack: every
+ * download stops promptly, nothing is left behind, and cocoimg_unpack()
+ * fails with COCOIMG_EUSER.
  */
 typedef int (*cocoimg_unpack_progress_cb)(void *payload, size_t layer, uint64_t done,
                                           uint64_t total);
@@ -60,9 +74,22 @@ typedef struct cocoimg_unpack_options {
     /** Optional progress and cancellation callback, and its payload. */
     cocoimg_unpack_progress_cb progress;
     void *progress_payload;
+    /**
+     * Blobs downloaded at once from a registry (docker://): the layer being
+     * applied streams straight into the rootfs while jobs - 1 threads
+     * prefetch the next layers into files of the staging directory
+     * (verified while written, deleted once applied).  0: the default
+     * (COCOIMG_UNPACK_DEFAULT_JOBS); 1: one layer after the other; at most
+     * COCOIMG_UNPACK_MAX_JOBS.  Local sources (oci:, oci-archive:) always
+     * stream layer by layer.
+     */
+    unsigned int jobs;
 } cocoimg_unpack_options;
 
-#define COCOIMG_UNPACK_OPTIONS_INIT {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL}
+#define COCOIMG_UNPACK_DEFAULT_JOBS 3
+#define COCOIMG_UNPACK_MAX_JOBS 64
+
+#define COCOIMG_UNPACK_OPTIONS_INIT {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0}
 
 /** Initialise @p opts; @return 0, or COCOIMG_EINVAL for an unknown version. */
 COCOIMG_EXTERN(int)

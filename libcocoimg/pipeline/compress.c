@@ -4,6 +4,9 @@
 
 #include <zlib.h>
 #include <zstd.h>
+#ifdef HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "pipeline/reader.h"
 
@@ -135,6 +138,82 @@ gunzip_free(cocoimg__reader *r)
 }
 
 static const struct cocoimg__reader_ops gunzip_ops = {"gunzip", gunzip_read, gunzip_free};
+
+#ifdef HAVE_ISAL
+/*
+ * gunzip with ISA-L's streaming isal_inflate (about twice zlib's speed on
+ * layer data, see bench/pull.sh): same contract as the zlib stage above
+ * (multi-member, CRC checked, truncation and trailing garbage are errors).
+ */
+struct isal_state {
+    struct inflate_state st;
+    bool in_eof;
+    bool member_done;
+    uint8_t inbuf[COCOIMG_PIPE_BUFSZ];
+};
+
+static ssize_t
+isal_gunzip_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct isal_state *s = r->state;
+    struct inflate_state *st = &s->st;
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;
+    for (;;) {
+        const uint8_t *next = st->next_in;
+        size_t avail = st->avail_in;
+        int rr = refill(r->upstream, s->inbuf, &next, &avail, &s->in_eof, err);
+        if (rr < 0)
+            return rr;
+        st->next_in = (uint8_t *)next;
+        st->avail_in = (uint32_t)avail;
+
+        if (s->member_done) {
+            if (st->avail_in == 0) {
+                if (s->in_eof)
+                    return 0;
+                continue;
+            }
+            /* more bytes after a member: only another gzip member is allowed */
+            uint8_t *keep = st->next_in;
+            uint32_t keep_len = st->avail_in;
+            isal_inflate_reset(st);
+            st->crc_flag = ISAL_GZIP;
+            st->next_in = keep;
+            st->avail_in = keep_len;
+            s->member_done = false;
+        }
+        if (st->avail_in == 0 && s->in_eof)
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "gzip: unexpected end of data");
+
+        uint32_t in_before = st->avail_in;
+        st->next_out = buf;
+        st->avail_out = (uint32_t)len;
+        int ir = isal_inflate(st);
+        size_t produced = len - st->avail_out;
+        if (ir != ISAL_DECOMP_OK)
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "gzip: inflate: %s (%d)",
+                                      ir == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
+                                                                    : "corrupt data",
+                                      ir);
+        if (st->block_state == ISAL_BLOCK_FINISH)
+            s->member_done = true;
+        if (produced > 0)
+            return (ssize_t)produced;
+        if (!s->member_done && st->avail_in == in_before && st->avail_in > 0)
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "gzip: no progress");
+    }
+}
+
+static void
+isal_gunzip_free(cocoimg__reader *r)
+{
+    free(r->state);
+}
+
+static const struct cocoimg__reader_ops isal_gunzip_ops = {"gunzip-isal", isal_gunzip_read,
+                                                           isal_gunzip_free};
+#endif
 
 static ssize_t
 gzip_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
@@ -280,6 +359,16 @@ cocoimg__reader_decompress(cocoimg__reader **out, cocoimg__reader *upstream, coc
         *out = TAKE_PTR(up);
         return 0;
     case COCOIMG_COMPRESSION_GZIP: {
+#ifdef HAVE_ISAL
+        if (!getenv("COCOIMG_NO_ISAL")) {
+            struct isal_state *is = calloc(1, sizeof(*is));
+            if (!is)
+                return cocoimg__error_oom(err);
+            isal_inflate_init(&is->st);
+            is->st.crc_flag = ISAL_GZIP;
+            return cocoimg__reader_new(out, &isal_gunzip_ops, is, TAKE_PTR(up), err);
+        }
+#endif
         struct gz_state *s = calloc(1, sizeof(*s));
         if (!s)
             return cocoimg__error_oom(err);

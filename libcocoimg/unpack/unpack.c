@@ -5,9 +5,12 @@
  * diffID hash -> apply) -> config.json; all in a staging directory renamed
  * to BUNDLE at the end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,35 +42,138 @@ cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
     return 0;
 }
 
-/* --- progress stage: counts blob bytes, lets the callback cancel --- */
+/*
+ * Threads of one unpack:
+ *
+ * - the applier (the caller's thread) takes the layers strictly in order.
+ *   A layer nobody fetched yet is streamed straight from the source:
+ *     blob (digest verified) -> cancel -> [decrypt] -> count -> [async] ->
+ *     decompress -> diffID hash -> salvage -> [async] -> report -> apply
+ *   so network + verification (+ decryption), decompression + hashing and
+ *   tar application run on separate cores; a prefetched layer is read from
+ *   its staged file through the same chain.  Only the applier calls the
+ *   progress callback (report stage) and the key-unwrap callback.
+ * - jobs - 1 workers (registries only) fetch the layers after the one being
+ *   applied into staged files ".layer-N" in the staging directory, verified
+ *   against their digest while written, so the applier finds them on disk.
+ *
+ * Every thread works through bounded buffers: memory does not grow with the
+ * layer size.  The first error anywhere sets `cancel`; every stream checks
+ * it on each read, so all threads stop promptly and the caller removes the
+ * staging directory.
+ */
+
+struct pull;
+
+/* --- cancel stage: stops a stream once another thread failed --- */
+
+static ssize_t
+cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    const atomic_int *cancel = r->state;
+    if (atomic_load(cancel))
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
+    return cocoimg__reader_read(r->upstream, buf, len, err);
+}
+
+static const struct cocoimg__reader_ops cancel_ops = {"cancel", cancel_read, NULL};
+
+/* --- count stage (any thread) and report stage (the applier) --- */
 
 struct progress {
     const cocoimg_unpack_options *opts;
     size_t layer;
-    uint64_t done, total;
+    uint64_t total;
+    uint64_t reported;
+    atomic_uint_fast64_t done; /* blob bytes read, updated by the count stage */
 };
 
 static ssize_t
-progress_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+count_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 {
     struct progress *p = r->state;
     ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    if (n > 0)
+        atomic_fetch_add(&p->done, (uint64_t)n);
+    return n;
+}
+
+static const struct cocoimg__reader_ops count_ops = {"count", count_read, NULL};
+
+static int
+report(struct progress *p, cocoimg_error **err)
+{
+    uint64_t done = atomic_load(&p->done);
+    if (!p->opts->progress || (done == p->reported && done != 0))
+        return 0;
+    p->reported = done;
+    if (p->opts->progress(p->opts->progress_payload, p->layer, done, p->total) != 0)
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
+    return 0;
+}
+
+static ssize_t
+report_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
     if (n < 0)
         return n;
-    p->done += (uint64_t)n;
-    if (p->opts->progress &&
-        p->opts->progress(p->opts->progress_payload, p->layer, p->done, p->total) != 0)
-        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
+    int e = report(r->state, err);
+    return e < 0 ? e : n;
+}
+
+static const struct cocoimg__reader_ops report_ops = {"report", report_read, NULL};
+
+/*
+ * --- salvage stage: the verdict of a broken stream ---
+ *
+ * A tampered blob usually breaks the decompressor before the digest (or
+ * HMAC) verdict at its EOF.  When the stream below fails, read the rest of
+ * the compressed stream @p raw (in this thread: the decompressor no longer
+ * reads it) so a mismatch is reported as such rather than as bad data.
+ */
+
+struct salvage {
+    cocoimg__reader *raw; /* borrowed: part of the upstream chain */
+    const atomic_int *cancel;
+};
+
+static ssize_t
+salvage_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct salvage *s = r->state;
+    cocoimg_error *e = NULL;
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, &e);
+    if (n >= 0 || n == COCOIMG_EDIGEST || n == COCOIMG_EAUTH || n == COCOIMG_EUSER ||
+        atomic_load(s->cancel)) {
+        if (err && !*err)
+            *err = e;
+        else
+            cocoimg_error_free(e);
+        return n;
+    }
+    cocoimg_error *derr = NULL;
+    int dr = cocoimg__reader_drain(s->raw, NULL, &derr);
+    if (dr == COCOIMG_EDIGEST || dr == COCOIMG_EAUTH) {
+        cocoimg_error_free(e);
+        e = TAKE_PTR(derr);
+        n = dr;
+    }
+    cocoimg_error_free(derr);
+    if (err && !*err)
+        *err = e;
+    else
+        cocoimg_error_free(e);
     return n;
 }
 
 static void
-progress_free(cocoimg__reader *r)
+salvage_free(cocoimg__reader *r)
 {
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops progress_ops = {"progress", progress_read, progress_free};
+static const struct cocoimg__reader_ops salvage_ops = {"salvage", salvage_read, salvage_free};
 
 /* --- the bundle --- */
 
@@ -100,99 +206,246 @@ check_bundle(const char *bundle, cocoimg_error **err)
     return 0;
 }
 
-struct unpack {
+enum layer_state {
+    LAYER_PENDING,  /* nobody took it yet */
+    LAYER_FETCHING, /* a worker stages it */
+    LAYER_STAGED,   /* complete and verified in its staged file */
+    LAYER_TAKEN,    /* the applier has it */
+};
+
+struct pull {
     cocoimg_context *ctx;
     const cocoimg_unpack_options *opts;
     cocoimg__source *src;
-    int rootfd;
-    cocoimg__crypt_config *crypt; /* built at the first encrypted layer */
+    const cocoimg__manifest *m;
+    const cocoimg__config *c;
+    int sfd;    /* staging directory */
+    int rootfd; /* staging/rootfs */
+    cocoimg__crypt_config *crypt; /* built at the first encrypted layer (applier) */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum layer_state *state; /* per layer */
+    size_t next_fetch;       /* workers take layers from here on */
+    atomic_int cancel;
+    int first_r;                /* the first error (0: none) and its message */
+    cocoimg_error *first_err;
 };
 
-/* Decryption keys of opts->crypt (keys, PKCS7 certificates, GnuPG). */
-static int
-crypt_config(struct unpack *u, cocoimg_error **err)
+/*
+ * Blobs this large get their stages spread over threads (async);
+ * for smaller ones a thread costs more than it saves.
+ */
+#define ASYNC_MIN_SIZE (4 * 1024 * 1024)
+
+static void
+staged_name(char *buf, size_t len, size_t idx)
 {
-    const cocoimg_crypt_options *o = u->opts->crypt;
-    if (u->crypt)
+    snprintf(buf, len, ".layer-%zu", idx);
+}
+
+/*
+ * Record an error (the first one wins; an EUSER "cancelled" caused by an
+ * earlier error is dropped) and stop every thread.
+ */
+static void
+fail(struct pull *p, int r, cocoimg_error *e)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->first_r == 0) {
+        p->first_r = r;
+        p->first_err = e;
+        e = NULL;
+    }
+    atomic_store(&p->cancel, 1);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    cocoimg_error_free(e);
+}
+
+/* Decryption keys of opts->crypt (keys, PKCS7 certificates, GnuPG, unwrap callback). */
+static int
+crypt_config(struct pull *p, cocoimg_error **err)
+{
+    if (p->crypt)
         return 0;
     _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
-    int r = cocoimg__crypt_config_from_options(&cfg, o, false, err);
+    int r = cocoimg__crypt_config_from_options(&cfg, p->opts->crypt, false, err);
     if (r < 0)
         return r;
-    u->crypt = TAKE_PTR(cfg);
+    p->crypt = TAKE_PTR(cfg);
     return 0;
 }
 
+/* --- workers --- */
+
+/* Stage layer @p idx into its file, verified against its digest. */
 static int
-unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__digest *diff_id,
-             size_t idx, cocoimg_error **err)
+fetch_layer(struct pull *p, size_t idx, cocoimg_error **err)
 {
+    const cocoimg__descriptor *ld = &p->m->layers[idx];
+    char name[32];
+    staged_name(name, sizeof(name), idx);
+    cocoimg__reader *in = NULL;
+    int r = cocoimg__source_get_blob(p->src, &ld->digest, ld->size, &in, err);
+    if (r < 0)
+        return r;
+    _cleanup_reader_ cocoimg__reader *chain = in;
+    if ((r = cocoimg__reader_new(&chain, &cancel_ops, &p->cancel, TAKE_PTR(chain), err)) < 0)
+        return r;
+    _cleanup_close_ int fd = openat(p->sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "create '%s'", name);
+    if ((r = cocoimg__reader_to_fd(chain, fd, NULL, err)) < 0) {
+        (void)unlinkat(p->sfd, name, 0);
+        return r;
+    }
+    return 0;
+}
+
+static void *
+worker(void *arg)
+{
+    struct pull *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!atomic_load(&p->cancel)) {
+        size_t i = p->next_fetch;
+        while (i < p->m->n_layers && p->state[i] != LAYER_PENDING)
+            i++;
+        if (i >= p->m->n_layers)
+            break;
+        p->state[i] = LAYER_FETCHING;
+        pthread_mutex_unlock(&p->lock);
+
+        char ds[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&p->m->layers[i].digest, ds);
+        cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG, "unpack: prefetching layer %zu %s", i, ds);
+        cocoimg_error *e = NULL;
+        int r = fetch_layer(p, i, &e);
+        if (r < 0) {
+            cocoimg__error_wrap(&e, r, "layer %zu (%s)", i, ds);
+            fail(p, r, e);
+            pthread_mutex_lock(&p->lock);
+            break;
+        }
+        pthread_mutex_lock(&p->lock);
+        p->state[i] = LAYER_STAGED;
+        pthread_cond_broadcast(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* --- the applier --- */
+
+/*
+ * Take layer @p idx: *in gets a reader over its blob, from its staged file
+ * (unlinked at once: the space goes with the reader) or from the source.
+ */
+static int
+take_layer(struct pull *p, size_t idx, cocoimg__reader **in, cocoimg_error **err)
+{
+    const cocoimg__descriptor *ld = &p->m->layers[idx];
+    pthread_mutex_lock(&p->lock);
+    if (p->next_fetch <= idx)
+        p->next_fetch = idx + 1;
+    while (p->state[idx] == LAYER_FETCHING && !atomic_load(&p->cancel))
+        pthread_cond_wait(&p->cond, &p->lock);
+    bool staged = p->state[idx] == LAYER_STAGED;
+    p->state[idx] = LAYER_TAKEN;
+    pthread_mutex_unlock(&p->lock);
+    if (atomic_load(&p->cancel))
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
+    if (!staged)
+        return cocoimg__source_get_blob(p->src, &ld->digest, ld->size, in, err);
+    char name[32];
+    staged_name(name, sizeof(name), idx);
+    int r = cocoimg__reader_file(in, p->sfd, name, err);
+    (void)unlinkat(p->sfd, name, 0);
+    /*
+     * Not verified again: it is the verified blob in a file (0600) of our
+     * own staging directory, and the diffID check covers what is applied.
+     */
+    return r;
+}
+
+static int
+unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
+{
+    const cocoimg__descriptor *ld = &p->m->layers[idx];
+    const cocoimg__digest *diff_id = &p->c->diff_ids[idx];
     cocoimg__layer_type lt;
     int r = cocoimg__layer_type_parse(&lt, ld->media_type, err);
     if (r < 0)
         return r;
-    if (lt.encrypted && (r = crypt_config(u, err)) < 0)
+    if (lt.encrypted && (r = crypt_config(p, err)) < 0)
         return r;
+    bool big = ld->size < 0 || ld->size >= ASYNC_MIN_SIZE;
 
+    /* declared before the chain: the stages point at it until the chain is freed */
+    struct progress prog = {p->opts, idx, ld->size > 0 ? (uint64_t)ld->size : 0, 0, 0};
+    if ((r = report(&prog, err)) < 0)
+        return r;
+    /* the key options of the decrypting stage outlive the chain */
+    _cleanup_(cocoimg__layer_crypt_freep) cocoimg__layer_crypt *lc = NULL;
     cocoimg__reader *in = NULL;
-    if ((r = cocoimg__source_get_blob(u->src, &ld->digest, ld->size, &in, err)) < 0)
+    if ((r = take_layer(p, idx, &in, err)) < 0)
+        return r;
+    _cleanup_reader_ cocoimg__reader *chain = in;
+    if ((r = cocoimg__reader_new(&chain, &cancel_ops, &p->cancel, TAKE_PTR(chain), err)) < 0)
         return r;
     /* the decrypting stream gives the HMAC verdict (COCOIMG_EAUTH) at its EOF */
-    _cleanup_(cocoimg__layer_crypt_freep) cocoimg__layer_crypt *lc = NULL;
-    if (lt.encrypted) {
-        r = cocoimg__layer_decrypt_begin(&lc, u->ctx, u->crypt, ld->json, &in, err);
-        if (r < 0) {
-            cocoimg__reader_free(in);
-            return r;
-        }
-    }
-    cocoimg__reader *verdict = in; /* blob digest (+ HMAC); owned by the chain below */
-    if (u->opts->progress) {
-        struct progress *p = calloc(1, sizeof(*p));
-        if (!p) {
-            cocoimg__reader_free(in);
-            return cocoimg__error_oom(err);
-        }
-        *p = (struct progress){u->opts, idx, 0, ld->size > 0 ? (uint64_t)ld->size : 0};
-        if (u->opts->progress(u->opts->progress_payload, idx, 0, p->total) != 0) {
-            free(p);
-            cocoimg__reader_free(in);
-            return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
-        }
-        if ((r = cocoimg__reader_new(&in, &progress_ops, p, in, err)) < 0)
-            return r;
-    }
-    _cleanup_reader_ cocoimg__reader *chain = in;
-    if ((r = cocoimg__reader_decompress(&chain, chain, lt.compression, err)) < 0)
+    if (lt.encrypted &&
+        (r = cocoimg__layer_decrypt_begin(&lc, p->ctx, p->crypt, ld->json, &chain, err)) < 0)
+        return r;
+    if ((r = cocoimg__reader_new(&chain, &count_ops, &prog, TAKE_PTR(chain), err)) < 0)
+        return r;
+    if (big && (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
+        return r;
+    cocoimg__reader *raw = chain;
+    if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, err)) < 0)
         return r;
     cocoimg__digest got;
     uint64_t tar_size = 0;
-    if ((r = cocoimg__reader_hash(&chain, chain, diff_id->alg, &got, &tar_size, err)) < 0)
+    if ((r = cocoimg__reader_hash(&chain, TAKE_PTR(chain), diff_id->alg, &got, &tar_size, err)) < 0)
         return r;
+    struct salvage *sv = malloc(sizeof(*sv));
+    if (!sv)
+        return cocoimg__error_oom(err);
+    *sv = (struct salvage){raw, &p->cancel};
+    if ((r = cocoimg__reader_new(&chain, &salvage_ops, sv, TAKE_PTR(chain), err)) < 0)
+        return r;
+    if (big && (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
+        return r;
+    if ((r = cocoimg__reader_new(&chain, &report_ops, &prog, TAKE_PTR(chain), err)) < 0)
+        return r;
+
     cocoimg__apply_stats stats = {0};
     cocoimg_error *aerr = NULL;
-    if ((r = cocoimg__unpack_apply(u->ctx, u->rootfd, chain, NULL, &stats, &aerr)) < 0) {
+    if ((r = cocoimg__unpack_apply(p->ctx, p->rootfd, chain, NULL, &stats, &aerr)) < 0) {
         /*
-         * A tampered blob usually breaks the decompressor or the tar parser
-         * before its digest (or HMAC) verdict at EOF: read the rest of the
-         * blob so a mismatch is reported as such rather than as bad data.
+         * The tar parser gave up (bad data): read the rest so a digest or
+         * HMAC mismatch upstream is reported as such (salvage covers a
+         * broken decompressor).
          */
-        cocoimg_error *derr = NULL;
-        int dr = r == COCOIMG_EDIGEST || r == COCOIMG_EAUTH
-                     ? 0
-                     : cocoimg__reader_drain(verdict, NULL, &derr);
-        if (dr == COCOIMG_EDIGEST || dr == COCOIMG_EAUTH) {
-            cocoimg_error_free(aerr);
-            aerr = TAKE_PTR(derr);
-            r = dr;
+        if (r != COCOIMG_EDIGEST && r != COCOIMG_EAUTH && r != COCOIMG_EUSER &&
+            !atomic_load(&p->cancel)) {
+            cocoimg_error *derr = NULL;
+            int dr = cocoimg__reader_drain(chain, NULL, &derr);
+            if (dr == COCOIMG_EDIGEST || dr == COCOIMG_EAUTH) {
+                cocoimg_error_free(aerr);
+                aerr = TAKE_PTR(derr);
+                r = dr;
+            }
+            cocoimg_error_free(derr);
         }
-        cocoimg_error_free(derr);
         if (err && !*err)
             *err = aerr;
         else
             cocoimg_error_free(aerr);
         return r;
     }
+    cocoimg__reader_free(TAKE_PTR(chain)); /* joins the stage threads */
     if (!cocoimg__digest_equal(&got, diff_id)) {
         char want[COCOIMG_DIGEST_STRMAX], have[COCOIMG_DIGEST_STRMAX];
         cocoimg__digest_format(diff_id, want);
@@ -200,16 +453,62 @@ unpack_layer(struct unpack *u, const cocoimg__descriptor *ld, const cocoimg__dig
         return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
                                   "diffID %s does not match the config's %s", have, want);
     }
-    cocoimg__log(u->ctx, COCOIMG_LOG_DEBUG,
+    prog.reported = UINT64_MAX; /* the final call happens even if nothing changed */
+    if ((r = report(&prog, err)) < 0)
+        return r;
+    cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG,
                  "unpack: layer %zu: %llu entries, %llu whiteouts, %llu skipped, %llu tar bytes",
                  idx, (unsigned long long)stats.entries, (unsigned long long)stats.whiteouts,
                  (unsigned long long)stats.skipped, (unsigned long long)tar_size);
     return 0;
 }
 
+/* Apply every layer in order, with @p n_workers prefetching ahead. */
+static int
+apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
+{
+    size_t n = p->m->n_layers;
+    pthread_t *threads = NULL;
+    unsigned int started = 0;
+    if (n_workers > n)
+        n_workers = (unsigned int)n;
+    if (n_workers > 0 && !(threads = calloc(n_workers, sizeof(*threads))))
+        return cocoimg__error_oom(err);
+    p->next_fetch = 1; /* the applier streams layer 0 itself */
+    for (; started < n_workers; started++) {
+        int e = pthread_create(&threads[started], NULL, worker, p);
+        if (e) {
+            fail(p, COCOIMG_ERROR, NULL);
+            cocoimg__error_set(err, COCOIMG_ERROR, e, "cannot start a download thread");
+            break;
+        }
+    }
+    for (size_t i = 0; i < n && !atomic_load(&p->cancel); i++) {
+        char ds[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&p->m->layers[i].digest, ds);
+        cocoimg__log(p->ctx, COCOIMG_LOG_INFO, "unpack: layer %zu/%zu %s", i + 1, n, ds);
+        cocoimg_error *e = NULL;
+        int r = unpack_layer(p, i, &e);
+        if (r < 0) {
+            cocoimg__error_wrap(&e, r, "layer %zu (%s)", i, ds);
+            fail(p, r, e);
+        }
+    }
+    atomic_store(&p->cancel, 1); /* nothing left to fetch; stop the workers either way */
+    for (unsigned int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    if (p->first_r < 0) {
+        if (err && !*err)
+            *err = TAKE_PTR(p->first_err);
+        return p->first_r;
+    }
+    return started < n_workers ? COCOIMG_ERROR : 0;
+}
+
 /* Resolve @p src to its image manifest and config (verified). */
 static int
-load_image(struct unpack *u, const cocoimg__platform *want, cocoimg__manifest **m_out,
+load_image(struct pull *u, const cocoimg__platform *want, cocoimg__manifest **m_out,
            cocoimg__config **c_out, cocoimg_error **err)
 {
     _cleanup_free_ uint8_t *top = NULL;
@@ -264,7 +563,8 @@ load_image(struct unpack *u, const cocoimg__platform *want, cocoimg__manifest **
 }
 
 static int
-build(struct unpack *u, const cocoimg__platform *want, const char *staging, cocoimg_error **err)
+build(struct pull *u, const cocoimg__platform *want, const char *staging, unsigned int n_workers,
+      cocoimg_error **err)
 {
     _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
     _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
@@ -281,15 +581,13 @@ build(struct unpack *u, const cocoimg__platform *want, const char *staging, coco
     if (rootfd < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "open rootfs");
     u->rootfd = rootfd;
-
-    for (size_t i = 0; i < m->n_layers; i++) {
-        char ds[COCOIMG_DIGEST_STRMAX];
-        cocoimg__digest_format(&m->layers[i].digest, ds);
-        cocoimg__log(u->ctx, COCOIMG_LOG_INFO, "unpack: layer %zu/%zu %s", i + 1, m->n_layers, ds);
-        r = unpack_layer(u, &m->layers[i], &c->diff_ids[i], i, err);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "layer %zu (%s)", i, ds);
-    }
+    u->sfd = sfd;
+    u->m = m;
+    u->c = c;
+    if (m->n_layers && !(u->state = calloc(m->n_layers, sizeof(*u->state))))
+        return cocoimg__error_oom(err);
+    if ((r = apply_layers(u, n_workers, err)) < 0)
+        return r;
 
     _cleanup_json_ json_t *spec = NULL;
     if ((r = cocoimg__runtime_config(&spec, c, rootfd, err)) < 0)
@@ -310,6 +608,9 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     if (opts->version != COCOIMG_UNPACK_OPTIONS_VERSION)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: unsupported options version %u",
                                   opts->version);
+    if (opts->jobs > COCOIMG_UNPACK_MAX_JOBS)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: jobs %u exceeds the limit of %u",
+                                  opts->jobs, COCOIMG_UNPACK_MAX_JOBS);
     if (!bundle || !*bundle)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: empty bundle path");
     cocoimg__platform want;
@@ -345,9 +646,24 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     /* mkdtemp makes 0700; a bundle is normally 0755 like umoci's */
     (void)chmod(staging, 0755);
 
-    struct unpack u = {.ctx = ctx, .opts = opts, .src = s, .rootfd = -1};
-    r = build(&u, &want, staging, err);
+    /*
+     * jobs = blobs downloaded at once: the layer being applied streams, the
+     * workers prefetch the next ones.  A local source gains nothing from
+     * prefetching (the data is on disk already): stream only.
+     */
+    unsigned int jobs = opts->jobs ? opts->jobs : COCOIMG_UNPACK_DEFAULT_JOBS;
+    unsigned int n_workers =
+        cocoimg_reference_transport(ref) == COCOIMG_TRANSPORT_DOCKER ? jobs - 1 : 0;
+    struct pull u = {.ctx = ctx, .opts = opts, .src = s, .sfd = -1, .rootfd = -1};
+    pthread_mutex_init(&u.lock, NULL);
+    pthread_cond_init(&u.cond, NULL);
+    atomic_init(&u.cancel, 0);
+    r = build(&u, &want, staging, n_workers, err);
     cocoimg__crypt_config_free(u.crypt);
+    free(u.state);
+    cocoimg_error_free(u.first_err);
+    pthread_cond_destroy(&u.cond);
+    pthread_mutex_destroy(&u.lock);
     if (r == 0) {
         /* an empty BUNDLE directory is replaced atomically by rename(2) */
         if (rename(staging, target) < 0)
