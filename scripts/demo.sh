@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# A guided tour, without network: install the dependencies, build coco-img,
-# build a small image with umoci, inspect it, copy it to an oci-archive and
-# back, encrypt it for a JWE recipient, check that skopeo decrypts it, and
-# decrypt it again with coco-img.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
+# The main job end to end, without network: install the dependencies, build
+# coco-img, build a small image with umoci, inspect it, copy it to an
+# oci-archive and back, encrypt it for a JWE recipient (skopeo decrypts it),
+# push the encrypted image to a docker-registry started on 127.0.0.1, and
+# pull it back the way a confidential guest does: verified, decrypted and
+# unpacked into a runtime bundle that is compared with umoci's.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -74,5 +76,44 @@ for d in skopeo-decrypted decrypted; do
 done
 echo "both decryptions give the original layer digests"
 
+step "pushing the encrypted image to a docker-registry on 127.0.0.1"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$DEMO_DIR/registry"
+cat >"$DEMO_DIR/registry/config.yml" <<EOF
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $DEMO_DIR/registry/storage}}
+http: {addr: 127.0.0.1:$port}
+EOF
+docker-registry serve "$DEMO_DIR/registry/config.yml" >"$DEMO_DIR/registry/log" 2>&1 &
+reg_pid=$!
+trap 'kill $reg_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
+    sleep 0.1
+done
+REF=docker://127.0.0.1:$port/demo/app:enc
+run "$COCO_IMG" copy --dest-tls-verify=false "oci:$DEMO_DIR/encrypted:demo" "$REF"
+run "$COCO_IMG" layerinfo --tls-verify=false "$REF"
+
+step "pulling it as a guest would: verify, decrypt, unpack into a bundle"
+rm -rf "$DEMO_DIR/bundle"
+run "$COCO_IMG" pull --tls-verify=false --key "$DEMO_DIR/key.pem" "$REF" "$DEMO_DIR/bundle"
+run ls "$DEMO_DIR/bundle" "$DEMO_DIR/bundle/rootfs/bin"
+run cat "$DEMO_DIR/bundle/rootfs/etc/hello"
+run jq -c .process.args "$DEMO_DIR/bundle/config.json"
+
+step "without the key the pull is refused and leaves nothing behind"
+if "$COCO_IMG" pull --tls-verify=false "$REF" "$DEMO_DIR/nokey" 2>"$DEMO_DIR/nokey.err"; then
+    echo "pull without a key succeeded" >&2
+    exit 1
+fi
+cat "$DEMO_DIR/nokey.err"
+[ ! -e "$DEMO_DIR/nokey" ] || { echo "a bundle was left behind" >&2; exit 1; }
+
+step "the bundle's rootfs equals umoci's unpack of the plain image"
+umoci unpack --rootless --image "$DEMO_DIR/layout:demo" "$DEMO_DIR/umoci-bundle" >/dev/null
+diff -r "$DEMO_DIR/bundle/rootfs" "$DEMO_DIR/umoci-bundle/rootfs" && echo "same files and contents"
+
 step "done"
-echo "built $COCO_IMG; the images, archive and key are in $DEMO_DIR"
+echo "built $COCO_IMG; the images, archive, key and bundle are in $DEMO_DIR"

@@ -7,6 +7,7 @@ set -u
 T_NUM=0
 T_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cocoimg-test.XXXXXX")
+export T_TMP
 T_CLEANUP=""
 _t_exit() {
     local rc=$?

@@ -169,7 +169,7 @@ cocoimg__layer_encrypt_begin(cocoimg__layer_crypt **lc_out, const cocoimg_contex
         lc->add_recipients = true;
         r = cocoimg__layer_unwrap(&lc->opts, &lc->privjson, ctx, cfg, desc, err);
         if (r < 0)
-            return cocoimg__error_wrap(err, r, "adding recipients to layer %s", desc_digest(desc));
+            return cocoimg__error_wrap(err, r, "adding recipients");
         *lc_out = TAKE_PTR(lc);
         return 0;
     }
@@ -387,9 +387,10 @@ cocoimg__layer_decrypt_begin(cocoimg__layer_crypt **lc_out, const cocoimg_contex
         return cocoimg__error_oom(err);
     lc->ctx = ctx;
     lc->cfg = cfg;
+    /* the caller names the layer in its context */
     int r = cocoimg__layer_unwrap(&lc->opts, NULL, ctx, cfg, desc, err);
     if (r < 0)
-        return cocoimg__error_wrap(err, r, "layer %s", desc_digest(desc));
+        return r;
     if ((r = cocoimg__reader_decrypt(io, TAKE_PTR(*io), lc->opts, err)) < 0)
         return r;
     *lc_out = TAKE_PTR(lc);
