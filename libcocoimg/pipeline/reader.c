@@ -11,6 +11,9 @@
 #include "pipeline/reader.h"
 #include "util/fs.h"
 
+/* Bytes a file sink writes before it asks the kernel to start writing them back. */
+#define WRITEBACK_CHUNK (8u * 1024 * 1024)
+
 /* --- framework ---------------------------------------------------------- */
 
 int
@@ -366,7 +369,7 @@ cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error
     _cleanup_free_ uint8_t *buf = malloc(COCOIMG_PIPE_BUFSZ);
     if (!buf)
         return cocoimg__error_oom(err);
-    uint64_t sum = 0;
+    uint64_t sum = 0, flushed = 0;
     for (;;) {
         ssize_t n = cocoimg__reader_read(r, buf, COCOIMG_PIPE_BUFSZ, err);
         if (n < 0)
@@ -377,6 +380,16 @@ cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error
         if (rr < 0)
             return rr;
         sum += (uint64_t)n;
+        /*
+         * Start the writeback of what we wrote as we go, so the fsync that
+         * publishes a staged blob waits for the tail only, not for the
+         * whole layer.  Not a file (a pipe): nothing to do.
+         */
+        if (sum - flushed >= WRITEBACK_CHUNK) {
+            (void)sync_file_range(fd, (off64_t)flushed, (off64_t)(sum - flushed),
+                                  SYNC_FILE_RANGE_WRITE);
+            flushed = sum;
+        }
     }
     if (total)
         *total = sum;
