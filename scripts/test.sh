@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install dependencies, build with -Werror and ASan/UBSan, run the whole test
 # suite (unit, fuzz-corpus replay, integration against skopeo/umoci/gpg/...),
-# and end with one line "N passed, N failed".
+# then the threaded tests again under ThreadSanitizer (COCOIMG_TSAN=0 skips
+# that), and end with one line "N passed, N failed".
 #   BUILD_DIR   build directory (default: _build)
 #   JOBS        parallel jobs (default: nproc)
 set -uo pipefail
@@ -27,6 +28,29 @@ find . -name '*.trs' -delete
 make -j"$JOBS" check >check.log 2>&1
 rc=$?
 grep -E '^(FAIL|ERROR|XPASS):' check.log | head -n 50
+
+# The threaded paths (async pipeline stages, parallel layer downloads, one
+# registry client shared by workers, several pulls on one context) once
+# more under ThreadSanitizer; any report fails the test that caused it.
+TSAN_TESTS="tests/unit/test_pipeline tests/integration/pull-registry.sh tests/integration/docker-transport.sh"
+tsan_rc=0
+if [ "${COCOIMG_TSAN:-1}" = 1 ]; then
+    case "$BUILD_DIR" in /*) tsan_dir="${BUILD_DIR}-tsan" ;; *) tsan_dir="$top/${BUILD_DIR}-tsan" ;; esac
+    mkdir -p "$tsan_dir"
+    (
+        cd "$tsan_dir" || exit 1
+        if [ ! -f Makefile ]; then
+            "$top/configure" --enable-werror CFLAGS="-O1 -g -fsanitize=thread" \
+                LDFLAGS="-fsanitize=thread" >configure.log 2>&1 || { tail -n 30 configure.log; exit 1; }
+        fi
+        make -j"$JOBS" >build.log 2>&1 || { tail -n 60 build.log; exit 1; }
+        find . -name '*.trs' -delete
+        TSAN_OPTIONS="halt_on_error=1 exitcode=66" make -j"$JOBS" check TESTS="$TSAN_TESTS" >check.log 2>&1
+    )
+    tsan_rc=$?
+    grep -E '^(FAIL|ERROR|XPASS):' "$tsan_dir/check.log" 2>/dev/null | sed 's/^/tsan: /' | head -n 20
+fi
+
 passed=0; failed=0; skipped=0
 while IFS= read -r line; do
     case "$line" in
@@ -34,9 +58,13 @@ while IFS= read -r line; do
     ":test-result: SKIP"*) skipped=$((skipped + 1)) ;;
     ":test-result: "*) failed=$((failed + 1)) ;;
     esac
-done < <(find . -name '*.trs' -exec cat {} +)
+done < <(find . ${tsan_dir:+"$tsan_dir"} -name '*.trs' -exec cat {} +)
 if [ $rc -ne 0 ] && [ $failed -eq 0 ]; then
     tail -n 40 check.log
+    failed=1
+fi
+if [ $tsan_rc -ne 0 ] && [ $failed -eq 0 ]; then
+    tail -n 40 "$tsan_dir/check.log" 2>/dev/null
     failed=1
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
