@@ -270,7 +270,7 @@ static int
 wrap_one(json_t *hdr, char **ek, EVP_PKEY *pub, const cocoimg__secret *cek, size_t idx,
          cocoimg_error **err)
 {
-    const struct alg *a;
+    const struct alg *a = NULL;
     int r = pick_alg(&a, pub, idx, err);
     if (r < 0)
         return r;
