@@ -10,7 +10,9 @@ BUILD="build-essential autoconf automake libtool pkg-config
  libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
  libcurl4-openssl-dev libgpgme-dev"
 TEST="skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto
- zstd gzip tar time xz-utils clang libclang-rt-14-dev apache2-utils"
+ zstd gzip tar time xz-utils apache2-utils curl attr"
+# clang + libFuzzer only for --enable-fuzzing builds
+[ "${COCOIMG_FUZZ_DEPS:-0}" = 1 ] && TEST="$TEST clang libclang-rt-14-dev"
 missing=""
 for p in $BUILD $TEST; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
