@@ -239,8 +239,8 @@ upload_cancel(cocoimg__registry *r, const char *repo, const char *scope, const c
     struct cocoimg__xfer_spec sp = {.method = "DELETE", .url = loc};
     _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
     if (cocoimg__registry_request(&x, r, &sp, repo, scope, "upload cancel", NULL) == 0)
-        cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': upload session cancelled (HTTP %ld)",
-                     r->host, x->status);
+        cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                     "registry '%s': upload session cancelled (HTTP %ld)", r->host, x->status);
 }
 
 /*
@@ -508,8 +508,8 @@ check_upload_range(const cocoimg__registry *r, const char *repo, const struct co
  * Location of each answer; *sent counts the bytes.
  */
 static int
-stream_chunks(uint64_t *sent, char **loc, cocoimg__registry *r, const char *repo,
-              const char *scope, const char *what, cocoimg__reader *in, cocoimg_error **err)
+stream_chunks(uint64_t *sent, char **loc, cocoimg__registry *r, const char *repo, const char *scope,
+              const char *what, cocoimg__reader *in, cocoimg_error **err)
 {
     const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
     for (;;) {
@@ -587,8 +587,9 @@ cocoimg__registry_push_blob_stream(cocoimg__push_result *result, cocoimg__regist
         goto fail;
     /* the stream ended with its verdict (HMAC, digest) given: now the blob may exist */
     if (sent != total) {
-        rc = cocoimg__error_set(err, COCOIMG_ERROR, 0, "streamed blob: %" PRIu64
-                                " bytes hashed but %" PRIu64 " sent", total, sent);
+        rc = cocoimg__error_set(err, COCOIMG_ERROR, 0,
+                                "streamed blob: %" PRIu64 " bytes hashed but %" PRIu64 " sent",
+                                total, sent);
         goto fail;
     }
     char ds[COCOIMG_DIGEST_STRMAX];
@@ -611,8 +612,8 @@ cocoimg__registry_push_blob_stream(cocoimg__push_result *result, cocoimg__regist
                                       "stored as '%s'",
                                       r->host, repo, ds, x->docker_digest);
     }
-    cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': pushed %s (%" PRIu64 " bytes, streamed)",
-                 r->host, ds, total);
+    cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                 "registry '%s': pushed %s (%" PRIu64 " bytes, streamed)", r->host, ds, total);
     if (digest_out)
         *digest_out = dg;
     if (size_out)

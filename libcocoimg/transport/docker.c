@@ -233,8 +233,7 @@ docker_has_blob(cocoimg__dest *d, const cocoimg__digest *digest, int64_t size, b
     cocoimg__digest_format(digest, ds);
     cocoimg_error *e = NULL;
     bool mounted = false;
-    if (cocoimg__registry_mount_blob(&mounted, dd->reg, dd->repo, digest, dd->mount_from, &e) <
-        0) {
+    if (cocoimg__registry_mount_blob(&mounted, dd->reg, dd->repo, digest, dd->mount_from, &e) < 0) {
         cocoimg__log(d->ctx, COCOIMG_LOG_INFO, "docker: blob %s: mount from '%s' failed: %s", ds,
                      dd->mount_from, cocoimg_error_message(e));
         cocoimg_error_free(e);
