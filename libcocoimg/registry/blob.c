@@ -227,6 +227,101 @@ resolve_location(char **out, const struct cocoimg__xfer *x, const char *query, c
     return *out ? 0 : cocoimg__error_oom(err);
 }
 
+/*
+ * Cancel the upload session at @p loc (best effort: the registry forgets
+ * abandoned sessions anyway, this only frees its storage sooner).
+ */
+static void
+upload_cancel(cocoimg__registry *r, const char *repo, const char *scope, const char *loc)
+{
+    if (!loc)
+        return;
+    struct cocoimg__xfer_spec sp = {.method = "DELETE", .url = loc};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    if (cocoimg__registry_request(&x, r, &sp, repo, scope, "upload cancel", NULL) == 0)
+        cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                     "registry '%s': upload session cancelled (HTTP %ld)", r->host, x->status);
+}
+
+/*
+ * POST /v2/REPO/blobs/uploads/ (with ?mount=@p ds&from=@p mount_from when
+ * @p mount_from is not NULL).  *mounted is true when the registry mounted
+ * the blob (201); otherwise *loc_out gets the URL of the upload session it
+ * opened (202).
+ */
+static int
+upload_start(bool *mounted, char **loc_out, cocoimg__registry *r, const char *repo, const char *ds,
+             const char *mount_from, const char *scope, const char *what, cocoimg_error **err)
+{
+    _cleanup_free_ char *path = NULL, *url = NULL;
+    *mounted = false;
+    int rc = mount_from ? asprintf(&path, "uploads/?mount=%s&from=%s", ds, mount_from)
+                        : asprintf(&path, "uploads/");
+    if (rc < 0) {
+        path = NULL;
+        return cocoimg__error_oom(err);
+    }
+    if ((rc = cocoimg__registry_url(&url, r, repo, "blobs", path, err)) < 0)
+        return rc;
+    struct cocoimg__xfer_spec sp = {.method = "POST", .url = url};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
+    if (rc < 0)
+        return rc;
+    if (x->status == 201 && mount_from) {
+        if (x->docker_digest && strcmp(x->docker_digest, ds) != 0)
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "registry '%s': repository '%s': %s: mounted as '%s'",
+                                      r->host, repo, what, x->docker_digest);
+        cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': mounted %s from '%s'", r->host, ds,
+                     mount_from);
+        *mounted = true;
+        return 0;
+    }
+    if (x->status != 202)
+        return cocoimg__registry_status_error(r, repo, what, x, err);
+    if ((rc = resolve_location(loc_out, x, NULL, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
+    return 0;
+}
+
+/* The upload URL @p loc with "digest=DS" added: the URL of the final PUT. */
+static int
+commit_url(char **out, const char *loc, const char *ds, cocoimg_error **err)
+{
+    _cleanup_free_ char *q = NULL;
+    if (asprintf(&q, "digest=%s", ds) < 0) {
+        q = NULL;
+        return cocoimg__error_oom(err);
+    }
+    struct cocoimg__xfer x0 = {.url = (char *)loc, .location = (char *)loc};
+    return resolve_location(out, &x0, q, err);
+}
+
+int
+cocoimg__registry_mount_blob(bool *mounted, cocoimg__registry *r, const char *repo,
+                             const cocoimg__digest *digest, const char *from, cocoimg_error **err)
+{
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0 || (rc = cocoimg__registry_check_repo(from, err)) < 0)
+        return rc;
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(digest, ds);
+    _cleanup_free_ char *scope = NULL, *what = NULL, *loc = NULL;
+    if ((rc = cocoimg__registry_scope(&scope, repo, true, from, err)) < 0)
+        return rc;
+    if (asprintf(&what, "blob '%s'", ds) < 0) {
+        what = NULL;
+        return cocoimg__error_oom(err);
+    }
+    rc = upload_start(mounted, &loc, r, repo, ds, from, scope, what, err);
+    if (rc < 0)
+        return rc;
+    /* not mounted: the registry opened an upload session instead, which we do not use */
+    upload_cancel(r, repo, scope, loc);
+    return 0;
+}
+
 int
 cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, const char *repo,
                             cocoimg__reader *src, const cocoimg__digest *digest, int64_t size,
@@ -240,7 +335,7 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "blob push needs the blob size");
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(digest, ds);
-    _cleanup_free_ char *scope = NULL, *what = NULL, *url = NULL, *path = NULL, *loc = NULL;
+    _cleanup_free_ char *scope = NULL, *what = NULL, *loc = NULL;
     if ((rc = cocoimg__registry_scope(&scope, repo, true, mount_from, err)) < 0)
         return rc;
     if (asprintf(&what, "blob '%s'", ds) < 0) {
@@ -261,31 +356,13 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
     }
 
     /* POST starts an upload session (or mounts). */
-    rc = mount_from ? asprintf(&path, "uploads/?mount=%s&from=%s", ds, mount_from)
-                    : asprintf(&path, "uploads/");
-    if (rc < 0) {
-        path = NULL;
-        return cocoimg__error_oom(err);
-    }
-    if ((rc = cocoimg__registry_url(&url, r, repo, "blobs", path, err)) < 0)
+    bool mounted = false;
+    if ((rc = upload_start(&mounted, &loc, r, repo, ds, mount_from, scope, what, err)) < 0)
         return rc;
-    {
-        struct cocoimg__xfer_spec sp = {.method = "POST", .url = url};
-        _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
-        rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
-        if (rc < 0)
-            return rc;
-        if (x->status == 201 && mount_from) {
-            cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': mounted %s from '%s'", r->host,
-                         ds, mount_from);
-            if (result)
-                *result = COCOIMG_PUSH_MOUNTED;
-            return 0;
-        }
-        if (x->status != 202)
-            return cocoimg__registry_status_error(r, repo, what, x, err);
-        if ((rc = resolve_location(&loc, x, NULL, err)) < 0)
-            return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
+    if (mounted) {
+        if (result)
+            *result = COCOIMG_PUSH_MOUNTED;
+        return 0;
     }
 
     /* The bytes are checked against the descriptor as they are sent. */
@@ -322,17 +399,9 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
     }
 
     /* Final PUT: the whole blob (monolithic) or nothing more (chunked). */
-    _cleanup_free_ char *q = NULL, *put_url = NULL;
-    if (asprintf(&q, "digest=%s", ds) < 0) {
-        q = NULL;
-        return cocoimg__error_oom(err);
-    }
-    {
-        struct cocoimg__xfer x0 = {.url = loc, .location = loc};
-        rc = resolve_location(&put_url, &x0, q, err);
-        if (rc < 0)
-            return rc;
-    }
+    _cleanup_free_ char *put_url = NULL;
+    if ((rc = commit_url(&put_url, loc, ds, err)) < 0)
+        return rc;
     const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
     struct cocoimg__xfer_spec sp = {.method = "PUT", .url = put_url, .headers = hdrs};
     if (!chunked) {
@@ -359,4 +428,198 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
     cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG, "registry '%s': pushed %s (%s)", r->host, ds,
                  chunked ? "chunked" : "monolithic");
     return 0;
+}
+
+/*
+ * A pass-through stage that can look one byte ahead: after a PATCH that
+ * used up its whole chunk, this tells whether another one is needed
+ * without holding more than that byte.
+ */
+struct peek_state {
+    bool held;
+    uint8_t byte;
+};
+
+static ssize_t
+peek_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
+{
+    struct peek_state *p = rd->state;
+    if (p->held && len > 0) {
+        p->held = false;
+        *(uint8_t *)buf = p->byte;
+        return 1;
+    }
+    return cocoimg__reader_read(rd->upstream, buf, len, err);
+}
+
+static void
+peek_free(cocoimg__reader *rd)
+{
+    free(rd->state);
+}
+
+static const struct cocoimg__reader_ops peek_ops = {
+    .name = "peek",
+    .read = peek_read,
+    .free = peek_free,
+};
+
+/* *eof: @p rd (a peek stage) has nothing more; its verdict, if any, is returned. */
+static int
+peek_eof(bool *eof, cocoimg__reader *rd, cocoimg_error **err)
+{
+    struct peek_state *p = rd->state;
+    uint8_t b;
+    ssize_t n = cocoimg__reader_read(rd, &b, 1, err);
+    if (n < 0)
+        return (int)n;
+    *eof = n == 0;
+    if (n > 0) {
+        p->held = true;
+        p->byte = b;
+    }
+    return 0;
+}
+
+/*
+ * After a PATCH of @p sent bytes in total: the registry's Range ("0-LAST")
+ * must cover exactly what was sent, else bytes were lost on the way.
+ */
+static int
+check_upload_range(const cocoimg__registry *r, const char *repo, const struct cocoimg__xfer *x,
+                   uint64_t sent, cocoimg_error **err)
+{
+    if (!x->range)
+        return 0; /* optional in the spec */
+    uint64_t a = 0, b = 0;
+    char tail;
+    if (sscanf(x->range, "%" SCNu64 "-%" SCNu64 "%c", &a, &b, &tail) != 2 || a != 0 ||
+        (sent > 0 && b != sent - 1) || (sent == 0 && b != 0))
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "registry '%s': repository '%s': streamed blob: %" PRIu64
+                                  " bytes sent but the upload has range '%s'",
+                                  r->host, repo, sent, x->range);
+    return 0;
+}
+
+/*
+ * The PATCH requests of a streamed upload: up to chunk_size bytes each,
+ * sent without a length (chunked), until @p in ends.  *loc follows the
+ * Location of each answer; *sent counts the bytes.
+ */
+static int
+stream_chunks(uint64_t *sent, char **loc, cocoimg__registry *r, const char *repo, const char *scope,
+              const char *what, cocoimg__reader *in, cocoimg_error **err)
+{
+    const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
+    for (;;) {
+        /*
+         * No Content-Range: its end is not known until the chunk is read,
+         * and a chunk is never buffered.  docker-registry 2.8 ignores the
+         * header; later distribution versions check it only together with
+         * a Content-Length.  The Range answer is checked instead.
+         */
+        struct cocoimg__xfer_spec sp = {.method = "PATCH",
+                                        .url = *loc,
+                                        .headers = hdrs,
+                                        .up_reader = in,
+                                        .up_limit = r->chunk_size,
+                                        .up_unsized = true};
+        _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+        int rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err);
+        if (rc < 0)
+            return rc;
+        if (x->status != 202)
+            return cocoimg__registry_status_error(r, repo, what, x, err);
+        *sent += x->up_sent;
+        if ((rc = check_upload_range(r, repo, x, *sent, err)) < 0)
+            return rc;
+        char *next = NULL;
+        if ((rc = resolve_location(&next, x, NULL, err)) < 0)
+            return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
+        free(*loc);
+        *loc = next;
+        bool eof = x->up_sent < r->chunk_size;
+        if (!eof && (rc = peek_eof(&eof, in, err)) < 0)
+            return rc;
+        if (eof)
+            return 0;
+    }
+}
+
+int
+cocoimg__registry_push_blob_stream(cocoimg__push_result *result, cocoimg__registry *r,
+                                   const char *repo, cocoimg__reader *src, cocoimg__digest_alg alg,
+                                   cocoimg__digest *digest_out, int64_t *size_out,
+                                   cocoimg_error **err)
+{
+    _cleanup_reader_ cocoimg__reader *in = src;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    const char *what = "streamed blob";
+    _cleanup_free_ char *scope = NULL, *loc = NULL, *put_url = NULL;
+    if ((rc = cocoimg__registry_scope(&scope, repo, true, NULL, err)) < 0)
+        return rc;
+    if (result)
+        *result = COCOIMG_PUSH_UPLOADED;
+
+    /* filled in by the hash stage at the end of the stream */
+    cocoimg__digest dg = {0};
+    uint64_t total = 0;
+    cocoimg__reader *h = NULL;
+    if ((rc = cocoimg__reader_hash(&h, TAKE_PTR(in), alg, &dg, &total, err)) < 0)
+        return rc;
+    struct peek_state *ps = calloc(1, sizeof(*ps));
+    if (!ps) {
+        cocoimg__reader_free(h);
+        return cocoimg__error_oom(err);
+    }
+    if ((rc = cocoimg__reader_new(&in, &peek_ops, ps, h, err)) < 0)
+        return rc;
+
+    bool mounted = false;
+    if ((rc = upload_start(&mounted, &loc, r, repo, NULL, NULL, scope, what, err)) < 0)
+        return rc;
+    uint64_t sent = 0;
+    rc = stream_chunks(&sent, &loc, r, repo, scope, what, in, err);
+    if (rc < 0)
+        goto fail;
+    /* the stream ended with its verdict (HMAC, digest) given: now the blob may exist */
+    if (sent != total) {
+        rc = cocoimg__error_set(err, COCOIMG_ERROR, 0,
+                                "streamed blob: %" PRIu64 " bytes hashed but %" PRIu64 " sent",
+                                total, sent);
+        goto fail;
+    }
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&dg, ds);
+    if ((rc = commit_url(&put_url, loc, ds, err)) < 0)
+        goto fail;
+    {
+        const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
+        struct cocoimg__xfer_spec sp = {.method = "PUT", .url = put_url, .headers = hdrs};
+        _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+        if ((rc = cocoimg__registry_request(&x, r, &sp, repo, scope, what, err)) < 0)
+            goto fail;
+        if (x->status != 201) {
+            rc = cocoimg__registry_status_error(r, repo, what, x, err);
+            goto fail;
+        }
+        if (x->docker_digest && strcmp(x->docker_digest, ds) != 0)
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "registry '%s': repository '%s': streamed blob '%s' "
+                                      "stored as '%s'",
+                                      r->host, repo, ds, x->docker_digest);
+    }
+    cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                 "registry '%s': pushed %s (%" PRIu64 " bytes, streamed)", r->host, ds, total);
+    if (digest_out)
+        *digest_out = dg;
+    if (size_out)
+        *size_out = (int64_t)total;
+    return 0;
+fail:
+    upload_cancel(r, repo, scope, loc);
+    return rc;
 }

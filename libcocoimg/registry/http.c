@@ -39,6 +39,7 @@ cocoimg__xfer_free(struct cocoimg__xfer *x)
     free(x->location);
     free(x->www_auth);
     free(x->content_range);
+    free(x->range);
     free(x->body);
     free(x->ebody);
     cocoimg_error_free(x->up_err);
@@ -57,7 +58,9 @@ reset_response(struct cocoimg__xfer *x)
     free(x->location);
     free(x->www_auth);
     free(x->content_range);
+    free(x->range);
     x->content_type = x->docker_digest = x->location = x->www_auth = x->content_range = NULL;
+    x->range = NULL;
     x->ebody_len = 0;
 }
 
@@ -135,6 +138,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
         set_field(&x->www_auth, v, vl, true);
     else if (IS("content-range"))
         set_field(&x->content_range, v, vl, false);
+    else if (IS("range"))
+        set_field(&x->range, v, vl, false);
     else if (IS("content-length") || IS("retry-after")) {
         int64_t val = 0;
         bool okv = vl > 0 && vl < 19;
@@ -243,6 +248,8 @@ read_cb(char *buf, size_t size, size_t nitems, void *userdata)
         x->up_rc = (int)n;
         return CURL_READFUNC_ABORT;
     }
+    if (n == 0 && x->up_unsized)
+        return 0; /* the end of a body sent without a length */
     if (n == 0) {
         x->up_rc = cocoimg__error_set(&x->up_err, COCOIMG_EDIGEST, 0,
                                       "blob is shorter than its descriptor");
@@ -344,12 +351,15 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
             curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
             curl_easy_setopt(h, CURLOPT_READDATA, x);
             uint64_t len = sp->up_reader ? sp->up_limit : sp->body_len;
-            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+            /* unknown length: HTTP/1.1 sends it chunked */
+            curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                             sp->up_unsized ? (curl_off_t)-1 : (curl_off_t)len);
             x->up_mem = sp->up_reader ? NULL : (const uint8_t *)(sp->body ? sp->body : "");
             x->up_len = sp->body_len;
             x->up_reader = sp->up_reader;
             x->up_limit = sp->up_limit;
             x->up_final = sp->up_final;
+            x->up_unsized = sp->up_reader && sp->up_unsized;
         } else {
             /* POST without body */
             curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);

@@ -154,6 +154,34 @@ int cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry 
                                 const cocoimg__digest *digest, int64_t size, const char *mount_from,
                                 cocoimg_error **err);
 
+/*
+ * Push a blob whose digest and size are known only at its end (@p src,
+ * owned: freed by this call, e.g. a layer being encrypted): POST opens an
+ * upload session, PATCH requests stream the bytes in pieces of at most
+ * chunk_size, sent without a length (chunked transfer encoding), each to
+ * the Location of the previous answer, while they are hashed with @p alg;
+ * when @p src has ended (with its verdict: a failing verifying stage fails
+ * the push) a PUT ?digest= with an empty body commits the blob.  Memory
+ * stays bounded: no chunk is buffered.  On failure the upload session is
+ * cancelled (DELETE, best effort) and nothing was committed.  *digest_out
+ * and *size_out (may be NULL) get what was pushed; *result (may be NULL)
+ * is COCOIMG_PUSH_UPLOADED.
+ */
+int cocoimg__registry_push_blob_stream(cocoimg__push_result *result, cocoimg__registry *r,
+                                       const char *repo, cocoimg__reader *src,
+                                       cocoimg__digest_alg alg, cocoimg__digest *digest_out,
+                                       int64_t *size_out, cocoimg_error **err);
+
+/*
+ * Cross-repository mount (POST ?mount=DIGEST&from=FROM): *mounted is true
+ * when the registry linked the blob of @p from into @p repo (201).  When it
+ * does not (202: it opened an upload session instead, which is cancelled)
+ * *mounted is false and this still succeeds.
+ */
+int cocoimg__registry_mount_blob(bool *mounted, cocoimg__registry *r, const char *repo,
+                                 const cocoimg__digest *digest, const char *from,
+                                 cocoimg_error **err);
+
 /* --- auth (auth.c), exposed for the unit tests --- */
 
 /* A parsed WWW-Authenticate challenge. */

@@ -50,6 +50,7 @@ struct cocoimg__xfer_spec {
     cocoimg__reader *up_reader; /* borrowed streamed body of up_limit bytes */
     uint64_t up_limit;
     bool up_final;       /* the stream must end right after these bytes */
+    bool up_unsized;     /* length unknown (chunked): at most up_limit bytes, EOF ends it */
     size_t max_body;     /* response body cap; 0: discard */
     bool stream;         /* keep the body in the bounded streaming buffer */
     bool follow;         /* follow redirects (GET/HEAD) */
@@ -68,6 +69,7 @@ struct cocoimg__xfer {
     long status;
     bool hdr_done;
     char *content_type, *docker_digest, *location, *www_auth, *content_range;
+    char *range; /* upload progress ("0-N") */
     int64_t content_length;
     int64_t retry_after;
     /* body: a growing buffer (bounded by body_max) or, when streaming, a
@@ -83,7 +85,7 @@ struct cocoimg__xfer {
     size_t up_len, up_off;
     cocoimg__reader *up_reader;
     uint64_t up_limit, up_sent;
-    bool up_final;
+    bool up_final, up_unsized;
     int up_rc;
     cocoimg_error *up_err;
     /* completion */

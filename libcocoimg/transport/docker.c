@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "oci/model.h"
 #include "registry/registry.h"
@@ -23,7 +20,12 @@
  * by digest), the tag is written only by commit().  A registry offers no
  * way to take a pushed blob back, so abort() does nothing: blobs left
  * behind are unreferenced (garbage for the registry's GC) and no tag ever
- * points at a half-pushed image.
+ * points at a half-pushed image.  A blob whose digest is known is streamed
+ * from its source in one PUT (or PATCH chunks); one the copy engine makes
+ * (an encrypted or decrypted layer) is streamed up as it is produced and
+ * committed under the digest computed on the way, never staged on disk.
+ * When the source is another repository of the same registry, a missing
+ * blob is mounted from it by has_blob(), so it is never downloaded.
  *
  * Each source and destination owns one registry client for its host, set
  * up from the context's settings of its side (cocoimg_context_set_registry).
@@ -220,53 +222,28 @@ docker_has_blob(cocoimg__dest *d, const cocoimg__digest *digest, int64_t size, b
     /* a registry that reports another size is not trusted to have our blob */
     if (*out && size >= 0 && have >= 0 && have != size)
         *out = false;
-    return 0;
-}
-
-/* An unnamed temporary file in the context's temporary directory. */
-static int
-open_stage(int *out, const cocoimg_context *ctx, cocoimg_error **err)
-{
-    const char *dir = cocoimg__context_tmpdir(ctx);
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        _cleanup_free_ char *p = NULL;
-        if (asprintf(&p, "%s/coco-img-push.XXXXXX", dir) < 0) {
-            p = NULL;
-            return cocoimg__error_oom(err);
-        }
-        fd = mkostemp(p, O_CLOEXEC);
-        if (fd >= 0)
-            (void)unlink(p);
+    if (*out || !dd->mount_from || have >= 0)
+        return 0;
+    /*
+     * Missing, and the source is another repository of this registry: a
+     * mount links its blob here, so the caller never reads the source.  A
+     * mount that fails for any reason only costs the optimisation.
+     */
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(digest, ds);
+    cocoimg_error *e = NULL;
+    bool mounted = false;
+    if (cocoimg__registry_mount_blob(&mounted, dd->reg, dd->repo, digest, dd->mount_from, &e) < 0) {
+        cocoimg__log(d->ctx, COCOIMG_LOG_INFO, "docker: blob %s: mount from '%s' failed: %s", ds,
+                     dd->mount_from, cocoimg_error_message(e));
+        cocoimg_error_free(e);
+        return 0;
     }
-    if (fd < 0)
-        return cocoimg__error_set(err, COCOIMG_EIO, errno, "temporary file in '%s'", dir);
-    *out = fd;
-    return 0;
-}
-
-/*
- * Stream @p in to a temporary file to learn its digest and size, which a
- * push needs up front (a blob the copy engine produced, such as an
- * encrypted or decrypted layer).  *fd_out is positioned at 0.
- */
-static int
-stage_blob(int *fd_out, cocoimg__digest *dg, uint64_t *n, const cocoimg_context *ctx,
-           cocoimg__reader *in, cocoimg__digest_alg alg, cocoimg_error **err)
-{
-    _cleanup_reader_ cocoimg__reader *r = in;
-    _cleanup_close_ int fd = -1;
-    int rc = open_stage(&fd, ctx, err);
-    if (rc < 0)
-        return rc;
-    _cleanup_reader_ cocoimg__reader *h = NULL;
-    if ((rc = cocoimg__reader_hash(&h, TAKE_PTR(r), alg, dg, n, err)) < 0)
-        return rc;
-    if ((rc = cocoimg__reader_to_fd(h, fd, NULL, err)) < 0)
-        return rc;
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        return cocoimg__error_set(err, COCOIMG_EIO, errno, "seek in a temporary file");
-    *fd_out = TAKE_FD(fd);
+    if (mounted) {
+        cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG, "docker: blob %s mounted from '%s'", ds,
+                     dd->mount_from);
+        *out = true;
+    }
     return 0;
 }
 
@@ -279,39 +256,35 @@ docker_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *ex
     _cleanup_reader_ cocoimg__reader *src = in;
     cocoimg__digest dg = {0};
     int64_t size = expected_size;
+    cocoimg__push_result res = COCOIMG_PUSH_UPLOADED;
     int r;
     if (expected && expected_size >= 0) {
         /* the usual case: stream straight from the source (verified while sent) */
         dg = *expected;
+        r = cocoimg__registry_push_blob(&res, dd->reg, dd->repo, TAKE_PTR(src), &dg, size, NULL,
+                                        err);
     } else {
-        uint64_t n = 0;
-        int fd = -1;
-        r = stage_blob(&fd, &dg, &n, d->ctx, TAKE_PTR(src),
-                       expected ? expected->alg : COCOIMG_DIGEST_SHA256, err);
-        if (r < 0)
-            return r;
-        if ((r = cocoimg__reader_fd(&src, fd, true, err)) < 0)
-            return r;
-        if (expected && !cocoimg__digest_equal(expected, &dg)) {
-            char es[COCOIMG_DIGEST_STRMAX], gs[COCOIMG_DIGEST_STRMAX];
-            cocoimg__digest_format(expected, es);
-            cocoimg__digest_format(&dg, gs);
-            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
-                                      "blob written does not match '%s' (got '%s')", es, gs);
+        /*
+         * A blob the copy engine produced (an encrypted or decrypted
+         * layer): digest and size are learnt while it is streamed up, and
+         * the registry commits it only after the stream's verdict.
+         */
+        if (expected) {
+            cocoimg__reader *v = NULL;
+            if ((r = cocoimg__reader_verify(&v, TAKE_PTR(src), expected, -1, err)) < 0)
+                return r;
+            src = v;
         }
-        size = (int64_t)n;
+        r = cocoimg__registry_push_blob_stream(&res, dd->reg, dd->repo, TAKE_PTR(src),
+                                               expected ? expected->alg : COCOIMG_DIGEST_SHA256,
+                                               &dg, &size, err);
     }
-    cocoimg__push_result res = COCOIMG_PUSH_UPLOADED;
-    r = cocoimg__registry_push_blob(&res, dd->reg, dd->repo, TAKE_PTR(src), &dg, size,
-                                    dd->mount_from, err);
     if (r < 0)
         return r;
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&dg, ds);
     cocoimg__log(d->ctx, COCOIMG_LOG_DEBUG, "docker: blob %s %s", ds,
-                 res == COCOIMG_PUSH_MOUNTED   ? "mounted"
-                 : res == COCOIMG_PUSH_EXISTED ? "already present"
-                                               : "uploaded");
+                 res == COCOIMG_PUSH_EXISTED ? "already present" : "uploaded");
     if (digest_out)
         *digest_out = dg;
     if (size_out)

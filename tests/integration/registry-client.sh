@@ -31,7 +31,7 @@ bg() { # bg CMD...: start a helper, stopped by PID at exit
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-plan 40
+plan 48
 
 # --- image: one 3 MB random layer plus a small one -----------------------
 umoci init --layout "$T/oci" >/dev/null
@@ -88,6 +88,35 @@ ok "put-manifest prints the digest" \
 ok "skopeo reads back what registry_tool pushed" \
     sh -c "skopeo inspect --raw --tls-verify=false docker://$R1/test/copy:v1 | cmp - '$T/skopeo.json' && skopeo copy -q --src-tls-verify=false docker://$R1/test/copy:v1 oci:$T/back:v1"
 fails "put-manifest under a digest it does not have is EDIGEST" 8 "$RT" --tls-verify=false put-manifest "$R1/test/copy@$CFG" "$T/skopeo.json"
+
+# streamed push: digest and size learnt on the way, PATCH pieces of --chunk-size
+# the registry writes its access log line after answering: poll for it
+log_has() {
+    for _ in $(seq 50); do grep -q "$1" "$2" && return 0; sleep 0.1; done
+    return 1
+}
+export -f log_has
+patches() { grep -c "\"PATCH /v2/$1/blobs/uploads/" "$T/plain/log"; }
+ok "push-stream in 1 MB pieces gives the layer's digest and size" \
+    sh -c "'$RT' --tls-verify=false --chunk-size 1000000 push-stream $R1/test/stream '$T/l0' | grep -qx '$L0 $S0'"
+ok "  ... skopeo-pushed bytes and ours agree (get-blob verifies)" \
+    sh -c "'$RT' --tls-verify=false get-blob $R1/test/stream $L0 $S0 | cmp - '$T/l0'"
+ok "  ... sent as $(( (S0 + 999999) / 1000000 )) PATCH requests" \
+    test "$(patches test/stream)" -eq $(( (S0 + 999999) / 1000000 ))
+head -c 2000000 "$T/l0" >"$T/two"
+TWO=sha256:$(sha "$T/two")
+ok "push-stream of exactly two pieces needs no third, empty PATCH" \
+    sh -c "'$RT' --tls-verify=false --chunk-size 1000000 push-stream $R1/test/two '$T/two' | grep -qx '$TWO 2000000' && [ \$(grep -c '\"PATCH /v2/test/two/blobs/uploads/' '$T/plain/log') -eq 2 ]"
+: >"$T/empty"
+ok "push-stream of an empty blob" \
+    sh -c "'$RT' --tls-verify=false push-stream $R1/test/stream '$T/empty' | grep -qx 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0'"
+fails "push-stream whose stream fails its check at the end is EDIGEST" 8 \
+    "$RT" --tls-verify=false --chunk-size 1000000 push-stream "$R1/test/streambad" "$T/l0" sha256:1111111111111111111111111111111111111111111111111111111111111111
+ok "  ... nothing was committed and the upload session was cancelled" \
+    bash -c "'$RT' --tls-verify=false blob-exists $R1/test/streambad $L0 | grep -qx no &&
+           log_has '\"DELETE /v2/test/streambad/blobs/uploads/[^ ]* HTTP/1.1\" 204' '$T/plain/log' ||
+           { grep streambad '$T/plain/log'; exit 1; }"
+fails "push-stream into an invalid repository name is EINVAL" 3 "$RT" --tls-verify=false push-stream "$R1/Bad..Name" "$T/l0"
 
 # a connection dropped in the middle of the layer: resumed with Range
 PX=$(free_port)

@@ -9,6 +9,9 @@
  *   registry_tool [FLAGS] get-blob HOST/REPO DIGEST [SIZE]           bytes to stdout
  *   registry_tool [FLAGS] blob-exists HOST/REPO DIGEST               "yes SIZE" | "no"
  *   registry_tool [FLAGS] push-blob HOST/REPO FILE [DIGEST]          "DIGEST RESULT"
+ *   registry_tool [FLAGS] push-stream HOST/REPO FILE [EXPECT]        "DIGEST SIZE"
+ *       (digest learnt while streaming; EXPECT: a digest the stream is
+ *        verified against at its end, to make it fail there)
  *   registry_tool [FLAGS] put-manifest REF FILE                      digest
  *
  * FLAGS: --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false,
@@ -261,6 +264,34 @@ main(int argc, char **argv)
                res == COCOIMG_PUSH_MOUNTED   ? "mounted"
                : res == COCOIMG_PUSH_EXISTED ? "existed"
                                              : "uploaded");
+    } else if (strcmp(cmd, "push-stream") == 0) {
+        if (nargs < 2) {
+            rc = usage();
+            goto out_nomsg;
+        }
+        cocoimg__reader *src = NULL;
+        rc = cocoimg__reader_file(&src, AT_FDCWD, args[1], &err);
+        if (rc < 0)
+            goto out;
+        if (nargs >= 3) {
+            cocoimg__digest want;
+            rc = cocoimg__digest_parse(&want, args[2], &err);
+            if (rc == 0)
+                rc = cocoimg__reader_verify(&src, src, &want, -1, &err);
+            else
+                cocoimg__reader_free(src);
+            if (rc < 0)
+                goto out;
+        }
+        cocoimg__digest d;
+        int64_t size = -1;
+        rc = cocoimg__registry_push_blob_stream(NULL, r, ref.repo, src, COCOIMG_DIGEST_SHA256, &d,
+                                                &size, &err);
+        if (rc < 0)
+            goto out;
+        char ds[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&d, ds);
+        printf("%s %" PRId64 "\n", ds, size);
     } else if (strcmp(cmd, "put-manifest") == 0) {
         if (nargs < 2) {
             rc = usage();
