@@ -116,7 +116,7 @@ ok "skopeo encrypts into the registry" \
 ok "  ... coco-img decrypt docker:// -> oci: gives the original layers" \
     bash -c "'$CI' decrypt --src-tls-verify=false --key '$K/ec_priv.pem' docker://$R1/test/app:skenc oci:$T/ci-dec:v1 &&
            [ \"\$(layers_of oci:$T/ci-dec:v1)\" = '$ORIG_LAYERS' ]"
-ok "  ... decrypt docker:// -> docker:// too (decrypted layers staged and pushed)" \
+ok "  ... decrypt docker:// -> docker:// too (decrypted layers streamed to the registry)" \
     bash -c "'$CI' decrypt $SK --key '$K/ec_priv.pem' docker://$R1/test/app:skenc docker://$R1/test/app:dec &&
            [ \"\$(skopeo inspect $SK docker://$R1/test/app:dec | jq -c .Layers)\" = '$ORIG_LAYERS' ]"
 fails "decrypt with the wrong key fails (exit 3)" 3 \
