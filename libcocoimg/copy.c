@@ -94,8 +94,20 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
     _cleanup_json_ json_t *desc = json_deep_copy(ld->json);
     if (!desc)
         return cocoimg__error_oom(err);
+    int r;
+    bool stream = true;
+    if (st->hooks->plan &&
+        (r = st->hooks->plan(st->hooks->payload, m, idx, desc, &stream, err)) < 0)
+        return r;
+    if (!stream) {
+        if ((r = copy_blob(st, ld, err)) < 0)
+            return r;
+        if (!json_equal(desc, ld->json))
+            *new_desc = TAKE_PTR(desc);
+        return 0;
+    }
     _cleanup_reader_ cocoimg__reader *in = NULL;
-    int r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
+    r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
     if (r < 0)
         return r;
     /*

@@ -31,6 +31,14 @@
 
 struct cocoimg__copy_hooks {
     void *payload;
+    /*
+     * Optional, called first for each layer: may change @p desc; sets
+     * *stream to say whether layer() wants the blob's bytes.  A layer that
+     * is not streamed is copied (or mounted, or skipped when present)
+     * without the source blob ever being opened.
+     */
+    int (*plan)(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc, bool *stream,
+                cocoimg_error **err);
     int (*layer)(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
                  cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err);
     int (*layer_done)(void *payload, json_t *desc, cocoimg_error **err);

@@ -111,45 +111,60 @@ layer_selected(bool *out, const cocoimg_crypt_options *o, size_t idx, size_t n, 
     return 0;
 }
 
+/* Decide per layer, before any blob is opened: stream it through the cipher or not. */
 static int
-hook_layer(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
-           cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err)
+hook_plan(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc, bool *stream,
+          cocoimg_error **err)
 {
     struct crypt_run *run = payload;
+    *stream = false;
     bool sel;
     int r = layer_selected(&sel, run->opts, idx, m->n_layers, err);
     if (r < 0)
         return r;
     run->convert_docker = m->kind == COCOIMG_DOC_DOCKER_MANIFEST;
-    cocoimg__layer_crypt_free(run->current);
-    run->current = NULL;
     const char *mt = cocoimg__json_str(desc, "mediaType");
     cocoimg__layer_type lt;
     if ((r = cocoimg__layer_type_parse(&lt, mt ? mt : "", err)) < 0)
         return cocoimg__error_wrap(err, r, "layer %zu", idx);
     if (!sel || (!run->encrypt && !lt.encrypted))
         return 0; /* copied unchanged */
-
-    cocoimg__reader *io = TAKE_PTR(*in);
-    if (run->encrypt)
-        r = cocoimg__layer_encrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err);
-    else
-        r = cocoimg__layer_decrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err);
-    if (r < 0) {
-        cocoimg__reader_free(io);
-        return cocoimg__error_wrap(err, r, "layer %zu", idx);
-    }
-    if (!run->current) { /* never encrypted (foreign layer) */
-        *in = io;
+    if (run->encrypt && lt.docker && lt.nondistributable) {
+        cocoimg__log(run->ctx, COCOIMG_LOG_INFO, "layer %zu: foreign layers are not encrypted", idx);
         return 0;
     }
     if (run->encrypt && lt.encrypted) {
         /* recipients added to the wrapped keys; the blob is copied unchanged */
-        *in = io;
-        r = cocoimg__layer_encrypt_finish(run->current, desc, err);
-        cocoimg__layer_crypt_free(TAKE_PTR(run->current));
+        _cleanup_(cocoimg__layer_crypt_freep) cocoimg__layer_crypt *lc = NULL;
+        cocoimg__reader *none = NULL;
+        r = cocoimg__layer_encrypt_begin(&lc, run->ctx, run->cfg, desc, &none, err);
+        if (r == 0)
+            r = cocoimg__layer_encrypt_finish(lc, desc, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "layer %zu", idx);
         run->processed++;
-        return r < 0 ? cocoimg__error_wrap(err, r, "layer %zu", idx) : 0;
+        return 0;
+    }
+    *stream = true;
+    return 0;
+}
+
+/* Swap the layer stream for an encrypting or decrypting one (planned by hook_plan). */
+static int
+hook_layer(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
+           cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err)
+{
+    struct crypt_run *run = payload;
+    (void)m;
+    cocoimg__layer_crypt_free(run->current);
+    run->current = NULL;
+    cocoimg__reader *io = TAKE_PTR(*in);
+    int r = run->encrypt
+                ? cocoimg__layer_encrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err)
+                : cocoimg__layer_decrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err);
+    if (r < 0) {
+        cocoimg__reader_free(io);
+        return cocoimg__error_wrap(err, r, "layer %zu", idx);
     }
     *out = io;
     return 0;
@@ -221,6 +236,7 @@ run_crypt(cocoimg_context *ctx, const char *src, const char *dst, const cocoimg_
     if ((r = cocoimg__crypt_config_from_options(&run.cfg, opts, encrypt, err)) < 0)
         return r;
     struct cocoimg__copy_hooks hooks = {.payload = &run,
+                                        .plan = hook_plan,
                                         .layer = hook_layer,
                                         .layer_done = hook_layer_done,
                                         .manifest = hook_manifest};

@@ -17,7 +17,7 @@ T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
 
-plan 21
+plan 22
 
 CI=$COCO_IMG
 SK="--tls-verify=false"
@@ -162,6 +162,12 @@ N1=$(wc -l <"$LOG")
 ok "copy docker:// -> oci: downloads config and layers: 4 blob GETs counted" \
     bash -c "'$CI' copy $SK docker://$R/test/app:enc oci:$T/pulled:v1 &&
              for i in \$(seq 50); do [ \$(tail -n +$((N1 + 1)) '$LOG' | grep -c '\"GET /v2/[^ ]*/blobs/sha256:') -ge 4 ] && exit 0; sleep 0.1; done; exit 1"
+# decrypting only the top layer: the others are mounted, only that one is downloaded
+N2=$(wc -l <"$LOG")
+ok "decrypt --layer -1 docker:// -> docker:// downloads only the top layer" \
+    bash -c "'$CI' decrypt $SK --key '$K/rsa_priv.pem' --layer -1 docker://$R/test/app:enc docker://$R/test/top-dec:v1 &&
+             sleep 0.5 && n=\$(tail -n +$((N2 + 1)) '$LOG' | grep -c '\"GET /v2/[^ ]*/blobs/sha256:') &&
+             [ \"\$n\" -eq 1 ] || { echo \"\$n blob GETs\"; exit 1; }"
 ok "copy into a repository that has every blob: nothing mounted or sent" \
     bash -c "'$CI' --debug copy $SK docker://$R/test/app:enc docker://$R/test/mirror:v2 >'$T/again.log' 2>&1 &&
              ! grep -q 'blob sha256:[0-9a-f]* mounted' '$T/again.log' && ! grep -q 'uploaded' '$T/again.log' &&

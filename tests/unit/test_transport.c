@@ -324,7 +324,7 @@ test_copy_hooks(void)
     snprintf(src, sizeof(src), "oci:%s:v1", p);
     snprintf(dst, sizeof(dst), "oci:%s:v1", q);
     int calls = 0;
-    struct cocoimg__copy_hooks h = {&calls, hook_layer, hook_layer_done, hook_manifest};
+    struct cocoimg__copy_hooks h = {.payload = &calls, .layer = hook_layer, .layer_done = hook_layer_done, .manifest = hook_manifest};
     CHECK_OK(cocoimg__copy_internal(ctx, src, dst, NULL, &h, NULL));
     CHECK(calls == 1);
     char *mf = NULL;
@@ -399,7 +399,7 @@ test_copy_all_hooks_updates_index(void)
     snprintf(src, sizeof(src), "oci:%s:multi", p);
     snprintf(dst, sizeof(dst), "oci:%s:multi", q);
     int calls = 0;
-    struct cocoimg__copy_hooks h = {&calls, hook_layer, NULL, NULL};
+    struct cocoimg__copy_hooks h = {.payload = &calls, .layer = hook_layer};
     cocoimg_copy_options o = COCOIMG_COPY_OPTIONS_INIT;
     o.all = 1;
     CHECK_OK(cocoimg__copy_internal(ctx, src, dst, &o, &h, NULL));
