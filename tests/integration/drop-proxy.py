@@ -4,9 +4,9 @@
 
   drop-proxy.py LISTEN_PORT UPSTREAM_PORT CUT_AFTER LOGFILE
 
-Forwards 127.0.0.1:LISTEN_PORT to 127.0.0.1:UPSTREAM_PORT.  The first time
-a connection carries a request for /blobs/, the connection is closed after
-CUT_AFTER bytes of the response went back to the client.  Requests are
+Forwards 127.0.0.1:LISTEN_PORT to 127.0.0.1:UPSTREAM_PORT.  The first blob
+response (GET /blobs/) that grows past CUT_AFTER bytes is cut there: its
+connection is closed (once in the proxy's life; smaller blobs pass).  Requests are
 forwarded unchanged (so Range requests reach the registry); every request
 line and Range header is appended to LOGFILE.
 """
@@ -40,10 +40,11 @@ def handle(client):
                             line.lower().startswith(b"range:"):
                         log(line.decode(errors="replace"))
                     if line.startswith(b"GET ") and b"/blobs/" in line:
+                        # arm every blob response until one was long enough to cut
                         with lock:
                             if not state["cut_done"]:
-                                state["cut_done"] = True
                                 conn["cut"] = True
+                                conn["sent"] = 0
                 up.sendall(data)
         except OSError:
             pass
@@ -63,10 +64,16 @@ def handle(client):
             if conn["cut"]:
                 room = cut_after - conn["sent"]
                 if len(data) >= room:
-                    client.sendall(data[:room])
-                    log("CUT after %d bytes" % cut_after)
-                    break
-                conn["sent"] += len(data)
+                    with lock:
+                        first = not state["cut_done"]
+                        state["cut_done"] = True
+                    conn["cut"] = False
+                    if first:
+                        client.sendall(data[:room])
+                        log("CUT after %d bytes" % cut_after)
+                        break
+                else:
+                    conn["sent"] += len(data)
             client.sendall(data)
     except OSError:
         pass

@@ -153,7 +153,8 @@ tamper() {
     m=$(jq -r '.manifests[0].digest' tam/index.json | cut -d: -f2)
     l=$(jq -r '.layers[0].digest' tam/blobs/sha256/$m | cut -d: -f2)
     chmod u+w tam/blobs/sha256/$l
-    printf 'X' | dd of=tam/blobs/sha256/$l bs=1 seek=100 conv=notrunc status=none
+    # flip a byte (a fixed replacement could equal the byte already there)
+    python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(100); b=f.read(1); f.seek(100); f.write(bytes([b[0]^0xff]))' tam/blobs/sha256/$l
 }
 ok "tamper with a layer blob" tamper
 fails "tampered blob refused (exit 3)" 3 "$COCO_IMG" unpack oci:tam:t B5
