@@ -24,7 +24,7 @@ cd "$T" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
 CI=$COCO_IMG
 SK=--tls-verify=false
-plan 47
+plan 58
 
 bg() { # bg CMD...: a helper stopped by PID at exit
     "$@" >"$T/bg.$RANDOM.log" 2>&1 &
@@ -242,5 +242,68 @@ ok "  ... a digest error; no bundle, no staging directory" \
 ok "tamper with layer 0 too" tamper 0
 fails "a streamed tampered blob (--jobs 1): exit 3" 3 "$CI" pull $SK --jobs 1 "docker://$R1/test/app:v1" G2
 ok "  ... nothing left" nothing_left G2
+
+# --- bounded prefetch (--prefetch-max) --------------------------------------
+# a fresh registry: the blobs of the one above are tampered with now
+P4=$(free_port)
+start_registry bounded "$P4"
+R4=127.0.0.1:$P4
+ok "push the five-layer image to a fresh registry" \
+    skopeo copy -q --dest-tls-verify=false oci:img:t "docker://$R4/test/app:v1"
+# staged_peak BUNDLE OUT CMD...: run CMD while polling the bytes of the staged
+# layer files in BUNDLE.tmp-*/; OUT gets the largest sum seen
+staged_peak() {
+    local b=$1 out=$2 rc
+    shift 2
+    echo 0 >"$out"
+    (
+        max=0
+        while :; do
+            s=$(stat -c %s "$b".tmp-*/.layer-* 2>/dev/null | awk '{t += $1} END {print t + 0}')
+            [ "$s" -gt "$max" ] && { max=$s; echo "$max" >"$out"; }
+            sleep 0.005
+        done
+    ) &
+    local poller=$!
+    "$@"
+    rc=$?
+    kill "$poller"
+    wait "$poller" 2>/dev/null
+    return $rc
+}
+export -f staged_peak
+# the N of the debug log's "prefetch peak N staged bytes"
+peak_of() { sed -n 's/.*prefetch peak \([0-9]*\) staged bytes.*/\1/p' "$1"; }
+export -f peak_of
+# it must be > 0 and <= the budget, and so must the polled size
+peak_within() { # peak_within LOG BUDGET
+    local n
+    n=$(peak_of "$1")
+    echo "# peak $n, budget $2, polled $(cat "$1.polled")"
+    [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -le "$2" ] && [ "$(cat "$1.polled")" -le "$2" ]
+}
+export -f peak_within
+B7=$((7 * 1024 * 1024))
+ok "control: with the default budget layers 1 and 3 are staged together (peak > 7 MiB)" \
+    bash -c "'$CI' --debug pull $SK --jobs 4 docker://$R4/test/app:v1 PF0 2>lpf0 &&
+             [ \"\$(peak_of lpf0)\" -gt $B7 ]"
+ok "pull --jobs 4 --prefetch-max 7M (one big layer staged at a time)" \
+    bash -c "staged_peak PF1 lpf1.polled '$CI' --debug pull $SK --jobs 4 --prefetch-max 7M \
+             docker://$R4/test/app:v1 PF1 2>lpf1 && grep -q prefetching lpf1"
+ok "  ... the same tree as umoci's" $COMPARE PF1/rootfs U/rootfs
+ok "  ... staged bytes never above 7 MiB (debug peak and polled staging dir)" \
+    peak_within lpf1 "$B7"
+ok "pull --jobs 4 --prefetch-max 100K: big layers are streamed, small ones prefetched" \
+    bash -c "staged_peak PF2 lpf2.polled '$CI' --debug pull $SK --jobs 4 --prefetch-max 100K \
+             docker://$R4/test/app:v1 PF2 2>lpf2 &&
+             grep -q 'layer 1 streamed: larger than the prefetch budget' lpf2 &&
+             grep -q 'layer 3 streamed: larger than the prefetch budget' lpf2"
+ok "  ... the same tree as umoci's" $COMPARE PF2/rootfs U/rootfs
+ok "  ... staged bytes never above 100 KiB" peak_within lpf2 102400
+ok "unpack --prefetch-max 1 --jobs 8: everything streamed, the same tree" \
+    bash -c "'$CI' --debug unpack $SK --jobs 8 --prefetch-max 1 docker://$R4/test/app:v1 PF3 2>lpf3 &&
+             ! grep -q prefetching lpf3 && $COMPARE PF3/rootfs U/rootfs"
+fails "--prefetch-max 0 is a usage error" 2 "$CI" pull $SK --prefetch-max 0 "docker://$R4/test/app:v1" PF4
+fails "--prefetch-max 1X is a usage error" 2 "$CI" pull $SK --prefetch-max 1X "docker://$R4/test/app:v1" PF4
 
 done_testing
