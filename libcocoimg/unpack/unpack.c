@@ -563,8 +563,7 @@ apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
     if (started)
         cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG,
                      "unpack: prefetch peak %llu staged bytes (budget %llu bytes, %zu layers)",
-                     (unsigned long long)p->peak_bytes, (unsigned long long)p->budget,
-                     p->max_held);
+                     (unsigned long long)p->peak_bytes, (unsigned long long)p->budget, p->max_held);
     if (p->first_r < 0) {
         if (err && !*err)
             *err = TAKE_PTR(p->first_err);

@@ -7,7 +7,8 @@
 # image (key file and key-provider callback), a connection dropped mid-blob;
 # refusals that leave nothing behind: a tampered blob (first and prefetched
 # layer), a diffID mismatch, wrong credentials, cancellation through the
-# progress callback.
+# progress callback; a bounded prefetch budget (--prefetch-max); credentials
+# from a docker credential helper (credHelpers).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/fixtures.sh"
 . "$top_srcdir/tests/integration/registry-fixtures.sh"
@@ -24,7 +25,7 @@ cd "$T" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
 CI=$COCO_IMG
 SK=--tls-verify=false
-plan 58
+plan 65
 
 bg() { # bg CMD...: a helper stopped by PID at exit
     "$@" >"$T/bg.$RANDOM.log" 2>&1 &
@@ -305,5 +306,44 @@ ok "unpack --prefetch-max 1 --jobs 8: everything streamed, the same tree" \
              ! grep -q prefetching lpf3 && $COMPARE PF3/rootfs U/rootfs"
 fails "--prefetch-max 0 is a usage error" 2 "$CI" pull $SK --prefetch-max 0 "docker://$R4/test/app:v1" PF4
 fails "--prefetch-max 1X is a usage error" 2 "$CI" pull $SK --prefetch-max 1X "docker://$R4/test/app:v1" PF4
+
+# --- credentials from a docker credential helper (credHelpers) --------------
+mkdir -p "$T/helpers"
+cat >"$T/helpers/docker-credential-cocotest" <<EOF
+#!/bin/sh
+# answers for $R3 only; logs the servers it was asked for
+[ "\$1" = get ] || exit 2
+server=\$(cat)
+echo "\$server" >>"$T/helpers/asked"
+if [ "\$server" = "$R3" ]; then
+    printf '{"ServerURL":"%s","Username":"alice","Secret":"wonder land"}' "\$server"
+else
+    echo "credentials not found in native keychain"; exit 1
+fi
+EOF
+chmod 755 "$T/helpers/docker-credential-cocotest"
+printf '{"credHelpers":{"%s":"cocotest"}}\n' "$R3" >"$T/helpers.json"
+ok "pull from the htpasswd registry with credentials only from a credHelpers entry (--authfile)" \
+    bash -c "PATH='$T/helpers':\$PATH '$CI' --debug pull $SK --authfile '$T/helpers.json' \
+             docker://$R3/test/app:v1 H1 2>lh1 && $COMPARE H1/rootfs U/rootfs &&
+             grep -qx '$R3' '$T/helpers/asked'"
+ok "  ... the secret is not in the debug log" bash -c "! grep -q 'wonder land' lh1"
+mkdir -p "$XDG_RUNTIME_DIR/containers"
+cp "$T/helpers.json" "$XDG_RUNTIME_DIR/containers/auth.json"
+ok "  ... and from the default auth.json location" \
+    bash -c "PATH='$T/helpers':\$PATH '$CI' pull $SK docker://$R3/test/app:v1 H2 &&
+             $COMPARE H2/rootfs U/rootfs"
+rm "$XDG_RUNTIME_DIR/containers/auth.json"
+printf '#!/bin/sh\ncat >/dev/null\necho "credentials not found in native keychain"\nexit 1\n' \
+    >"$T/helpers/docker-credential-nocreds"
+chmod 755 "$T/helpers/docker-credential-nocreds"
+printf '{"credHelpers":{"%s":"nocreds"}}\n' "$R3" >"$T/other.json"
+fails "a helper that has no credentials for the registry (anonymous): 401, exit 1" 1 \
+    env PATH="$T/helpers:$PATH" "$CI" pull $SK --authfile "$T/other.json" "docker://$R3/test/app:v1" H3
+ok "  ... nothing left" nothing_left H3
+printf '{"credHelpers":{"%s":"absent"}}\n' "$R3" >"$T/absent.json"
+fails "a credHelpers entry naming a helper not in PATH: exit 4 (not found)" 4 \
+    "$CI" pull $SK --authfile "$T/absent.json" "docker://$R3/test/app:v1" H4
+ok "  ... naming the helper" grep -q "docker-credential-absent' not found in PATH" "$T_TMP/out.$T_NUM"
 
 done_testing
