@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@ usage_unpack(FILE *out)
             "  -p, --platform P        from an index, unpack the manifest for P (default: host)\n"
             "  -j, --jobs N            registries: download up to N layers at once while\n"
             "                          applying them in order (default 3; 1..64)\n"
+            "      --prefetch-max SIZE registries: staged (prefetched) layers take at most\n"
+            "                          SIZE bytes of disk (suffix K, M, G; default 1G);\n"
+            "                          larger layers are streamed when their turn comes\n"
             "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
             "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
             "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
@@ -42,12 +47,37 @@ parse_jobs(unsigned int *out, const char *cmd, const char *arg)
     return CLI_EXIT_OK;
 }
 
+/* SIZE[K|M|G] (binary multiples), at least 1 byte. */
+static int
+parse_size(uint64_t *out, const char *cmd, const char *opt, const char *arg)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    static const char units[] = "KMG";
+    unsigned int shift = 0;
+    if (end != arg && *end && !end[1]) {
+        const char *u = strchr(units, *end & ~0x20);
+        if (u && *u) {
+            shift = 10 * (unsigned int)(u - units + 1);
+            end++;
+        }
+    }
+    if (*arg < '0' || *arg > '9' || *end || errno || v == 0 || v > (UINT64_MAX >> shift))
+        return cli_usage_error(cmd, "%s: expected a size in bytes (suffix K, M or G), not '%s'",
+                               opt, arg);
+    *out = (uint64_t)v << shift;
+    return CLI_EXIT_OK;
+}
+
 int
 cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
 {
-    enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME };
+    enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME, OPT_PREFETCH_MAX };
     static const struct option opts[] = {{"platform", required_argument, NULL, 'p'},
                                          {"jobs", required_argument, NULL, 'j'},
+                                         {"prefetch-max", required_argument, NULL,
+                                          OPT_PREFETCH_MAX},
                                          {"key", required_argument, NULL, OPT_KEY},
                                          {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
                                          {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
@@ -76,6 +106,11 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
             break;
         case 'j':
             if ((rc = parse_jobs(&uo.jobs, cmd, optarg)) != CLI_EXIT_OK)
+                goto out;
+            break;
+        case OPT_PREFETCH_MAX:
+            if ((rc = parse_size(&uo.prefetch_max_bytes, cmd, "--prefetch-max", optarg)) !=
+                CLI_EXIT_OK)
                 goto out;
             break;
         case OPT_KEY:

@@ -78,18 +78,31 @@ typedef struct cocoimg_unpack_options {
      * Blobs downloaded at once from a registry (docker://): the layer being
      * applied streams straight into the rootfs while jobs - 1 threads
      * prefetch the next layers into files of the staging directory
-     * (verified while written, deleted once applied).  0: the default
+     * (verified while written, deleted once applied; bounded by
+     * prefetch_max_bytes).  0: the default
      * (COCOIMG_UNPACK_DEFAULT_JOBS); 1: one layer after the other; at most
      * COCOIMG_UNPACK_MAX_JOBS.  Local sources (oci:, oci-archive:) always
      * stream layer by layer.
      */
     unsigned int jobs;
+    /**
+     * Disk budget of the prefetched layers: the download threads hold at
+     * most this many bytes of staged blobs (and at most @c jobs staged
+     * layers) that the caller's thread has not finished applying; a worker
+     * waits for the applier before it starts a layer that would exceed it.
+     * A layer larger than the budget is never prefetched: it is streamed
+     * when its turn comes.  0: the default
+     * (COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES).
+     */
+    uint64_t prefetch_max_bytes;
 } cocoimg_unpack_options;
 
 #define COCOIMG_UNPACK_DEFAULT_JOBS 3
 #define COCOIMG_UNPACK_MAX_JOBS 64
+#define COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES (UINT64_C(1) << 30)
 
-#define COCOIMG_UNPACK_OPTIONS_INIT {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0}
+#define COCOIMG_UNPACK_OPTIONS_INIT                                                                \
+    {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0}
 
 /** Initialise @p opts; @return 0, or COCOIMG_EINVAL for an unknown version. */
 COCOIMG_EXTERN(int)

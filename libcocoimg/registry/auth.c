@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Registry credentials: WWW-Authenticate challenges and the containers
- * auth.json / docker config.json credential files.
+ * Registry credentials: WWW-Authenticate challenges, the containers
+ * auth.json / docker config.json credential files and the docker credential
+ * helpers they name (credHelpers, credsStore).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "registry/registry.h"
 #include "util/base64.h"
@@ -332,6 +343,39 @@ cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pass_ou
     int r = cocoimg__json_loadb(&root, buf, len, AUTHFILE_MAX, true, what, err);
     if (r < 0)
         return r;
+    /* docker's order: credHelpers[host], then credsStore, then auths */
+    const char *helper = NULL;
+    json_t *helpers = json_object_get(root, "credHelpers");
+    if (helpers && !json_is_object(helpers))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'credHelpers' must be an object",
+                                  what);
+    const char *hkey;
+    json_t *hval;
+    json_object_foreach(helpers, hkey, hval)
+    {
+        _cleanup_free_ char *k = normalize_key(hkey);
+        if (!k)
+            return cocoimg__error_oom(err);
+        if (strcmp(k, host) != 0)
+            continue;
+        if (!json_is_string(hval))
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                      "%s: credHelpers entry '%s' is not a string", what, hkey);
+        helper = json_string_value(hval);
+    }
+    json_t *store = json_object_get(root, "credsStore");
+    if (store && !json_is_string(store))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: 'credsStore' must be a string",
+                                  what);
+    if ((!helper || !*helper) && store)
+        helper = json_string_value(store);
+    if (helper && *helper) {
+        /* docker keeps Docker Hub credentials under its legacy index URL */
+        const char *server = strcmp(host, "docker.io") == 0 ? "https://index.docker.io/v1/" : host;
+        r = cocoimg__credhelper_get(found, user_out, pass_out, helper, server, 0, err);
+        return r < 0 ? cocoimg__error_wrap(err, r, "%s", what) : 0;
+    }
+
     json_t *auths = json_object_get(root, "auths");
     if (!auths)
         return 0;
@@ -446,5 +490,365 @@ cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
 out:
     for (size_t i = 0; i < n; i++)
         free(paths[i]);
+    return r;
+}
+
+/* --- credential helpers (docker-credential-NAME get) --- */
+
+/*
+ * What a helper may see of our environment: where to find its tools and
+ * its store (keyrings, pass, cloud SDK configuration), nothing else.
+ */
+static const char *const helper_env_names[] = {
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "DISPLAY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "GNUPGHOME",
+    "GPG_TTY",
+    "PASSWORD_STORE_DIR",
+};
+/* Cloud helpers (ecr-login, gcloud, acr) read their settings from these. */
+static const char *const helper_env_prefixes[] = {"AWS_", "GOOGLE_", "CLOUDSDK_", "AZURE_"};
+
+static bool
+helper_env_wanted(const char *var)
+{
+    size_t n = strcspn(var, "=");
+    if (var[n] != '=')
+        return false;
+    for (size_t i = 0; i < sizeof(helper_env_names) / sizeof(*helper_env_names); i++)
+        if (strlen(helper_env_names[i]) == n && strncmp(var, helper_env_names[i], n) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(helper_env_prefixes) / sizeof(*helper_env_prefixes); i++)
+        if (strncmp(var, helper_env_prefixes[i], strlen(helper_env_prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* A helper name is one file name component: no path, no option. */
+static bool
+helper_name_ok(const char *name)
+{
+    if (!*name || *name == '-' || *name == '.' || strlen(name) > 64)
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_' || *c == '.'))
+            return false;
+    return true;
+}
+
+/*
+ * The absolute path of @p prog in $PATH.  Empty and relative entries are
+ * skipped: a helper is never run from the current directory.
+ */
+static int
+find_in_path(char **out, const char *prog, cocoimg_error **err)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n > 0 && p[0] == '/') {
+            char *cand = NULL;
+            if (asprintf(&cand, "%.*s/%s", (int)n, p, prog) < 0)
+                return cocoimg__error_oom(err);
+            struct stat st;
+            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0) {
+                *out = cand;
+                return 0;
+            }
+            free(cand);
+        }
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0, "credential helper '%s' not found in PATH",
+                              prog);
+}
+
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Kill (if @p kill_it) and reap @p pid; *status gets its wait status. */
+static void
+reap(pid_t pid, bool kill_it, int *status)
+{
+    if (kill_it)
+        (void)kill(pid, SIGKILL);
+    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * Run "@p path get" with @p input on its stdin; its stdout (at most
+ * CREDHELPER_OUTPUT_MAX bytes) goes to @p buf, *len_out.  The child gets a
+ * filtered environment, stderr on /dev/null and no other descriptor.  On
+ * success *status is its wait status.  COCOIMG_ELIMIT when it takes longer
+ * than @p timeout_ms or writes too much (it is killed).
+ */
+static int
+run_helper(int *status, uint8_t *buf, size_t cap, size_t *len_out, const char *path,
+           const char *name, const char *input, unsigned int timeout_ms, cocoimg_error **err)
+{
+    extern char **environ;
+    int r = 0;
+    size_t n_env = 0;
+    for (char **e = environ; e && *e; e++)
+        n_env++;
+    _cleanup_free_ char **envp = calloc(n_env + 1, sizeof(*envp));
+    if (!envp)
+        return cocoimg__error_oom(err);
+    size_t k = 0;
+    for (char **e = environ; e && *e; e++)
+        if (helper_env_wanted(*e))
+            envp[k++] = *e;
+
+    /* stdin is a socket so a helper that exits unread cannot SIGPIPE us (MSG_NOSIGNAL) */
+    int in[2] = {-1, -1}, out[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "credential helper '%s': socketpair",
+                                  name);
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        r = cocoimg__error_set(err, COCOIMG_EIO, errno, "credential helper '%s': pipe", name);
+        close(in[0]);
+        close(in[1]);
+        return r;
+    }
+    _cleanup_close_ int to_child = in[0], from_child = out[0];
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, in[1], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+    /* the caller's signal mask and handlers are not the helper's business */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    char *argv[] = {(char *)path, (char *)"get", NULL};
+    pid_t pid;
+    int e = posix_spawn(&pid, path, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(in[1]);
+    close(out[1]);
+    if (e)
+        return cocoimg__error_set(err, COCOIMG_EIO, e, "credential helper '%s': cannot run '%s'",
+                                  name, path);
+
+    (void)fcntl(to_child, F_SETFL, O_NONBLOCK);
+    (void)fcntl(from_child, F_SETFL, O_NONBLOCK);
+    const char *wp = input;
+    size_t wleft = strlen(input);
+    size_t len = 0;
+    bool eof = false;
+    int64_t deadline = now_ms() + timeout_ms;
+    if (wleft == 0)
+        to_child = (close(to_child), -1);
+    while (!eof) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            goto timeout;
+        struct pollfd pfd[2] = {{from_child, POLLIN, 0}, {to_child, POLLOUT, 0}};
+        int np = poll(pfd, to_child >= 0 ? 2 : 1, (int)(left > 1000 ? 1000 : left));
+        if (np < 0 && errno != EINTR) {
+            r = cocoimg__error_set(err, COCOIMG_EIO, errno, "credential helper '%s': poll", name);
+            reap(pid, true, status);
+            goto out;
+        }
+        if (np <= 0)
+            continue;
+        if (to_child >= 0 && pfd[1].revents) {
+            ssize_t w = send(to_child, wp, wleft, MSG_NOSIGNAL);
+            if (w > 0) {
+                wp += w;
+                wleft -= (size_t)w;
+            }
+            /* written, or the helper does not read it: either way it sees EOF now */
+            if (wleft == 0 || (w < 0 && errno != EAGAIN && errno != EINTR))
+                to_child = (close(to_child), -1);
+        }
+        if (pfd[0].revents) {
+            ssize_t rd = read(from_child, buf + len, cap - len);
+            if (rd == 0) {
+                eof = true;
+            } else if (rd > 0) {
+                len += (size_t)rd;
+                if (len == cap) {
+                    r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                           "credential helper '%s': output exceeds %zu bytes", name,
+                                           cap - 1);
+                    reap(pid, true, status);
+                    goto out;
+                }
+            } else if (errno != EAGAIN && errno != EINTR) {
+                r = cocoimg__error_set(err, COCOIMG_EIO, errno, "credential helper '%s': read",
+                                       name);
+                reap(pid, true, status);
+                goto out;
+            }
+        }
+    }
+    /* stdout closed: wait for the exit, still within the deadline */
+    for (;;) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            r = cocoimg__error_set(err, COCOIMG_EIO, errno, "credential helper '%s': wait", name);
+            goto out;
+        }
+        if (now_ms() >= deadline)
+            goto timeout;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    *len_out = len;
+    goto out;
+timeout:
+    reap(pid, true, status);
+    r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                           "credential helper '%s' did not answer within %u ms", name, timeout_ms);
+out:
+    return r;
+}
+
+/* The first line of a helper's error output, printable characters only, bounded. */
+static void
+first_line(char *dst, size_t dlen, const uint8_t *src, size_t slen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < slen && n + 1 < dlen && src[i] != '\n'; i++)
+        dst[n++] = src[i] >= 0x20 && src[i] < 0x7f ? (char)src[i] : '?';
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+/* Wipe the bytes of a jansson string in place (jansson frees without wiping). */
+static void
+wipe_json_string(json_t *s)
+{
+    if (json_is_string(s))
+        cocoimg__wipe((char *)json_string_value(s), json_string_length(s));
+}
+
+int
+cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
+                        const char *helper, const char *server, unsigned int timeout_ms,
+                        cocoimg_error **err)
+{
+    *found = false;
+    if (!helper_name_ok(helper))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "invalid credential helper name '%s'",
+                                  helper);
+    char prog[96];
+    snprintf(prog, sizeof(prog), "docker-credential-%s", helper);
+    _cleanup_free_ char *path = NULL;
+    int r = find_in_path(&path, prog, err);
+    if (r < 0)
+        return r;
+    uint8_t *buf = malloc(CREDHELPER_OUTPUT_MAX + 1);
+    if (!buf)
+        return cocoimg__error_oom(err);
+    size_t len = 0;
+    int status = 0;
+    json_t *j = NULL;
+    r = run_helper(&status, buf, CREDHELPER_OUTPUT_MAX + 1, &len, path, prog, server,
+                   timeout_ms ? timeout_ms : CREDHELPER_TIMEOUT_MS, err);
+    if (r < 0)
+        goto out;
+    if (WIFSIGNALED(status)) {
+        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "credential helper '%s' killed by signal %d",
+                               prog, WTERMSIG(status));
+        goto out;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        /* docker-credential-helpers: "credentials not found in native keychain" */
+        if (memmem(buf, len, "credentials not found", 21))
+            goto out;
+        char line[121];
+        first_line(line, sizeof(line), buf, len);
+        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "credential helper '%s' failed (exit %d)%s%s",
+                               prog, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                               *line ? ": " : "", line);
+        goto out;
+    }
+    /* our own message: jansson's would quote the text near the error */
+    json_error_t jerr;
+    j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    cocoimg__wipe(&jerr, sizeof(jerr));
+    const char *user = j ? cocoimg__json_str(j, "Username") : NULL;
+    json_t *sj = j ? json_object_get(j, "Secret") : NULL;
+    if (!json_is_object(j) || !user || !json_is_string(sj)) {
+        if (j) {
+            wipe_json_string(sj);
+            wipe_json_string(json_object_get(j, "Username"));
+        }
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': output is not a JSON object with "
+                               "'Username' and 'Secret' strings",
+                               prog);
+        goto out;
+    }
+    size_t slen = json_string_length(sj);
+    if (!*user && slen == 0)
+        goto out; /* empty credentials: none */
+    if (strcmp(user, "<token>") == 0) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                               "credential helper '%s' returned an identity token for '%s': "
+                               "identity tokens are not supported",
+                               prog, server);
+        goto out;
+    }
+    if (!*user || memchr(user, ':', strlen(user))) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': empty user name or one with ':'", prog);
+        goto out;
+    }
+    char *u = strdup(user);
+    cocoimg__secret *pass = NULL;
+    r = u ? cocoimg__secret_new(&pass, slen + 1, err) : cocoimg__error_oom(err);
+    if (r == 0) {
+        memcpy(pass->ptr, json_string_value(sj), slen);
+        pass->len = slen; /* NUL-terminated after len, like the authfile passwords */
+        *user_out = u;
+        *pass_out = pass;
+        *found = true;
+    } else {
+        free(u);
+    }
+    wipe_json_string(sj);
+out:
+    json_decref(j);
+    cocoimg__wipe(buf, CREDHELPER_OUTPUT_MAX + 1);
+    free(buf);
     return r;
 }

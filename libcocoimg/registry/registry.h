@@ -213,6 +213,11 @@ void cocoimg__auth_challenge_clear(cocoimg__auth_challenge *c);
 /*
  * Look up @p host (and, more specific, "host/repo" prefixes when @p repo
  * is not NULL) in a containers auth.json / docker config.json document.
+ * As docker does, a "credHelpers" entry for @p host (keys compared like the
+ * "auths" keys, without repository) wins, then "credsStore"; the helper
+ * named is asked (cocoimg__credhelper_get(); for docker.io with the server
+ * "https://index.docker.io/v1/") and its answer is the result, "auths" is
+ * not consulted then.
  * Keys may carry a scheme and path ("https://index.docker.io/v1/"); for
  * docker.io the legacy index keys match too.  *found is false when there is
  * no entry.  The password is returned in a secret.  A malformed entry fails
@@ -231,6 +236,31 @@ int cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pas
  */
 int cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
                            const char *authfile, const char *host, cocoimg_error **err);
+
+/* A credential helper gets this long to answer (ms), and may print this much. */
+#define CREDHELPER_TIMEOUT_MS 30000
+#define CREDHELPER_OUTPUT_MAX (64u * 1024)
+
+/*
+ * Ask the docker credential helper "docker-credential-@p helper" (found in
+ * $PATH; relative and empty entries skipped) for the credentials of
+ * @p server, as docker and containers/image do: "get" with @p server on
+ * its stdin, {"ServerURL","Username","Secret"} JSON on its stdout.  It runs
+ * without a shell, with a filtered environment (PATH, HOME, USER, XDG_*,
+ * DBUS/DISPLAY, GnuPG/pass, AWS_*, GOOGLE_*, CLOUDSDK_*, AZURE_*), stdin a
+ * socket, stderr /dev/null.  *found is false when it exits non-zero saying
+ * "credentials not found" or answers empty credentials.  Errors: an invalid
+ * name COCOIMG_EINVAL, not in $PATH COCOIMG_ENOTFOUND, more than
+ * @p timeout_ms (0: CREDHELPER_TIMEOUT_MS; it is killed) or more than
+ * CREDHELPER_OUTPUT_MAX bytes COCOIMG_ELIMIT, other failures COCOIMG_ERROR
+ * (exit status and the first line of its output), output that is not the
+ * JSON above COCOIMG_EFORMAT (never quoting it), an identity token
+ * (Username "<token>") COCOIMG_ENOTSUP.  The secret is returned in a
+ * secret buffer; every copy of the output is wiped.
+ */
+int cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
+                            const char *helper, const char *server, unsigned int timeout_ms,
+                            cocoimg_error **err);
 
 /* TLS material of a registry (certs.d layout). */
 typedef struct cocoimg__tls_files {

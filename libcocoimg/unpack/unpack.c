@@ -57,6 +57,16 @@ cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
  *   applied into staged files ".layer-N" in the staging directory, verified
  *   against their digest while written, so the applier finds them on disk.
  *
+ * Disk use is bounded: a layer is "held" from the moment a worker starts
+ * staging it until the applier has finished applying it (its unlinked file
+ * is only freed then).  Workers hold at most `jobs` layers and
+ * `prefetch_max_bytes` bytes (declared sizes: the blob reader enforces
+ * them); a worker waits on `cond` before starting a layer that does not fit,
+ * and never while downloading.  A layer larger than the whole budget is left
+ * to the applier, which streams it.  So the layer the applier needs next is
+ * always pending (it streams it), being downloaded by a worker that does not
+ * wait, or staged: the applier never waits for a waiting worker.
+ *
  * Every thread works through bounded buffers: memory does not grow with the
  * layer size.  The first error anywhere sets `cancel`; every stream checks
  * it on each read, so all threads stop promptly and the caller removes the
@@ -226,7 +236,10 @@ struct pull {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     enum layer_state *state; /* per layer */
+    bool *held;              /* per layer: counted in n_held / held_bytes */
     size_t next_fetch;       /* workers take layers from here on */
+    size_t n_held, max_held; /* layers held by the prefetch and their cap */
+    uint64_t held_bytes, budget, peak_bytes;
     atomic_int cancel;
     int first_r;                /* the first error (0: none) and its message */
     cocoimg_error *first_err;
@@ -303,6 +316,26 @@ fetch_layer(struct pull *p, size_t idx, cocoimg_error **err)
     return 0;
 }
 
+/* Whether layer @p idx may ever be prefetched (it fits the budget on its own). */
+static bool
+prefetchable(const struct pull *p, size_t idx)
+{
+    int64_t sz = p->m->layers[idx].size;
+    return sz >= 0 && (uint64_t)sz <= p->budget;
+}
+
+/* The applier is done with layer @p idx: give back what it held.  Under lock. */
+static void
+release_layer(struct pull *p, size_t idx)
+{
+    if (!p->held[idx])
+        return;
+    p->held[idx] = false;
+    p->n_held--;
+    p->held_bytes -= (uint64_t)p->m->layers[idx].size;
+    pthread_cond_broadcast(&p->cond);
+}
+
 static void *
 worker(void *arg)
 {
@@ -310,11 +343,25 @@ worker(void *arg)
     pthread_mutex_lock(&p->lock);
     while (!atomic_load(&p->cancel)) {
         size_t i = p->next_fetch;
-        while (i < p->m->n_layers && p->state[i] != LAYER_PENDING)
+        while (i < p->m->n_layers && (p->state[i] != LAYER_PENDING || !prefetchable(p, i)))
             i++;
         if (i >= p->m->n_layers)
             break;
+        uint64_t sz = (uint64_t)p->m->layers[i].size;
+        if (p->n_held >= p->max_held || sz > p->budget - p->held_bytes) {
+            /*
+             * Not before the applier consumed some: layer i stays pending,
+             * so the applier streams it itself if it gets there first.
+             */
+            pthread_cond_wait(&p->cond, &p->lock);
+            continue;
+        }
         p->state[i] = LAYER_FETCHING;
+        p->held[i] = true;
+        p->n_held++;
+        p->held_bytes += sz;
+        if (p->held_bytes > p->peak_bytes)
+            p->peak_bytes = p->held_bytes;
         pthread_mutex_unlock(&p->lock);
 
         char ds[COCOIMG_DIGEST_STRMAX];
@@ -353,11 +400,17 @@ take_layer(struct pull *p, size_t idx, cocoimg__reader **in, cocoimg_error **err
         pthread_cond_wait(&p->cond, &p->lock);
     bool staged = p->state[idx] == LAYER_STAGED;
     p->state[idx] = LAYER_TAKEN;
+    /* next_fetch moved: a waiting worker may now pick another layer */
+    pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
     if (atomic_load(&p->cancel))
         return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
-    if (!staged)
+    if (!staged) {
+        if (p->max_held && idx > 0 && !prefetchable(p, idx))
+            cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG,
+                         "unpack: layer %zu streamed: larger than the prefetch budget", idx);
         return cocoimg__source_get_blob(p->src, &ld->digest, ld->size, in, err);
+    }
     char name[32];
     staged_name(name, sizeof(name), idx);
     int r = cocoimg__reader_file(in, p->sfd, name, err);
@@ -475,6 +528,7 @@ apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
     if (n_workers > 0 && !(threads = calloc(n_workers, sizeof(*threads))))
         return cocoimg__error_oom(err);
     p->next_fetch = 1; /* the applier streams layer 0 itself */
+    p->max_held = n_workers ? n_workers + 1 : 0;
     for (; started < n_workers; started++) {
         int e = pthread_create(&threads[started], NULL, worker, p);
         if (e) {
@@ -489,15 +543,27 @@ apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
         cocoimg__log(p->ctx, COCOIMG_LOG_INFO, "unpack: layer %zu/%zu %s", i + 1, n, ds);
         cocoimg_error *e = NULL;
         int r = unpack_layer(p, i, &e);
+        /* its chain is freed: the space of a staged file is given back */
+        pthread_mutex_lock(&p->lock);
+        release_layer(p, i);
+        pthread_mutex_unlock(&p->lock);
         if (r < 0) {
             cocoimg__error_wrap(&e, r, "layer %zu (%s)", i, ds);
             fail(p, r, e);
         }
     }
-    atomic_store(&p->cancel, 1); /* nothing left to fetch; stop the workers either way */
+    /* nothing left to fetch; stop the workers either way (waiting ones too) */
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->cancel, 1);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
     for (unsigned int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    if (started)
+        cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG,
+                     "unpack: prefetch peak %llu staged bytes (budget %llu bytes, %zu layers)",
+                     (unsigned long long)p->peak_bytes, (unsigned long long)p->budget, p->max_held);
     if (p->first_r < 0) {
         if (err && !*err)
             *err = TAKE_PTR(p->first_err);
@@ -584,7 +650,8 @@ build(struct pull *u, const cocoimg__platform *want, const char *staging, unsign
     u->sfd = sfd;
     u->m = m;
     u->c = c;
-    if (m->n_layers && !(u->state = calloc(m->n_layers, sizeof(*u->state))))
+    if (m->n_layers && (!(u->state = calloc(m->n_layers, sizeof(*u->state))) ||
+                        !(u->held = calloc(m->n_layers, sizeof(*u->held)))))
         return cocoimg__error_oom(err);
     if ((r = apply_layers(u, n_workers, err)) < 0)
         return r;
@@ -655,12 +722,15 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     unsigned int n_workers =
         cocoimg_reference_transport(ref) == COCOIMG_TRANSPORT_DOCKER ? jobs - 1 : 0;
     struct pull u = {.ctx = ctx, .opts = opts, .src = s, .sfd = -1, .rootfd = -1};
+    u.budget = opts->prefetch_max_bytes ? opts->prefetch_max_bytes
+                                        : COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES;
     pthread_mutex_init(&u.lock, NULL);
     pthread_cond_init(&u.cond, NULL);
     atomic_init(&u.cancel, 0);
     r = build(&u, &want, staging, n_workers, err);
     cocoimg__crypt_config_free(u.crypt);
     free(u.state);
+    free(u.held);
     cocoimg_error_free(u.first_err);
     pthread_cond_destroy(&u.cond);
     pthread_mutex_destroy(&u.lock);

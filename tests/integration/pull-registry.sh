@@ -7,7 +7,8 @@
 # image (key file and key-provider callback), a connection dropped mid-blob;
 # refusals that leave nothing behind: a tampered blob (first and prefetched
 # layer), a diffID mismatch, wrong credentials, cancellation through the
-# progress callback.
+# progress callback; a bounded prefetch budget (--prefetch-max); credentials
+# from a docker credential helper (credHelpers).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/fixtures.sh"
 . "$top_srcdir/tests/integration/registry-fixtures.sh"
@@ -24,7 +25,7 @@ cd "$T" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
 CI=$COCO_IMG
 SK=--tls-verify=false
-plan 47
+plan 65
 
 bg() { # bg CMD...: a helper stopped by PID at exit
     "$@" >"$T/bg.$RANDOM.log" 2>&1 &
@@ -242,5 +243,107 @@ ok "  ... a digest error; no bundle, no staging directory" \
 ok "tamper with layer 0 too" tamper 0
 fails "a streamed tampered blob (--jobs 1): exit 3" 3 "$CI" pull $SK --jobs 1 "docker://$R1/test/app:v1" G2
 ok "  ... nothing left" nothing_left G2
+
+# --- bounded prefetch (--prefetch-max) --------------------------------------
+# a fresh registry: the blobs of the one above are tampered with now
+P4=$(free_port)
+start_registry bounded "$P4"
+R4=127.0.0.1:$P4
+ok "push the five-layer image to a fresh registry" \
+    skopeo copy -q --dest-tls-verify=false oci:img:t "docker://$R4/test/app:v1"
+# staged_peak BUNDLE OUT CMD...: run CMD while polling the bytes of the staged
+# layer files in BUNDLE.tmp-*/; OUT gets the largest sum seen
+staged_peak() {
+    local b=$1 out=$2 rc
+    shift 2
+    echo 0 >"$out"
+    (
+        max=0
+        while :; do
+            s=$(stat -c %s "$b".tmp-*/.layer-* 2>/dev/null | awk '{t += $1} END {print t + 0}')
+            [ "$s" -gt "$max" ] && { max=$s; echo "$max" >"$out"; }
+            sleep 0.005
+        done
+    ) &
+    local poller=$!
+    "$@"
+    rc=$?
+    kill "$poller"
+    wait "$poller" 2>/dev/null
+    return $rc
+}
+export -f staged_peak
+# the N of the debug log's "prefetch peak N staged bytes"
+peak_of() { sed -n 's/.*prefetch peak \([0-9]*\) staged bytes.*/\1/p' "$1"; }
+export -f peak_of
+# it must be > 0 and <= the budget, and so must the polled size
+peak_within() { # peak_within LOG BUDGET
+    local n
+    n=$(peak_of "$1")
+    echo "# peak $n, budget $2, polled $(cat "$1.polled")"
+    [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -le "$2" ] && [ "$(cat "$1.polled")" -le "$2" ]
+}
+export -f peak_within
+B7=$((7 * 1024 * 1024))
+ok "control: with the default budget layers 1 and 3 are staged together (peak > 7 MiB)" \
+    bash -c "'$CI' --debug pull $SK --jobs 4 docker://$R4/test/app:v1 PF0 2>lpf0 &&
+             [ \"\$(peak_of lpf0)\" -gt $B7 ]"
+ok "pull --jobs 4 --prefetch-max 7M (one big layer staged at a time)" \
+    bash -c "staged_peak PF1 lpf1.polled '$CI' --debug pull $SK --jobs 4 --prefetch-max 7M \
+             docker://$R4/test/app:v1 PF1 2>lpf1 && grep -q prefetching lpf1"
+ok "  ... the same tree as umoci's" $COMPARE PF1/rootfs U/rootfs
+ok "  ... staged bytes never above 7 MiB (debug peak and polled staging dir)" \
+    peak_within lpf1 "$B7"
+ok "pull --jobs 4 --prefetch-max 100K: big layers are streamed, small ones prefetched" \
+    bash -c "staged_peak PF2 lpf2.polled '$CI' --debug pull $SK --jobs 4 --prefetch-max 100K \
+             docker://$R4/test/app:v1 PF2 2>lpf2 &&
+             grep -q 'layer 1 streamed: larger than the prefetch budget' lpf2 &&
+             grep -q 'layer 3 streamed: larger than the prefetch budget' lpf2"
+ok "  ... the same tree as umoci's" $COMPARE PF2/rootfs U/rootfs
+ok "  ... staged bytes never above 100 KiB" peak_within lpf2 102400
+ok "unpack --prefetch-max 1 --jobs 8: everything streamed, the same tree" \
+    bash -c "'$CI' --debug unpack $SK --jobs 8 --prefetch-max 1 docker://$R4/test/app:v1 PF3 2>lpf3 &&
+             ! grep -q prefetching lpf3 && $COMPARE PF3/rootfs U/rootfs"
+fails "--prefetch-max 0 is a usage error" 2 "$CI" pull $SK --prefetch-max 0 "docker://$R4/test/app:v1" PF4
+fails "--prefetch-max 1X is a usage error" 2 "$CI" pull $SK --prefetch-max 1X "docker://$R4/test/app:v1" PF4
+
+# --- credentials from a docker credential helper (credHelpers) --------------
+mkdir -p "$T/helpers"
+cat >"$T/helpers/docker-credential-cocotest" <<EOF
+#!/bin/sh
+# answers for $R3 only; logs the servers it was asked for
+[ "\$1" = get ] || exit 2
+server=\$(cat)
+echo "\$server" >>"$T/helpers/asked"
+if [ "\$server" = "$R3" ]; then
+    printf '{"ServerURL":"%s","Username":"alice","Secret":"wonder land"}' "\$server"
+else
+    echo "credentials not found in native keychain"; exit 1
+fi
+EOF
+chmod 755 "$T/helpers/docker-credential-cocotest"
+printf '{"credHelpers":{"%s":"cocotest"}}\n' "$R3" >"$T/helpers.json"
+ok "pull from the htpasswd registry with credentials only from a credHelpers entry (--authfile)" \
+    bash -c "PATH='$T/helpers':\$PATH '$CI' --debug pull $SK --authfile '$T/helpers.json' \
+             docker://$R3/test/app:v1 H1 2>lh1 && $COMPARE H1/rootfs U/rootfs &&
+             grep -qx '$R3' '$T/helpers/asked'"
+ok "  ... the secret is not in the debug log" bash -c "! grep -q 'wonder land' lh1"
+mkdir -p "$XDG_RUNTIME_DIR/containers"
+cp "$T/helpers.json" "$XDG_RUNTIME_DIR/containers/auth.json"
+ok "  ... and from the default auth.json location" \
+    bash -c "PATH='$T/helpers':\$PATH '$CI' pull $SK docker://$R3/test/app:v1 H2 &&
+             $COMPARE H2/rootfs U/rootfs"
+rm "$XDG_RUNTIME_DIR/containers/auth.json"
+printf '#!/bin/sh\ncat >/dev/null\necho "credentials not found in native keychain"\nexit 1\n' \
+    >"$T/helpers/docker-credential-nocreds"
+chmod 755 "$T/helpers/docker-credential-nocreds"
+printf '{"credHelpers":{"%s":"nocreds"}}\n' "$R3" >"$T/other.json"
+fails "a helper that has no credentials for the registry (anonymous): 401, exit 1" 1 \
+    env PATH="$T/helpers:$PATH" "$CI" pull $SK --authfile "$T/other.json" "docker://$R3/test/app:v1" H3
+ok "  ... nothing left" nothing_left H3
+printf '{"credHelpers":{"%s":"absent"}}\n' "$R3" >"$T/absent.json"
+fails "a credHelpers entry naming a helper not in PATH: exit 4 (not found)" 4 \
+    "$CI" pull $SK --authfile "$T/absent.json" "docker://$R3/test/app:v1" H4
+ok "  ... naming the helper" grep -q "docker-credential-absent' not found in PATH" "$T_TMP/out.$T_NUM"
 
 done_testing

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* paths here are short temp paths; truncation would only fail a CHECK */
@@ -412,6 +413,270 @@ test_client_new_errors(void)
     return 0;
 }
 
+/* --- credential helpers --- */
+
+static char helperdir[256];
+
+/* docker-credential-NAME in helperdir running the sh script BODY */
+static int
+write_helper(const char *name, const char *body)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/docker-credential-%s", helperdir, name);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    return chmod(p, 0755);
+}
+
+/*
+ * Fake helpers in a fresh directory prepended to PATH.  "good" answers for
+ * reg.test:5000 and docker.io's index URL and records its argument, the
+ * server it read and its environment in helperdir/seen.
+ */
+static int
+setup_helpers(void)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(helperdir, sizeof(helperdir), "%s/credhelper.XXXXXX", t ? t : "/tmp");
+    if (!mkdtemp(helperdir))
+        return -1;
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "server=$(cat)\n"
+             "{ echo \"arg=$1\"; echo \"server=$server\"; env; } >'%s/seen'\n"
+             "case \"$server\" in\n"
+             "reg.test:5000) printf '%%s' '{\"ServerURL\":\"reg.test:5000\",\"Username\":"
+             "\"helper-user\",\"Secret\":\"s3cret \\\"pw\\\"\"}' ;;\n"
+             "https://index.docker.io/v1/) echo '{\"Username\":\"hub\",\"Secret\":\"hubpw\"}' ;;\n"
+             "*) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+             "esac",
+             helperdir);
+    if (write_helper("good", body) < 0 ||
+        write_helper("garbage", "cat >/dev/null; echo 'not json TOPSECRET-123 {'") < 0 ||
+        write_helper("notobject", "echo '[\"TOPSECRET-123\"]'") < 0 ||
+        write_helper("nosecret", "echo '{\"Username\":\"u\",\"Secret\":5}'") < 0 ||
+        write_helper("empty", "echo '{\"Username\":\"\",\"Secret\":\"\"}'") < 0 ||
+        write_helper("token", "echo '{\"Username\":\"<token>\",\"Secret\":\"TOPSECRET-123\"}'") <
+            0 ||
+        write_helper("fails", "echo 'keychain locked'; echo more; exit 3") < 0 ||
+        write_helper("crash", "kill -9 $$") < 0 || write_helper("hang", "exec sleep 30") < 0 ||
+        write_helper("hangopen", "echo '{}'; exec sleep 30") < 0 ||
+        write_helper("chatty", "head -c 200000 /dev/zero | tr '\\0' a") < 0 ||
+        write_helper("noread", "echo '{\"Username\":\"nr\",\"Secret\":\"x\"}'") < 0)
+        return -1;
+    const char *path = getenv("PATH");
+    char *np = NULL;
+    if (asprintf(&np, "%s:%s", helperdir, path ? path : "/usr/bin:/bin") < 0)
+        return -1;
+    setenv("PATH", np, 1);
+    free(np);
+    /* must not reach the helper; HOME must */
+    setenv("COCOIMG_TEST_LEAK", "leaked", 1);
+    return 0;
+}
+
+static int
+helper_get(const char *helper, const char *server, unsigned int timeout_ms, bool *found,
+           char **user, char **pass, cocoimg_error **e)
+{
+    cocoimg__secret *s = NULL;
+    *user = *pass = NULL;
+    int r = cocoimg__credhelper_get(found, user, &s, helper, server, timeout_ms, e);
+    if (r == 0 && *found) {
+        *pass = strndup((char *)s->ptr, s->len);
+        cocoimg__secret_free(s);
+    }
+    return r;
+}
+
+static int
+read_seen(char *buf, size_t len)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/seen", helperdir);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return unlink(p);
+}
+
+static int
+test_credhelper_get(void)
+{
+    CHECK_OK(setup_helpers());
+    bool found = false;
+    char *u, *p;
+    CHECK_OK(helper_get("good", "reg.test:5000", 0, &found, &u, &p, NULL));
+    CHECK(found && strcmp(u, "helper-user") == 0 && strcmp(p, "s3cret \"pw\"") == 0);
+    free(u);
+    free(p);
+    static char seen[65536];
+    CHECK_OK(read_seen(seen, sizeof(seen)));
+    CHECK(strstr(seen, "arg=get\n") && strstr(seen, "server=reg.test:5000\n"));
+    CHECK(strstr(seen, "\nPATH=") && strstr(seen, "\nHOME="));
+    CHECK(!strstr(seen, "COCOIMG_TEST_LEAK"));
+
+    /* not found (exit 1 + docker's message): no credentials, no error */
+    CHECK_OK(helper_get("good", "other.io", 0, &found, &u, &p, NULL));
+    CHECK(!found && !u);
+    CHECK_OK(helper_get("empty", "reg.test:5000", 0, &found, &u, &p, NULL));
+    CHECK(!found && !u);
+    /* a helper that never reads stdin is fine */
+    CHECK_OK(helper_get("noread", "reg.test:5000", 0, &found, &u, &p, NULL));
+    CHECK(found && strcmp(u, "nr") == 0);
+    free(u);
+    free(p);
+    return 0;
+}
+
+static int
+helper_code(const char *helper, unsigned int timeout_ms, const char *want_msg)
+{
+    bool found = true;
+    char *u = NULL, *p = NULL;
+    cocoimg_error *e = NULL;
+    int r = helper_get(helper, "reg.test:5000", timeout_ms, &found, &u, &p, &e);
+    const char *m = e ? cocoimg_error_message(e) : "";
+    if (r < 0)
+        printf("# %s: %s\n", helper, m);
+    if (r < 0 &&
+        (found || u || !*m || strstr(m, "TOPSECRET") || (want_msg && !strstr(m, want_msg))))
+        r = 1; /* credentials with an error, no message, a leaked secret or another message */
+    free(u);
+    free(p);
+    cocoimg_error_free(e);
+    return r;
+}
+
+static int
+test_credhelper_bad(void)
+{
+    CHECK(helper_code("garbage", 0, "not a JSON object") == COCOIMG_EFORMAT);
+    CHECK(helper_code("notobject", 0, "not a JSON object") == COCOIMG_EFORMAT);
+    CHECK(helper_code("nosecret", 0, "'Secret'") == COCOIMG_EFORMAT);
+    CHECK(helper_code("token", 0, "identity token") == COCOIMG_ENOTSUP);
+    CHECK(helper_code("fails", 0, "(exit 3): keychain locked") == COCOIMG_ERROR);
+    CHECK(helper_code("crash", 0, "signal 9") == COCOIMG_ERROR);
+    CHECK(helper_code("chatty", 0, "exceeds") == COCOIMG_ELIMIT);
+    CHECK(helper_code("missing", 0, "'docker-credential-missing' not found in PATH") ==
+          COCOIMG_ENOTFOUND);
+    CHECK(helper_code("../good", 0, "invalid credential helper name") == COCOIMG_EINVAL);
+    CHECK(helper_code("-x", 0, "invalid credential helper name") == COCOIMG_EINVAL);
+
+    /* hanging, before and after closing its stdout: killed at the deadline */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(helper_code("hang", 300, "within 300 ms") == COCOIMG_ELIMIT);
+    CHECK(helper_code("hangopen", 300, "within 300 ms") == COCOIMG_ELIMIT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec < 10);
+    return 0;
+}
+
+static int
+test_credhelper_authfile(void)
+{
+    bool found;
+    char *u, *p;
+    /* credHelpers for the host wins over its auths entry */
+    char doc[512];
+    snprintf(doc, sizeof(doc),
+             "{\"auths\":{\"reg.test:5000\":{\"auth\":\"YTpi\"},\"plain.io\":{\"auth\":\"YTpi\"}},"
+             "\"credHelpers\":{\"https://reg.test:5000\":\"good\",\"gone.io\":\"good\","
+             "\"docker.io\":\"good\"}}");
+    CHECK_OK(lookup(doc, "reg.test:5000", "ns/app", &found, &u, &p));
+    CHECK(found && strcmp(u, "helper-user") == 0 && strcmp(p, "s3cret \"pw\"") == 0);
+    free(u);
+    free(p);
+    /* other hosts: auths as before */
+    CHECK_OK(lookup(doc, "plain.io", NULL, &found, &u, &p));
+    CHECK(found && strcmp(u, "a") == 0 && strcmp(p, "b") == 0);
+    free(u);
+    free(p);
+    /* the helper does not know it: no credentials (auths not consulted) */
+    CHECK_OK(lookup(doc, "gone.io", NULL, &found, &u, &p));
+    CHECK(!found);
+    /* docker.io is asked for under docker's index URL */
+    CHECK_OK(lookup(doc, "docker.io", "library/alpine", &found, &u, &p));
+    CHECK(found && strcmp(u, "hub") == 0 && strcmp(p, "hubpw") == 0);
+    free(u);
+    free(p);
+
+    /* credsStore for every host without a credHelpers entry */
+    const char *store = "{\"credsStore\":\"good\",\"credHelpers\":{\"x.io\":\"fails\"},"
+                        "\"auths\":{\"reg.test:5000\":{}}}";
+    CHECK_OK(lookup(store, "reg.test:5000", NULL, &found, &u, &p));
+    CHECK(found && strcmp(u, "helper-user") == 0);
+    free(u);
+    free(p);
+    CHECK_OK(lookup(store, "nothere.io", NULL, &found, &u, &p));
+    CHECK(!found);
+
+    /* malformed: wrong types; a failing helper is an error naming the file */
+    CHECK(lookup_code("{\"credHelpers\":[]}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"credHelpers\":{\"h.io\":5}}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"credsStore\":{}}") == COCOIMG_EFORMAT);
+    CHECK(lookup_code("{\"credHelpers\":{\"h.io\":\"fails\"}}") == COCOIMG_ERROR);
+    CHECK(lookup_code("{\"credHelpers\":{\"h.io\":\"../../bin/sh\"}}") == COCOIMG_EINVAL);
+    cocoimg_error *e = NULL;
+    char *uu = NULL;
+    cocoimg__secret *s = NULL;
+    const char *bad = "{\"credsStore\":\"garbage\"}";
+    CHECK(cocoimg__authfile_lookup(&found, &uu, &s, bad, strlen(bad), "h.io", NULL, "my.json",
+                                   &e) == COCOIMG_EFORMAT);
+    CHECK(strstr(cocoimg_error_message(e), "my.json") &&
+          !strstr(cocoimg_error_message(e), "TOPSECRET"));
+    cocoimg_error_free(e);
+
+    /* through the default locations: a not-found helper falls through to the next file */
+    char dir[512], path[512];
+    snprintf(dir, sizeof(dir), "%s/run/containers", helperdir);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, dir, NULL));
+    CHECK_OK(write_file(dir, "auth.json",
+                        "{\"credHelpers\":{\"reg.test:5000\":\"good\","
+                        "\"gone.io\":\"good\"}}"));
+    snprintf(dir, sizeof(dir), "%s/home/.docker", helperdir);
+    CHECK_OK(cocoimg__mkdir_p(AT_FDCWD, dir, NULL));
+    CHECK_OK(write_file(dir, "config.json", "{\"auths\":{\"gone.io\":{\"auth\":\"ZDpl\"}}}"));
+    snprintf(path, sizeof(path), "%s/run", helperdir);
+    setenv("XDG_RUNTIME_DIR", path, 1);
+    snprintf(path, sizeof(path), "%s/home", helperdir);
+    setenv("HOME", path, 1);
+    unsetenv("XDG_CONFIG_HOME");
+    unsetenv("REGISTRY_AUTH_FILE");
+    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, "reg.test:5000", NULL));
+    CHECK(found && strcmp(uu, "helper-user") == 0);
+    free(uu);
+    cocoimg__secret_free(s);
+    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, "gone.io", NULL));
+    CHECK(found && strcmp(uu, "d") == 0 && s->len == 1 && s->ptr[0] == 'e');
+    free(uu);
+    cocoimg__secret_free(s);
+
+    /* and the registry client takes them when created */
+    cocoimg__registry *r = NULL;
+    struct cocoimg__registry_options o = {0};
+    CHECK_OK(cocoimg__registry_new(&r, NULL, "reg.test:5000", &o, NULL));
+    cocoimg__registry_free(r);
+    snprintf(path, sizeof(path), "%s/fails.json", helperdir);
+    CHECK_OK(
+        write_file(helperdir, "fails.json", "{\"credHelpers\":{\"reg.test:5000\":\"fails\"}}"));
+    o.authfile = path;
+    e = NULL;
+    CHECK(cocoimg__registry_new(&r, NULL, "reg.test:5000", &o, &e) == COCOIMG_ERROR);
+    CHECK(strstr(cocoimg_error_message(e), "fails.json"));
+    cocoimg_error_free(e);
+
+    cocoimg__rm_rf(AT_FDCWD, helperdir, NULL);
+    return 0;
+}
+
 static const struct tap_test tests[] = {TAP_TEST(test_challenge_bearer),
                                         TAP_TEST(test_challenge_basic_and_multi),
                                         TAP_TEST(test_challenge_bad),
@@ -420,6 +685,9 @@ static const struct tap_test tests[] = {TAP_TEST(test_challenge_bearer),
                                         TAP_TEST(test_authfile_find),
                                         TAP_TEST(test_certs_d),
                                         TAP_TEST(test_client_new_errors),
+                                        TAP_TEST(test_credhelper_get),
+                                        TAP_TEST(test_credhelper_bad),
+                                        TAP_TEST(test_credhelper_authfile),
                                         {0}};
 
 int
