@@ -70,8 +70,7 @@ run_isal(FILE *f, unsigned char *in, unsigned char *out)
                 exit(1);
             }
             total += OUT_SZ - st->avail_out;
-        } while (st->avail_out == 0 ||
-                 (st->avail_in > 0 && st->block_state != ISAL_BLOCK_FINISH));
+        } while (st->avail_out == 0 || (st->avail_in > 0 && st->block_state != ISAL_BLOCK_FINISH));
     }
     free(st);
     return total;

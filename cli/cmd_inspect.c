@@ -10,7 +10,8 @@ static void
 usage_inspect(FILE *out)
 {
     fprintf(out,
-            "Usage: coco-img inspect [--raw] [--config] [--no-tags] [--platform OS/ARCH[/VARIANT]] IMAGE\n\n"
+            "Usage: coco-img inspect [--raw] [--config] [--no-tags] [--platform OS/ARCH[/VARIANT]] "
+            "IMAGE\n\n"
             "Describe IMAGE (oci:DIR[:REF], oci-archive:FILE[:REF],\n"
             "docker://HOST[:PORT]/REPO[:TAG][@DIGEST]) as JSON, with the\n"
             "fields of 'skopeo inspect'.  For an index, the manifest for the platform\n"

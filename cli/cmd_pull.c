@@ -36,6 +36,5 @@ cmd_pull(int argc, char **argv)
     return cli_unpack_run(argc, argv, "pull", true);
 }
 
-const struct cli_command cli_cmd_pull = {"pull", cmd_pull,
-                                         "pull an image from a registry into a runtime bundle",
-                                         usage_pull};
+const struct cli_command cli_cmd_pull = {
+    "pull", cmd_pull, "pull an image from a registry into a runtime bundle", usage_pull};

@@ -74,16 +74,16 @@ int
 cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
 {
     enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME, OPT_PREFETCH_MAX };
-    static const struct option opts[] = {{"platform", required_argument, NULL, 'p'},
-                                         {"jobs", required_argument, NULL, 'j'},
-                                         {"prefetch-max", required_argument, NULL,
-                                          OPT_PREFETCH_MAX},
-                                         {"key", required_argument, NULL, OPT_KEY},
-                                         {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
-                                         {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_LONGOPTS,
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"platform", required_argument, NULL, 'p'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"prefetch-max", required_argument, NULL, OPT_PREFETCH_MAX},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
+        {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONGOPTS,
+        {NULL, 0, NULL, 0}};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     struct cli_registry reg = CLI_REGISTRY_INIT;
@@ -141,8 +141,9 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     }
     const char *src = argv[optind], *bundle = argv[optind + 1];
     if (pull && strncmp(src, "docker://", 9) != 0) {
-        rc = cli_usage_error(cmd, "'%s': pull takes a docker://REF (use 'coco-img unpack' for "
-                                  "oci: and oci-archive: images)",
+        rc = cli_usage_error(cmd,
+                             "'%s': pull takes a docker://REF (use 'coco-img unpack' for "
+                             "oci: and oci-archive: images)",
                              src);
         goto out;
     }

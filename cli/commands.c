@@ -4,6 +4,7 @@
 #include "commands.h"
 
 /* The command table, in the order --help shows it. */
+/* clang-format off */
 const struct cli_command *const cli_commands[] = {
     &cli_cmd_inspect,
     &cli_cmd_copy,
@@ -16,3 +17,4 @@ const struct cli_command *const cli_commands[] = {
     &cli_builtin_version,
     NULL,
 };
+/* clang-format on */

@@ -130,7 +130,8 @@ hook_plan(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc, b
     if (!sel || (!run->encrypt && !lt.encrypted))
         return 0; /* copied unchanged */
     if (run->encrypt && lt.docker && lt.nondistributable) {
-        cocoimg__log(run->ctx, COCOIMG_LOG_INFO, "layer %zu: foreign layers are not encrypted", idx);
+        cocoimg__log(run->ctx, COCOIMG_LOG_INFO, "layer %zu: foreign layers are not encrypted",
+                     idx);
         return 0;
     }
     if (run->encrypt && lt.encrypted) {

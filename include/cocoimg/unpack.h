@@ -102,7 +102,9 @@ typedef struct cocoimg_unpack_options {
 #define COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES (UINT64_C(1) << 30)
 
 #define COCOIMG_UNPACK_OPTIONS_INIT                                                                \
-    {COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0}
+    {                                                                                              \
+        COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0                               \
+    }
 
 /** Initialise @p opts; @return 0, or COCOIMG_EINVAL for an unknown version. */
 COCOIMG_EXTERN(int)

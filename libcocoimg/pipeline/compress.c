@@ -192,10 +192,9 @@ isal_gunzip_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
         int ir = isal_inflate(st);
         size_t produced = len - st->avail_out;
         if (ir != ISAL_DECOMP_OK)
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "gzip: inflate: %s (%d)",
-                                      ir == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch"
-                                                                    : "corrupt data",
-                                      ir);
+            return cocoimg__error_set(
+                err, COCOIMG_EFORMAT, 0, "gzip: inflate: %s (%d)",
+                ir == ISAL_INCORRECT_CHECKSUM ? "checksum mismatch" : "corrupt data", ir);
         if (st->block_state == ISAL_BLOCK_FINISH)
             s->member_done = true;
         if (produced > 0)

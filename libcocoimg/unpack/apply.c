@@ -127,7 +127,7 @@ struct apply {
     struct archive *a;
     cocoimg_error *rerr; /* error of the reader, surfaced instead of libarchive's */
     int rcode;
-    uint64_t consumed;  /* bytes of the stream handed to libarchive */
+    uint64_t consumed; /* bytes of the stream handed to libarchive */
     bool padded;
     struct inoset upper;
     struct deferred_dir *dirs;
@@ -241,14 +241,13 @@ walk_fallback(int rootfd, const char *dir, bool create, int *out, bool *created_
         if (nfd < 0) {
             int en = errno;
             struct stat st;
-            if ((en == ENOTDIR || en == ELOOP) && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(st.st_mode))
+            if ((en == ENOTDIR || en == ELOOP) &&
+                fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
                 return cocoimg__error_set(err, COCOIMG_EFORMAT, ELOOP,
                                           "symlink '%s' in parent path (refused without openat2)",
                                           comp);
             if (en == ENOENT)
-                return cocoimg__error_set(err, COCOIMG_ENOTFOUND, en, "parent '%s' missing",
-                                          comp);
+                return cocoimg__error_set(err, COCOIMG_ENOTFOUND, en, "parent '%s' missing", comp);
             if (en == ENOTDIR)
                 return cocoimg__error_set(err, COCOIMG_EFORMAT, ENOTDIR,
                                           "parent '%s' is not a directory", comp);
@@ -308,8 +307,7 @@ open_dir(int rootfd, bool use_openat2, const char *dir, bool create, int *out, b
                 memcpy(comp, dir + pos, end - pos);
                 comp[end - pos] = '\0';
                 if (mkdirat(pfd, comp, 0755) < 0 && errno != EEXIST)
-                    return cocoimg__error_set(err, COCOIMG_EIO, errno, "mkdir parent '%s'",
-                                              prefix);
+                    return cocoimg__error_set(err, COCOIMG_EIO, errno, "mkdir parent '%s'", prefix);
                 if (created_any)
                     *created_any = true;
                 nfd = sys_openat2(rootfd, prefix, O_PATH | O_DIRECTORY, RESOLVE_FLAGS);
@@ -353,8 +351,8 @@ cocoimg__unpack_open_in_root(int rootfd, const char *path, int flags, bool nofol
     }
     int fd;
     if (openat2_supported()) {
-        fd = sys_openat2(rootfd, norm, (uint64_t)flags | (nofollow ? O_NOFOLLOW : 0),
-                         RESOLVE_FLAGS);
+        fd =
+            sys_openat2(rootfd, norm, (uint64_t)flags | (nofollow ? O_NOFOLLOW : 0), RESOLVE_FLAGS);
     } else {
         char *base = split_last(norm);
         _cleanup_close_ int pfd = -1;
@@ -509,8 +507,7 @@ static int
 apply_whiteout(struct apply *ap, const char *dir, const char *target, cocoimg_error **err)
 {
     if (!*target || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "invalid whiteout target '%s'",
-                                  target);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "invalid whiteout target '%s'", target);
     _cleanup_close_ int pfd = -1;
     cocoimg_error *e = NULL;
     int r = open_dir(ap->rootfd, ap->openat2, dir, false, &pfd, NULL, &e);
@@ -590,8 +587,8 @@ entry_times(struct archive_entry *e, struct timespec ts[2])
 
 /* Owner, mode (after chown: chown clears setuid), xattrs, times of an open fd. */
 static int
-meta_fd(struct apply *ap, struct archive_entry *e, int fd, const char *path, bool times,
-        bool mode, cocoimg_error **err)
+meta_fd(struct apply *ap, struct archive_entry *e, int fd, const char *path, bool times, bool mode,
+        cocoimg_error **err)
 {
     if (ap->root && fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "chown");
@@ -682,8 +679,7 @@ finish_dirs(struct apply *ap, cocoimg_error **err)
             return cocoimg__error_set(err, COCOIMG_EIO, errno, "open directory '%s'", d->path);
         }
         if (fchmod(fd, d->mode) < 0 || futimens(fd, d->times) < 0)
-            return cocoimg__error_set(err, COCOIMG_EIO, errno, "directory '%s' metadata",
-                                      d->path);
+            return cocoimg__error_set(err, COCOIMG_EIO, errno, "directory '%s' metadata", d->path);
     }
     return 0;
 }
@@ -871,9 +867,8 @@ apply_entry(struct apply *ap, struct archive_entry *e, const char *norm, cocoimg
         }
         /* fall through */
     case AE_IFIFO: {
-        dev_t dev = type == AE_IFIFO ? 0
-                                     : makedev(archive_entry_rdevmajor(e),
-                                               archive_entry_rdevminor(e));
+        dev_t dev =
+            type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
         if (mknodat(pfd, base, type | 0600, dev) < 0)
             return cocoimg__error_set(err, COCOIMG_EIO, errno, "mknod");
         r = meta_at(ap, e, pfd, base, true, err);

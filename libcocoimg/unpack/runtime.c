@@ -46,19 +46,18 @@ static json_t *
 default_mounts(void)
 {
     static const char *const dev[] = {"nosuid", "strictatime", "mode=755", "size=65536k"};
-    static const char *const pts[] = {"nosuid", "noexec",  "newinstance", "ptmxmode=0666",
-                                      "mode=0620", "gid=5"};
+    static const char *const pts[] = {"nosuid",        "noexec",    "newinstance",
+                                      "ptmxmode=0666", "mode=0620", "gid=5"};
     static const char *const shm[] = {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"};
     static const char *const mq[] = {"nosuid", "noexec", "nodev"};
     static const char *const sys[] = {"nosuid", "noexec", "nodev", "ro"};
     static const char *const cg[] = {"nosuid", "noexec", "nodev", "relatime", "ro"};
-    return json_pack("[{s:s, s:s, s:s}, o*, o*, o*, o*, o*, o*]", "destination", "/proc", "type",
-                     "proc", "source", "proc", mount("/dev", "tmpfs", "tmpfs", dev, 4),
-                     mount("/dev/pts", "devpts", "devpts", pts, 6),
-                     mount("/dev/shm", "tmpfs", "shm", shm, 5),
-                     mount("/dev/mqueue", "mqueue", "mqueue", mq, 3),
-                     mount("/sys", "sysfs", "sysfs", sys, 4),
-                     mount("/sys/fs/cgroup", "cgroup", "cgroup", cg, 5));
+    return json_pack(
+        "[{s:s, s:s, s:s}, o*, o*, o*, o*, o*, o*]", "destination", "/proc", "type", "proc",
+        "source", "proc", mount("/dev", "tmpfs", "tmpfs", dev, 4),
+        mount("/dev/pts", "devpts", "devpts", pts, 6), mount("/dev/shm", "tmpfs", "shm", shm, 5),
+        mount("/dev/mqueue", "mqueue", "mqueue", mq, 3), mount("/sys", "sysfs", "sysfs", sys, 4),
+        mount("/sys/fs/cgroup", "cgroup", "cgroup", cg, 5));
 }
 
 /* --- users --- */
@@ -140,7 +139,7 @@ each_line(const char *buf, line_cb cb, void *payload)
 }
 
 struct pw_query {
-    const char *name; /* by name, or */
+    const char *name;  /* by name, or */
     unsigned long uid; /* by uid when name is NULL */
     bool found;
     unsigned long out_uid, out_gid;
@@ -168,8 +167,8 @@ pw_line(const char *line, size_t len, void *payload)
 }
 
 struct gr_query {
-    const char *name;    /* group by name, or */
-    const char *member;  /* every group listing this user */
+    const char *name;   /* group by name, or */
+    const char *member; /* every group listing this user */
     bool found;
     unsigned long gid;
     json_t *sgids;
@@ -322,8 +321,8 @@ strings_of(json_t *dst, const json_t *src, const char *what, cocoimg_error **err
     json_array_foreach(src, i, v)
     {
         if (!json_is_string(v))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "config: '%s' must hold strings", what);
+            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "config: '%s' must hold strings",
+                                      what);
         if (json_array_append(dst, v) < 0)
             return cocoimg__error_oom(err);
     }
@@ -355,13 +354,13 @@ annotations(json_t *ann, const cocoimg__config *cfg, const json_t *c, cocoimg_er
         {"org.opencontainers.image.stopSignal", c ? cocoimg__json_str(c, "StopSignal") : NULL},
     };
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(kv); i++)
-        if (kv[i].val && *kv[i].val && json_object_set_new(ann, kv[i].key, json_string(kv[i].val)) < 0)
+        if (kv[i].val && *kv[i].val &&
+            json_object_set_new(ann, kv[i].key, json_string(kv[i].val)) < 0)
             return cocoimg__error_oom(err);
     const json_t *ports = c ? json_object_get(c, "ExposedPorts") : NULL;
     if (ports && json_is_object(ports) && json_object_size(ports)) {
         size_t len = 0;
-        json_object_foreach((json_t *)ports, k, v)
-            len += strlen(k) + 1;
+        json_object_foreach((json_t *)ports, k, v) len += strlen(k) + 1;
         _cleanup_free_ char *s = calloc(1, len + 1);
         if (!s)
             return cocoimg__error_oom(err);
@@ -415,8 +414,8 @@ cocoimg__runtime_config(json_t **out, const cocoimg__config *cfg, int rootfd, co
         "{s:b, s:{s:i, s:i}, s:O, s:O, s:s, s:{s:O, s:O, s:O, s:O, s:O}, s:[{s:s, s:i, s:i}], "
         "s:b}",
         "terminal", 0, "user", "uid", 0, "gid", 0, "args", args, "env", env, "cwd", cwd,
-        "capabilities", "bounding", caps, "effective", caps, "inheritable", caps, "permitted",
-        caps, "ambient", caps, "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
+        "capabilities", "bounding", caps, "effective", caps, "inheritable", caps, "permitted", caps,
+        "ambient", caps, "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024,
         "noNewPrivileges", 1);
     json_decref(caps);
     if (!process)

@@ -229,8 +229,8 @@ struct pull {
     cocoimg__source *src;
     const cocoimg__manifest *m;
     const cocoimg__config *c;
-    int sfd;    /* staging directory */
-    int rootfd; /* staging/rootfs */
+    int sfd;                      /* staging directory */
+    int rootfd;                   /* staging/rootfs */
     cocoimg__crypt_config *crypt; /* built at the first encrypted layer (applier) */
 
     pthread_mutex_t lock;
@@ -241,7 +241,7 @@ struct pull {
     size_t n_held, max_held; /* layers held by the prefetch and their cap */
     uint64_t held_bytes, budget, peak_bytes;
     atomic_int cancel;
-    int first_r;                /* the first error (0: none) and its message */
+    int first_r; /* the first error (0: none) and its message */
     cocoimg_error *first_err;
 };
 
@@ -622,8 +622,7 @@ load_image(struct pull *u, const cocoimg__platform *want, cocoimg__manifest **m_
     if ((r = cocoimg__config_parse(c_out, cbuf, clen, err)) < 0)
         return cocoimg__error_wrap(err, r, "config");
     if ((*c_out)->n_diff_ids != m->n_layers)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "config has %zu diff_ids for %zu layers",
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "config has %zu diff_ids for %zu layers",
                                   (*c_out)->n_diff_ids, m->n_layers);
     return 0;
 }
@@ -643,7 +642,8 @@ build(struct pull *u, const cocoimg__platform *want, const char *staging, unsign
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "open '%s'", staging);
     if (mkdirat(sfd, "rootfs", 0755) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "mkdir rootfs");
-    _cleanup_close_ int rootfd = openat(sfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    _cleanup_close_ int rootfd =
+        openat(sfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (rootfd < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "open rootfs");
     u->rootfd = rootfd;
@@ -708,8 +708,8 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     if (asprintf(&staging, "%s.tmp-XXXXXX", target) < 0)
         return cocoimg__error_oom(err);
     if (!mkdtemp(staging))
-        return cocoimg__error_set(err, COCOIMG_EIO, errno, "unpack: create staging directory for '%s'",
-                                  bundle);
+        return cocoimg__error_set(err, COCOIMG_EIO, errno,
+                                  "unpack: create staging directory for '%s'", bundle);
     /* mkdtemp makes 0700; a bundle is normally 0755 like umoci's */
     (void)chmod(staging, 0755);
 
@@ -737,9 +737,9 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     if (r == 0) {
         /* an empty BUNDLE directory is replaced atomically by rename(2) */
         if (rename(staging, target) < 0)
-            r = cocoimg__error_set(err, errno == ENOTEMPTY || errno == EEXIST ? COCOIMG_EEXISTS
-                                                                                : COCOIMG_EIO,
-                                   errno, "rename to '%s'", bundle);
+            r = cocoimg__error_set(
+                err, errno == ENOTEMPTY || errno == EEXIST ? COCOIMG_EEXISTS : COCOIMG_EIO, errno,
+                "rename to '%s'", bundle);
     }
     if (r < 0) {
         cocoimg__rm_rf(AT_FDCWD, staging, NULL);

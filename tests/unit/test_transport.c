@@ -324,7 +324,10 @@ test_copy_hooks(void)
     snprintf(src, sizeof(src), "oci:%s:v1", p);
     snprintf(dst, sizeof(dst), "oci:%s:v1", q);
     int calls = 0;
-    struct cocoimg__copy_hooks h = {.payload = &calls, .layer = hook_layer, .layer_done = hook_layer_done, .manifest = hook_manifest};
+    struct cocoimg__copy_hooks h = {.payload = &calls,
+                                    .layer = hook_layer,
+                                    .layer_done = hook_layer_done,
+                                    .manifest = hook_manifest};
     CHECK_OK(cocoimg__copy_internal(ctx, src, dst, NULL, &h, NULL));
     CHECK(calls == 1);
     char *mf = NULL;
