@@ -3,7 +3,8 @@
 # Install dependencies, build with -Werror and ASan/UBSan, run the whole test
 # suite (unit, fuzz-corpus replay, integration against skopeo/umoci/gpg/...),
 # then the threaded tests again under ThreadSanitizer (COCOIMG_TSAN=0 skips
-# that), and end with one line "N passed, N failed".
+# that) and `make distcheck` with the unit tests (COCOIMG_DISTCHECK=0 skips
+# it, counted as one test), and end with one line "N passed, N failed".
 #   BUILD_DIR   build directory (default: _build)
 #   JOBS        parallel jobs (default: nproc)
 set -uo pipefail
@@ -51,6 +52,15 @@ if [ "${COCOIMG_TSAN:-1}" = 1 ]; then
     grep -E '^(FAIL|ERROR|XPASS):' "$tsan_dir/check.log" 2>/dev/null | sed 's/^/tsan: /' | head -n 20
 fi
 
+# The release tarball builds, installs and uninstalls cleanly from a
+# separate tree (make distcheck), with the unit tests inside it.
+dist_rc=0
+if [ "${COCOIMG_DISTCHECK:-1}" = 1 ]; then
+    unit_tests=$(cd "$top" && ls tests/unit/test_*.c | sed 's/\.c$//' | tr '\n' ' ')
+    make distcheck TESTS="$unit_tests tests/integration/api-abi.sh" >distcheck.log 2>&1 || dist_rc=1
+    [ $dist_rc -eq 0 ] || { echo "make distcheck failed:"; grep -E '^(FAIL|ERROR)|error' distcheck.log | head -n 20; }
+fi
+
 passed=0; failed=0; skipped=0
 while IFS= read -r line; do
     case "$line" in
@@ -66,6 +76,9 @@ fi
 if [ $tsan_rc -ne 0 ] && [ $failed -eq 0 ]; then
     tail -n 40 "$tsan_dir/check.log" 2>/dev/null
     failed=1
+fi
+if [ "${COCOIMG_DISTCHECK:-1}" = 1 ]; then
+    if [ $dist_rc -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
