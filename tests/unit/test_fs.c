@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testfs.h"
 #include "util/fs.h"
 
 /* A fresh temporary directory per test; removed (with rm -rf) at the end. */
@@ -31,20 +32,6 @@ teardown(void)
         close(tmpfd);
     tmpfd = -1;
     cocoimg__rm_rf(AT_FDCWD, tmpdir, NULL);
-}
-
-static size_t
-count_entries(int dirfd)
-{
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fdopendir(fd);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
 }
 
 static int

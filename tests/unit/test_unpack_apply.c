@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "testfs.h"
 #include "unpack/apply.h"
 #include "util/fs.h"
 
@@ -54,20 +55,6 @@ teardown(void)
         close(tmpfd);
     rootfd = canaryfd = tmpfd = -1;
     cocoimg__rm_rf(AT_FDCWD, tmpdir, NULL);
-}
-
-static size_t
-count_entries(int dirfd)
-{
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fdopendir(fd);
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
 }
 
 /* The canary holds exactly its "keep" file, unchanged, with one link; tmpdir has 2 entries. */
