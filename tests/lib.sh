@@ -47,6 +47,8 @@ fails() {
 }
 # skip_all REASON
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+# A missing prerequisite that is part of the project (vectors, tools it builds) fails.
+bail_out() { echo "Bail out! $1"; exit 1; }
 # last_output: the output of the last ok/fails
 last_output() { cat "$T_TMP/out.$T_NUM"; }
 # free_port: a free TCP port on 127.0.0.1

@@ -3,7 +3,7 @@
  * Fuzz the PKCS#7 reader: describe, then unwrap with the fixed test key and
  * certificate the corpus blobs are encrypted to (so mutations reach the RSA
  * and content decryption paths).  The key is the throw-away vector key
- * $SHARED_DIR/specs/vectors/ocicrypt/keys/rsa_priv.pem (and rsa_cert.pem),
+ * tests/vectors/ocicrypt/keys/rsa_priv.pem (and rsa_cert.pem),
  * embedded so the target runs anywhere.
  */
 #include <openssl/pem.h>

@@ -5,8 +5,8 @@
 # keys.provider.<name> annotation decrypt and unpack through the callback;
 # a provider that has no key leaves nothing behind.
 . "$top_srcdir/tests/lib.sh"
-V="$SHARED_DIR/specs/vectors/ocicrypt"
-[ -d "$V/layouts" ] || skip_all "no shared vectors at $V"
+V="$OCI_VECTORS"
+[ -d "$V/layouts" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 TOOL="$top_builddir/tests/unit/unwrap_cb_tool"
 cd "$T_TMP" || exit 1
 plan 5

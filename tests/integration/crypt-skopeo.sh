@@ -10,8 +10,8 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/fixtures.sh"
 fx_need skopeo gpg jq python3
-V="$SHARED_DIR/specs/vectors/ocicrypt"
-[ -d "$V/keys" ] || skip_all "no shared vectors at $V"
+V="$OCI_VECTORS"
+[ -d "$V/keys" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 K="$V/keys"
 TAMPER="$top_srcdir/tests/integration/tamper.py"
 export GNUPGHOME="$T_TMP/gnupg"

@@ -6,8 +6,8 @@
 # restored byte for byte.  Then the refusals: wrong key, tampered blob,
 # missing or wrong password.
 . "$top_srcdir/tests/lib.sh"
-V="$SHARED_DIR/specs/vectors/ocicrypt"
-[ -d "$V/layouts" ] || skip_all "no shared vectors at $V"
+V="$OCI_VECTORS"
+[ -d "$V/layouts" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 K="$V/keys"
 export GNUPGHOME="$T_TMP/gnupg"
 mkdir -m 700 "$GNUPGHOME"

@@ -11,8 +11,8 @@
 . "$top_srcdir/tests/integration/fixtures.sh"
 . "$top_srcdir/tests/integration/registry-fixtures.sh"
 fx_need docker-registry skopeo umoci openssl htpasswd jq python3 curl
-K="$SHARED_DIR/specs/vectors/ocicrypt/keys"
-[ -d "$K" ] || skip_all "no shared vectors at $K"
+K="$OCI_VECTORS/keys"
+[ -d "$K" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 
 T=$T_TMP
 isolate_registry_env

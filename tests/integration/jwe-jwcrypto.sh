@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 TOOL="$top_builddir/tests/unit/jwe_tool"
-KEYS="$SHARED_DIR/specs/vectors/ocicrypt/keys"
+KEYS="$OCI_VECTORS/keys"
 PY=
 for p in python3 /usr/bin/python3; do
     if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import jwcrypto' 2>/dev/null; then
@@ -15,7 +15,7 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$PY" ] || skip_all "python3-jwcrypto not installed"
 [ -x "$TOOL" ] || skip_all "jwe_tool not built"
-[ -d "$KEYS" ] || skip_all "no shared vectors"
+[ -d "$KEYS" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 
 cat >"$T_TMP/jw.py" <<'PYEOF'
 import json, sys

@@ -5,7 +5,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 TOOL="$top_builddir/tests/unit/pkcs7_tool"
-K="$SHARED_DIR/specs/vectors/ocicrypt/keys"
+K="$OCI_VECTORS/keys"
 command -v openssl >/dev/null 2>&1 || skip_all "no openssl"
 [ -x "$TOOL" ] || skip_all "no pkcs7_tool"
 

@@ -17,7 +17,7 @@ fx_need docker-registry skopeo umoci jq python3 zstd htpasswd openssl
 "$COCO_IMG" pull --help >/dev/null 2>&1 || skip_all "coco-img has no pull command registered"
 TOOL="$top_builddir/tests/unit/pull_cancel_tool"
 [ -x "$TOOL" ] || skip_all "pull_cancel_tool not built"
-V="$SHARED_DIR/specs/vectors/ocicrypt"
+V="$OCI_VECTORS"
 
 T=$T_TMP
 isolate_registry_env

@@ -3,7 +3,7 @@
 #define COCOIMG_TESTS_OCIVECTORS_H
 
 /*
- * Access to the shared ocicrypt vectors ($SHARED_DIR/specs/vectors/ocicrypt)
+ * Access to the shared ocicrypt vectors ($OCI_VECTORS = tests/vectors/ocicrypt)
  * for the key-wrapper tests: decoded annotation blobs and expected privopts.
  */
 
@@ -19,8 +19,8 @@ static inline const char *
 vec_dir(void)
 {
     static char dir[4096];
-    const char *shared = getenv("SHARED_DIR");
-    snprintf(dir, sizeof(dir), "%s/specs/vectors/ocicrypt", shared ? shared : "../shared");
+    const char *shared = getenv("OCI_VECTORS");
+    snprintf(dir, sizeof(dir), "%s", shared ? shared : "tests/vectors/ocicrypt");
     return dir;
 }
 

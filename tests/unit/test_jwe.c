@@ -20,8 +20,10 @@ static const struct cocoimg__keywrapper *const W = &cocoimg__keywrap_jwe;
 
 #define NEED_SHARED()                                                                              \
     do {                                                                                           \
-        if (!getenv("SHARED_DIR"))                                                                 \
-            return 77;                                                                             \
+        if (!getenv("OCI_VECTORS")) {                                                              \
+            printf("# OCI_VECTORS is not set (run under make check)\n");                           \
+            return -1;                                                                             \
+        }                                                                                          \
     } while (0)
 
 static char *
@@ -33,7 +35,7 @@ vpath(const char *fmt, ...)
     vsnprintf(rel, sizeof(rel), fmt, ap);
     va_end(ap);
     char *p = NULL;
-    if (asprintf(&p, "%s/specs/vectors/ocicrypt/%s", getenv("SHARED_DIR"), rel) < 0)
+    if (asprintf(&p, "%s/%s", getenv("OCI_VECTORS"), rel) < 0)
         return NULL;
     return p;
 }

@@ -286,8 +286,13 @@ main(void)
     }
     have_sec = import(home_sec, "keys/pgp_secring.gpg", true) == 0;
     have_pub = import(home_pub, "keys/pgp_pubring.gpg", false) == 0;
-    if (!have_sec || !have_pub)
-        printf("# GnuPG setup failed: the gpg tests are skipped\n");
+    if (!have_sec || !have_pub) {
+        printf("Bail out! GnuPG setup failed: cannot import the vector keyrings from %s\n",
+               vec_dir());
+        drop_home(home_sec);
+        drop_home(home_pub);
+        return 1;
+    }
     int r = tap_run(tests);
     drop_home(home_sec);
     drop_home(home_pub);
