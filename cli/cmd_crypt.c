@@ -2,7 +2,6 @@
 /* coco-img encrypt / decrypt / layerinfo (imgcrypt and skopeo conventions). */
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,44 +306,29 @@ cmd_decrypt(int argc, char **argv)
 }
 
 /* The imgcrypt `layerinfo` table: #, DIGEST, PLATFORM, SIZE, ENCRYPTION, RECIPIENTS. */
-static int
-print_table(const char *text)
+static void
+print_table(const cocoimg_layer_list *list)
 {
-    json_error_t jerr;
-    json_t *arr = json_loads(text, 0, &jerr);
-    if (!json_is_array(arr)) {
-        json_decref(arr);
-        fprintf(stderr, "coco-img: layerinfo: unexpected output from the library\n");
-        return CLI_EXIT_FAIL;
-    }
     printf("%3s  %-71s  %-14s  %10s  %-16s  %s\n", "#", "DIGEST", "PLATFORM", "SIZE", "ENCRYPTION",
            "RECIPIENTS");
-    size_t i;
-    json_t *l;
-    json_array_foreach(arr, i, l)
-    {
+    for (size_t i = 0; i < cocoimg_layer_list_count(list); i++) {
+        const cocoimg_layer_info *l = cocoimg_layer_list_get(list, i);
         char schemes[256] = "", rcpts[2048] = "";
-        size_t j;
-        json_t *v;
-        json_array_foreach(json_object_get(l, "schemes"), j, v)
-        {
+        for (size_t j = 0; j < cocoimg_layer_info_scheme_count(l); j++) {
             size_t n = strlen(schemes);
-            snprintf(schemes + n, sizeof(schemes) - n, "%s%s", n ? "," : "", json_string_value(v));
+            snprintf(schemes + n, sizeof(schemes) - n, "%s%s", n ? "," : "",
+                     cocoimg_layer_info_scheme(l, j));
         }
-        json_array_foreach(json_object_get(l, "recipients"), j, v)
-        {
+        for (size_t j = 0; j < cocoimg_layer_info_recipient_count(l); j++) {
             size_t n = strlen(rcpts);
-            snprintf(rcpts + n, sizeof(rcpts) - n, "%s%s", n ? ", " : "", json_string_value(v));
+            snprintf(rcpts + n, sizeof(rcpts) - n, "%s%s", n ? ", " : "",
+                     cocoimg_layer_info_recipient(l, j));
         }
-        const char *plat = json_string_value(json_object_get(l, "platform"));
-        printf("%3lld  %-71s  %-14s  %10lld  %-16s  %s\n",
-               (long long)json_integer_value(json_object_get(l, "index")),
-               json_string_value(json_object_get(l, "digest")), plat ? plat : "-",
-               (long long)json_integer_value(json_object_get(l, "size")), *schemes ? schemes : "-",
-               rcpts);
+        const char *plat = cocoimg_layer_info_platform(l);
+        printf("%3lld  %-71s  %-14s  %10lld  %-16s  %s\n", (long long)cocoimg_layer_info_index(l),
+               cocoimg_layer_info_digest(l), plat ? plat : "-",
+               (long long)cocoimg_layer_info_size(l), *schemes ? schemes : "-", rcpts);
     }
-    json_decref(arr);
-    return CLI_EXIT_OK;
 }
 
 static int
@@ -366,17 +350,24 @@ cmd_layerinfo(int argc, char **argv)
         return r;
     }
     cocoimg_error *err = NULL;
-    char *out = NULL;
-    r = cocoimg_layerinfo(ctx, argv[optind], &o, &out, &err);
+    cocoimg_layer_list *list = NULL;
+    r = cocoimg_layer_list_load(&list, ctx, argv[optind], &o, &err);
     cocoimg_context_free(ctx);
     if (r < 0)
         return cli_error(err);
-    if (a.json)
+    if (a.json) {
+        char *out = NULL;
+        if (cocoimg_layer_list_to_json(&out, list, &err) < 0) {
+            cocoimg_layer_list_free(list);
+            return cli_error(err);
+        }
         printf("%s\n", out);
-    else
-        r = print_table(out);
-    cocoimg_free(out);
-    return r;
+        cocoimg_free(out);
+    } else {
+        print_table(list);
+    }
+    cocoimg_layer_list_free(list);
+    return CLI_EXIT_OK;
 }
 
 const struct cli_command cli_cmd_encrypt = {

@@ -5,6 +5,7 @@
 #include <cocoimg/reference.h>
 
 #include "copy.h"
+#include "resolve.h"
 #include "transport/transport.h"
 #include "util/context.h"
 #include "util/json.h"
@@ -146,21 +147,18 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
 }
 
 /*
- * Copy the image manifest @p buf (with its config and layers) and store it.
- * *out / *out_len get the bytes stored (a copy of @p buf unless rewritten),
- * *mt_out its media type (static).
+ * Copy the image @p img (its config and layers) and store its manifest.
+ * *out / *out_len get the bytes stored (a copy of the source bytes unless
+ * rewritten), *mt_out its media type (static).
  */
 static int
-copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hint, uint8_t **out,
-           size_t *out_len, const char **mt_out, cocoimg_error **err)
+copy_image(struct copy_state *st, cocoimg__resolve_image *img, uint8_t **out, size_t *out_len,
+           const char **mt_out, cocoimg_error **err)
 {
-    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
-    int r = cocoimg__manifest_parse(&m, buf, len, hint, err);
-    if (r < 0)
-        return r;
+    cocoimg__manifest *m = img->manifest;
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&m->config.digest, ds);
-    r = copy_blob(st, &m->config, err);
+    int r = copy_blob(st, &m->config, err);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "config %s", ds);
 
@@ -189,7 +187,7 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
         return r;
 
     _cleanup_free_ uint8_t *bytes = NULL;
-    size_t blen = len;
+    size_t blen = img->doc.len;
     if (any) {
         if ((r = cocoimg__manifest_refresh(m, err)) < 0)
             return r;
@@ -206,9 +204,9 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
             return r;
         bytes = (uint8_t *)s;
     } else {
-        if (!(bytes = malloc(len ? len : 1)))
+        if (!(bytes = malloc(blen ? blen : 1)))
             return cocoimg__error_oom(err);
-        memcpy(bytes, buf, len);
+        memcpy(bytes, img->doc.bytes, blen);
     }
     const char *mt = cocoimg__json_str(m->root, "mediaType");
     if (!mt)
@@ -223,61 +221,58 @@ copy_image(struct copy_state *st, const uint8_t *buf, size_t len, const char *hi
     return 0;
 }
 
-/* Copy manifest @p d (an entry of an index) and its image. */
+/* Copy @p img, an entry of an index. */
 static int
-copy_entry(struct copy_state *st, const cocoimg__descriptor *d, uint8_t **out, size_t *out_len,
+copy_entry(struct copy_state *st, cocoimg__resolve_image *img, uint8_t **out, size_t *out_len,
            const char **mt_out, cocoimg_error **err)
 {
-    char ds[COCOIMG_DIGEST_STRMAX];
-    cocoimg__digest_format(&d->digest, ds);
-    if (cocoimg__doc_is_index(cocoimg__doc_kind_of(d->media_type)))
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "manifest %s: nested index", ds);
-    _cleanup_free_ uint8_t *buf = NULL;
-    size_t len = 0;
-    _cleanup_free_ char *mt = NULL;
-    int r = cocoimg__source_get_manifest(st->src, &d->digest, d->size, &buf, &len, &mt, err);
-    if (r < 0)
+    int r = copy_image(st, img, out, out_len, mt_out, err);
+    if (r < 0) {
+        char ds[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&img->doc.digest, ds);
         return cocoimg__error_wrap(err, r, "manifest %s", ds);
-    r = copy_image(st, buf, len, d->media_type, out, out_len, mt_out, err);
-    if (r < 0)
-        return cocoimg__error_wrap(err, r, "manifest %s", ds);
+    }
     return 0;
 }
 
+/* Copy every image of the index of @p res, then the index (rewritten if an entry changed). */
 static int
-copy_all(struct copy_state *st, cocoimg__index *ix, const uint8_t *buf, size_t len,
-         const char *ix_mt, cocoimg_error **err)
+copy_all(struct copy_state *st, cocoimg__resolve *res, cocoimg_error **err)
 {
+    cocoimg__index *ix = cocoimg__resolve_index(res);
+    const cocoimg__resolve_doc *top = cocoimg__resolve_top(res);
+    const char *ix_mt = cocoimg__doc_media_type(cocoimg__resolve_top_kind(res));
     bool changed = false;
     int r;
-    for (size_t i = 0; i < ix->n_manifests; i++) {
-        cocoimg__descriptor *d = &ix->manifests[i];
+    cocoimg__resolve_image *img;
+    while ((img = cocoimg__resolve_next(res))) {
+        json_t *entry = ix->manifests[img->entry_index].json;
         _cleanup_free_ uint8_t *mbuf = NULL;
         size_t mlen = 0;
         const char *mt = NULL;
-        if ((r = copy_entry(st, d, &mbuf, &mlen, &mt, err)) < 0)
+        if ((r = copy_entry(st, img, &mbuf, &mlen, &mt, err)) < 0)
             return r;
         cocoimg__digest dg;
-        if ((r = cocoimg__digest_buffer(&dg, d->digest.alg, mbuf, mlen, err)) < 0)
+        if ((r = cocoimg__digest_buffer(&dg, img->doc.digest.alg, mbuf, mlen, err)) < 0)
             return r;
-        if (cocoimg__digest_equal(&dg, &d->digest))
+        if (cocoimg__digest_equal(&dg, &img->doc.digest))
             continue;
         /* the manifest was rewritten: point the entry at the new one */
-        if ((r = set_digest_size(d->json, &dg, (int64_t)mlen, err)) < 0)
+        if ((r = set_digest_size(entry, &dg, (int64_t)mlen, err)) < 0)
             return r;
-        if (json_object_set_new(d->json, "mediaType", json_string(mt)) < 0)
+        if (json_object_set_new(entry, "mediaType", json_string(mt)) < 0)
             return cocoimg__error_oom(err);
         changed = true;
     }
     _cleanup_free_ char *nbuf = NULL;
-    size_t nlen = len;
+    size_t nlen = top->len;
     if (changed) {
         if ((r = cocoimg__index_refresh(ix, err)) < 0)
             return r;
         if ((r = cocoimg__json_dump(&nbuf, &nlen, ix->root, err)) < 0)
             return r;
     }
-    const uint8_t *out = changed ? (const uint8_t *)nbuf : buf;
+    const uint8_t *out = changed ? (const uint8_t *)nbuf : top->bytes;
     cocoimg__digest dg;
     if ((r = cocoimg__dest_put_manifest(st->dst, out, nlen, ix_mt, &dg, err)) < 0)
         return cocoimg__error_wrap(err, r, "index");
@@ -295,16 +290,13 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     if (opts->version != COCOIMG_COPY_OPTIONS_VERSION)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "copy: unsupported options version %u",
                                   opts->version);
-    if (opts->all && opts->platform)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "copy: a platform and 'all' are mutually exclusive");
-    cocoimg__platform want;
-    int r;
-    if (opts->platform) {
-        if ((r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
-            return cocoimg__error_wrap(err, r, "copy: platform '%s'", opts->platform);
-    } else {
-        cocoimg__platform_host(&want);
+    cocoimg__resolve_options ro;
+    int r = cocoimg__resolve_options_init(&ro, opts->platform, opts->all, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "copy");
+    if (hooks && hooks->check) {
+        ro.check = hooks->check;
+        ro.check_payload = hooks->payload;
     }
 
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
@@ -320,24 +312,10 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
         return cocoimg__error_wrap(err, r, "copy: source");
     st.src = s;
 
-    _cleanup_free_ uint8_t *top = NULL;
-    size_t top_len = 0;
-    _cleanup_free_ char *top_mt = NULL;
-    if ((r = cocoimg__source_get_manifest(s, NULL, -1, &top, &top_len, &top_mt, err)) < 0)
+    /* every manifest is resolved and validated before anything is created at dst */
+    _cleanup_resolve_ cocoimg__resolve *res = NULL;
+    if ((r = cocoimg__resolve_open(&res, s, sref, &ro, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: source");
-    cocoimg__doc_kind kind;
-    if ((r = cocoimg__doc_detect(&kind, top, top_len, top_mt, err)) < 0)
-        return cocoimg__error_wrap(err, r, "copy: source");
-
-    /* validate the top-level document before anything is created at dst */
-    _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
-    size_t pick = 0;
-    if (cocoimg__doc_is_index(kind)) {
-        if ((r = cocoimg__index_parse(&ix, top, top_len, top_mt, err)) < 0)
-            return cocoimg__error_wrap(err, r, "copy: source index");
-        if (!opts->all && (r = cocoimg__index_select(&pick, ix, &want, err)) < 0)
-            return cocoimg__error_wrap(err, r, "copy: source");
-    }
 
     _cleanup_dest_ cocoimg__dest *d = NULL;
     if ((r = cocoimg__dest_open(&d, ctx, dref, err)) < 0)
@@ -346,16 +324,17 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     if ((r = cocoimg__dest_set_source(d, s, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
 
-    _cleanup_free_ uint8_t *mbuf = NULL;
-    size_t mlen = 0;
-    const char *mt = NULL;
-    if (ix && opts->all) {
-        r = copy_all(&st, ix, top, top_len, cocoimg__doc_media_type(kind), err);
+    if (cocoimg__resolve_index(res) && opts->all) {
+        r = copy_all(&st, res, err);
     } else {
-        if (ix)
-            r = copy_entry(&st, &ix->manifests[pick], &mbuf, &mlen, &mt, err);
+        _cleanup_free_ uint8_t *mbuf = NULL;
+        size_t mlen = 0;
+        const char *mt = NULL;
+        cocoimg__resolve_image *img = cocoimg__resolve_next(res);
+        if (img->entry)
+            r = copy_entry(&st, img, &mbuf, &mlen, &mt, err);
         else
-            r = copy_image(&st, top, top_len, top_mt, &mbuf, &mlen, &mt, err);
+            r = copy_image(&st, img, &mbuf, &mlen, &mt, err);
         if (r == 0)
             r = cocoimg__dest_commit(d, mbuf, mlen, mt, err);
     }

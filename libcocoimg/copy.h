@@ -6,7 +6,9 @@
  * The copy engine behind cocoimg_copy(), with hooks for work that rewrites
  * layers on the way (encryption, decryption).
  *
- * For every image manifest copied, the engine:
+ * The source is resolved first (resolve.h: top-level document, index,
+ * platform or every entry, manifests verified, hooks->check), before the
+ * destination is opened.  For every image manifest copied, the engine:
  *   1. copies the config blob unchanged;
  *   2. for each layer i, if hooks->layer is set, calls it with a mutable
  *      copy of the layer descriptor and the verified source stream.  The
@@ -28,9 +30,16 @@
 
 #include "oci/model.h"
 #include "pipeline/reader.h"
+#include "resolve.h"
 
 struct cocoimg__copy_hooks {
     void *payload;
+    /*
+     * Optional: the resolve's check hook (resolve.h), called with @p payload
+     * for every image to be copied before any blob is fetched or anything
+     * is created at the destination.
+     */
+    cocoimg__resolve_check_fn check;
     /*
      * Optional, called first for each layer: may change @p desc; sets
      * *stream to say whether layer() wants the blob's bytes.  A layer that

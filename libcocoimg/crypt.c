@@ -13,8 +13,11 @@
 #include "crypt/keys.h"
 #include "crypt/layer.h"
 #include "oci/model.h"
+#include "resolve.h"
 #include "transport/transport.h"
 #include "util/json.h"
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 
 int
 cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version)
@@ -269,16 +272,114 @@ cocoimg_decrypt(cocoimg_context *ctx, const char *src, const char *dst,
     return run_crypt(ctx, src, dst, opts, false, err);
 }
 
-/* layerinfo of one manifest, appended to @p arr */
-static int
-describe_manifest(json_t *arr, cocoimg__source *s, const cocoimg__descriptor *entry,
-                  const uint8_t *buf, size_t len, const char *mt, const cocoimg_crypt_options *o,
-                  cocoimg_error **err)
+/* --- layerinfo --------------------------------------------------------- */
+
+struct cocoimg_layer_info {
+    size_t index;
+    char *platform; /* NULL for a lone manifest */
+    char *digest;
+    int64_t size;
+    char *media_type;
+    int encrypted;
+    size_t n_schemes;
+    char **schemes;
+    size_t n_recipients;
+    char **recipients;
+};
+
+struct cocoimg_layer_list {
+    size_t n, cap;
+    struct cocoimg_layer_info *items;
+};
+
+static void
+strv_free(char **v, size_t n)
 {
-    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
-    int r = cocoimg__manifest_parse(&m, buf, len, mt, err);
-    if (r < 0)
-        return r;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void
+cocoimg_layer_list_free(cocoimg_layer_list *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->n; i++) {
+        struct cocoimg_layer_info *l = &list->items[i];
+        free(l->platform);
+        free(l->digest);
+        free(l->media_type);
+        strv_free(l->schemes, l->n_schemes);
+        strv_free(l->recipients, l->n_recipients);
+    }
+    free(list->items);
+    free(list);
+}
+COCOIMG_DEFINE_CLEANUP(cocoimg_layer_list, cocoimg_layer_list_free)
+
+static int
+dup_opt(char **out, const char *s)
+{
+    *out = NULL;
+    return s && !(*out = strdup(s)) ? -1 : 0;
+}
+
+/* The strings of the JSON array @p arr (non-strings skipped). */
+static int
+strv_from_json(char ***out, size_t *n_out, const json_t *arr)
+{
+    size_t n = json_array_size(arr), k = 0;
+    char **v = n ? calloc(n, sizeof(*v)) : NULL;
+    if (n && !v)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *str = json_string_value(json_array_get(arr, i));
+        if (str && !(v[k++] = strdup(str))) {
+            strv_free(v, k);
+            return -1;
+        }
+    }
+    *out = v;
+    *n_out = k;
+    return 0;
+}
+
+/* Append the description of layer @p idx (cocoimg__layer_describe()) to @p list. */
+static int
+list_append(cocoimg_layer_list *list, size_t idx, const char *platform, const json_t *desc,
+            cocoimg_error **err)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? 2 * list->cap : 8;
+        struct cocoimg_layer_info *items = realloc(list->items, cap * sizeof(*items));
+        if (!items)
+            return cocoimg__error_oom(err);
+        list->items = items;
+        list->cap = cap;
+    }
+    struct cocoimg_layer_info *l = &list->items[list->n];
+    memset(l, 0, sizeof(*l));
+    list->n++; /* freed with the list from here on, also when half filled */
+    l->index = idx;
+    l->size = json_integer_value(json_object_get(desc, "size"));
+    l->encrypted = json_is_true(json_object_get(desc, "encrypted"));
+    if (dup_opt(&l->platform, platform) < 0 ||
+        dup_opt(&l->digest, cocoimg__json_str(desc, "digest")) < 0 ||
+        dup_opt(&l->media_type, cocoimg__json_str(desc, "mediaType")) < 0 ||
+        strv_from_json(&l->schemes, &l->n_schemes, json_object_get(desc, "schemes")) < 0 ||
+        strv_from_json(&l->recipients, &l->n_recipients, json_object_get(desc, "recipients")) < 0)
+        return cocoimg__error_oom(err);
+    return 0;
+}
+
+/* The selected layers of one image, appended to @p list. */
+static int
+describe_image(cocoimg_layer_list *list, const cocoimg__resolve_image *img,
+               const cocoimg_crypt_options *o, cocoimg_error **err)
+{
+    const cocoimg__manifest *m = img->manifest;
+    const cocoimg__descriptor *entry = img->entry;
     char plat[200] = "";
     if (entry && entry->os)
         snprintf(plat, sizeof(plat), "%s/%s%s%s", entry->os,
@@ -286,26 +387,22 @@ describe_manifest(json_t *arr, cocoimg__source *s, const cocoimg__descriptor *en
                  entry->variant ? entry->variant : "");
     for (size_t i = 0; i < m->n_layers; i++) {
         bool sel;
-        if ((r = layer_selected(&sel, o, i, m->n_layers, err)) < 0)
+        int r = layer_selected(&sel, o, i, m->n_layers, err);
+        if (r < 0)
             return r;
         if (!sel)
             continue;
-        json_t *d = NULL;
-        if ((r = cocoimg__layer_describe(&d, m->layers[i].json, err)) < 0)
+        _cleanup_json_ json_t *d = NULL;
+        if ((r = cocoimg__layer_describe(&d, m->layers[i].json, err)) < 0 ||
+            (r = list_append(list, i, *plat ? plat : NULL, d, err)) < 0)
             return r;
-        json_object_set_new(d, "index", json_integer((json_int_t)i));
-        if (*plat)
-            json_object_set_new(d, "platform", json_string(plat));
-        if (json_array_append_new(arr, d) < 0)
-            return cocoimg__error_oom(err);
     }
-    (void)s;
     return 0;
 }
 
 int
-cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
-                  char **out, cocoimg_error **err)
+cocoimg_layer_list_load(cocoimg_layer_list **out, cocoimg_context *ctx, const char *src,
+                        const cocoimg_crypt_options *opts, cocoimg_error **err)
 {
     cocoimg_crypt_options defaults = COCOIMG_CRYPT_OPTIONS_INIT;
     if (!opts)
@@ -313,53 +410,152 @@ cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_opt
     int r = check_options(opts, err);
     if (r < 0)
         return r;
-    cocoimg_reference *ref = NULL;
+    /* layerinfo's default is every manifest of an index; a platform picks one */
+    cocoimg__resolve_options ro;
+    if ((r = cocoimg__resolve_options_init(&ro, opts->platform, opts->all || !opts->platform,
+                                           err)) < 0)
+        return cocoimg__error_wrap(err, r, "layerinfo");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
     if ((r = cocoimg_reference_parse(&ref, src, err)) < 0)
-        return r;
+        return cocoimg__error_wrap(err, r, "layerinfo");
     _cleanup_source_ cocoimg__source *s = NULL;
-    r = cocoimg__source_open(&s, ctx, ref, err);
-    cocoimg_reference_free(ref);
-    if (r < 0)
-        return r;
-    _cleanup_free_ uint8_t *buf = NULL;
-    _cleanup_free_ char *mt = NULL;
-    size_t len;
-    if ((r = cocoimg__source_get_manifest(s, NULL, -1, &buf, &len, &mt, err)) < 0)
-        return r;
-    cocoimg__doc_kind kind;
-    if ((r = cocoimg__doc_detect(&kind, buf, len, mt, err)) < 0)
-        return r;
+    if ((r = cocoimg__source_open(&s, ctx, ref, err)) < 0)
+        return cocoimg__error_wrap(err, r, "layerinfo");
+    _cleanup_resolve_ cocoimg__resolve *res = NULL;
+    if ((r = cocoimg__resolve_open(&res, s, ref, &ro, err)) < 0)
+        return cocoimg__error_wrap(err, r, "layerinfo");
+    _cleanup_(cocoimg_layer_list_freep) cocoimg_layer_list *list = calloc(1, sizeof(*list));
+    if (!list)
+        return cocoimg__error_oom(err);
+    const cocoimg__resolve_image *img;
+    while ((img = cocoimg__resolve_next(res)))
+        if ((r = describe_image(list, img, opts, err)) < 0)
+            return cocoimg__error_wrap(err, r, "layerinfo");
+    *out = TAKE_PTR(list);
+    return 0;
+}
+
+size_t
+cocoimg_layer_list_count(const cocoimg_layer_list *list)
+{
+    return list ? list->n : 0;
+}
+
+const cocoimg_layer_info *
+cocoimg_layer_list_get(const cocoimg_layer_list *list, size_t i)
+{
+    return list && i < list->n ? &list->items[i] : NULL;
+}
+
+size_t
+cocoimg_layer_info_index(const cocoimg_layer_info *l)
+{
+    return l->index;
+}
+
+const char *
+cocoimg_layer_info_platform(const cocoimg_layer_info *l)
+{
+    return l->platform;
+}
+
+const char *
+cocoimg_layer_info_digest(const cocoimg_layer_info *l)
+{
+    return l->digest;
+}
+
+int64_t
+cocoimg_layer_info_size(const cocoimg_layer_info *l)
+{
+    return l->size;
+}
+
+const char *
+cocoimg_layer_info_media_type(const cocoimg_layer_info *l)
+{
+    return l->media_type;
+}
+
+int
+cocoimg_layer_info_encrypted(const cocoimg_layer_info *l)
+{
+    return l->encrypted;
+}
+
+size_t
+cocoimg_layer_info_scheme_count(const cocoimg_layer_info *l)
+{
+    return l->n_schemes;
+}
+
+const char *
+cocoimg_layer_info_scheme(const cocoimg_layer_info *l, size_t i)
+{
+    return i < l->n_schemes ? l->schemes[i] : NULL;
+}
+
+size_t
+cocoimg_layer_info_recipient_count(const cocoimg_layer_info *l)
+{
+    return l->n_recipients;
+}
+
+const char *
+cocoimg_layer_info_recipient(const cocoimg_layer_info *l, size_t i)
+{
+    return i < l->n_recipients ? l->recipients[i] : NULL;
+}
+
+static json_t *
+strv_to_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+int
+cocoimg_layer_list_to_json(char **out, const cocoimg_layer_list *list, cocoimg_error **err)
+{
     _cleanup_json_ json_t *arr = json_array();
     if (!arr)
         return cocoimg__error_oom(err);
-    if (!cocoimg__doc_is_index(kind)) {
-        if ((r = describe_manifest(arr, s, NULL, buf, len, mt, opts, err)) < 0)
-            return r;
-    } else {
-        _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
-        if ((r = cocoimg__index_parse(&ix, buf, len, mt, err)) < 0)
-            return r;
-        cocoimg__platform want;
-        bool filter = !opts->all && opts->platform;
-        if (filter && (r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
-            return r;
-        for (size_t i = 0; i < ix->n_manifests; i++) {
-            const cocoimg__descriptor *e = &ix->manifests[i];
-            if (cocoimg__doc_is_index(cocoimg__doc_kind_of(e->media_type)))
-                continue;
-            if (filter && !cocoimg__platform_matches(&want, e->os, e->architecture, e->variant))
-                continue;
-            _cleanup_free_ uint8_t *mbuf = NULL;
-            _cleanup_free_ char *mmt = NULL;
-            size_t mlen;
-            if ((r = cocoimg__source_get_manifest(s, &e->digest, e->size, &mbuf, &mlen, &mmt,
-                                                  err)) < 0)
-                return r;
-            if ((r = describe_manifest(arr, s, e, mbuf, mlen, mmt ? mmt : e->media_type, opts,
-                                       err)) < 0)
-                return r;
-        }
+    for (size_t i = 0; list && i < list->n; i++) {
+        const struct cocoimg_layer_info *l = &list->items[i];
+        json_t *o = json_object();
+        if (!o || json_array_append_new(arr, o) < 0)
+            return cocoimg__error_oom(err);
+        int fail = 0;
+        if (l->digest)
+            fail |= json_object_set_new(o, "digest", json_string(l->digest));
+        fail |= json_object_set_new(o, "size", json_integer((json_int_t)l->size));
+        if (l->media_type)
+            fail |= json_object_set_new(o, "mediaType", json_string(l->media_type));
+        fail |= json_object_set_new(o, "encrypted", json_boolean(l->encrypted));
+        fail |= json_object_set_new(o, "schemes", strv_to_json(l->schemes, l->n_schemes));
+        fail |= json_object_set_new(o, "recipients", strv_to_json(l->recipients, l->n_recipients));
+        fail |= json_object_set_new(o, "index", json_integer((json_int_t)l->index));
+        if (l->platform)
+            fail |= json_object_set_new(o, "platform", json_string(l->platform));
+        if (fail)
+            return cocoimg__error_oom(err);
     }
     size_t n;
     return cocoimg__json_dump(out, &n, arr, err);
+}
+
+int
+cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
+                  char **out, cocoimg_error **err)
+{
+    _cleanup_(cocoimg_layer_list_freep) cocoimg_layer_list *list = NULL;
+    int r = cocoimg_layer_list_load(&list, ctx, src, opts, err);
+    if (r < 0)
+        return r;
+    return cocoimg_layer_list_to_json(out, list, err);
 }

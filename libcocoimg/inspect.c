@@ -6,6 +6,7 @@
 #include <cocoimg/reference.h>
 
 #include "oci/model.h"
+#include "resolve.h"
 #include "transport/transport.h"
 #include "util/json.h"
 
@@ -134,70 +135,29 @@ summary(char **out, size_t *len_out, const char *name, json_t *tags,
 }
 
 static int
-inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **out, size_t *len_out,
+inspect_source(cocoimg__source *s, const cocoimg_reference *ref,
+               const cocoimg_inspect_options *opts, char **out, size_t *len_out,
                cocoimg_error **err)
 {
-    _cleanup_free_ uint8_t *top = NULL;
-    size_t top_len = 0;
-    _cleanup_free_ char *top_mt = NULL;
-    int r = cocoimg__source_get_manifest(s, NULL, -1, &top, &top_len, &top_mt, err);
+    cocoimg__resolve_options ro;
+    int r = cocoimg__resolve_options_init(&ro, opts->platform, false, err);
     if (r < 0)
         return r;
-    if ((opts->flags & COCOIMG_INSPECT_RAW) && !(opts->flags & COCOIMG_INSPECT_CONFIG))
-        return give_bytes(out, len_out, top, top_len, err);
-
-    cocoimg__doc_kind kind;
-    if ((r = cocoimg__doc_detect(&kind, top, top_len, top_mt, err)) < 0)
+    bool top_only = (opts->flags & COCOIMG_INSPECT_RAW) && !(opts->flags & COCOIMG_INSPECT_CONFIG);
+    if (top_only)
+        ro.mode = COCOIMG__RESOLVE_TOP;
+    _cleanup_resolve_ cocoimg__resolve *res = NULL;
+    if ((r = cocoimg__resolve_open(&res, s, ref, &ro, err)) < 0)
         return r;
-    cocoimg__digest top_digest;
-    if ((r = cocoimg__digest_buffer(&top_digest, COCOIMG_DIGEST_SHA256, top, top_len, err)) < 0)
-        return r;
+    const cocoimg__resolve_doc *top = cocoimg__resolve_top(res);
+    if (top_only)
+        return give_bytes(out, len_out, top->bytes, top->len, err);
+    const cocoimg__resolve_image *img = cocoimg__resolve_next(res);
 
-    _cleanup_free_ uint8_t *mbuf = NULL;
-    size_t mlen = top_len;
-    const char *hint = top_mt;
-    _cleanup_free_ char *child_mt = NULL;
-    _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
-    if (cocoimg__doc_is_index(kind)) {
-        cocoimg__platform want;
-        if (opts->platform) {
-            if ((r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
-                return cocoimg__error_wrap(err, r, "platform '%s'", opts->platform);
-        } else {
-            cocoimg__platform_host(&want);
-        }
-        if ((r = cocoimg__index_parse(&ix, top, top_len, top_mt, err)) < 0)
-            return r;
-        size_t pick = 0;
-        if ((r = cocoimg__index_select(&pick, ix, &want, err)) < 0)
-            return r;
-        const cocoimg__descriptor *d = &ix->manifests[pick];
-        char ds[COCOIMG_DIGEST_STRMAX];
-        cocoimg__digest_format(&d->digest, ds);
-        if (cocoimg__doc_is_index(cocoimg__doc_kind_of(d->media_type)))
-            return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "manifest %s: nested index", ds);
-        r = cocoimg__source_get_manifest(s, &d->digest, d->size, &mbuf, &mlen, &child_mt, err);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "manifest %s", ds);
-        hint = d->media_type;
-    }
-    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
-    if ((r = cocoimg__manifest_parse(&m, mbuf ? mbuf : top, mlen, hint, err)) < 0)
-        return r;
-
-    char cs[COCOIMG_DIGEST_STRMAX];
-    cocoimg__digest_format(&m->config.digest, cs);
-    if (m->config.size > (int64_t)COCOIMG_JSON_MAX_SIZE)
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
-                                  "config %s: %lld bytes exceeds the limit of %u", cs,
-                                  (long long)m->config.size, COCOIMG_JSON_MAX_SIZE);
-    _cleanup_reader_ cocoimg__reader *rd = NULL;
     _cleanup_free_ uint8_t *cbuf = NULL;
     size_t clen = 0;
-    if ((r = cocoimg__source_get_blob(s, &m->config.digest, m->config.size, &rd, err)) < 0 ||
-        (r = cocoimg__reader_to_mem(rd, COCOIMG_JSON_MAX_SIZE, &cbuf, &clen, err)) < 0)
-        return cocoimg__error_wrap(err, r, "config %s", cs);
-
+    if ((r = cocoimg__resolve_config(NULL, &cbuf, &clen, res, img, err)) < 0)
+        return r;
     if (opts->flags & COCOIMG_INSPECT_CONFIG) {
         if (opts->flags & COCOIMG_INSPECT_RAW)
             return give_bytes(out, len_out, cbuf, clen, err);
@@ -213,6 +173,8 @@ inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **o
             *len_out = strlen(sj);
         return 0;
     }
+    char cs[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&img->manifest->config.digest, cs);
     _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
     if ((r = cocoimg__config_parse(&c, cbuf, clen, err)) < 0)
         return cocoimg__error_wrap(err, r, "config %s", cs);
@@ -223,7 +185,7 @@ inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **o
     if (s->ops->list_tags &&
         (r = cocoimg__source_list_tags(s, &name, want_tags ? &tags : NULL, err)) < 0)
         return cocoimg__error_wrap(err, r, "listing tags (--no-tags skips this)");
-    return summary(out, len_out, name, tags, &top_digest, m, c, err);
+    return summary(out, len_out, name, tags, &top->digest, img->manifest, c, err);
 }
 
 int
@@ -243,7 +205,7 @@ cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_opt
     _cleanup_source_ cocoimg__source *s = NULL;
     if ((rc = cocoimg__source_open(&s, ctx, r, err)) < 0)
         return cocoimg__error_wrap(err, rc, "inspect");
-    if ((rc = inspect_source(s, opts, out, len_out, err)) < 0)
+    if ((rc = inspect_source(s, r, opts, out, len_out, err)) < 0)
         return cocoimg__error_wrap(err, rc, "inspect '%s'", ref);
     return 0;
 }

@@ -101,10 +101,62 @@ cocoimg_decrypt(cocoimg_context *ctx, const char *src, const char *dst,
                 const cocoimg_crypt_options *opts, cocoimg_error **err);
 
 /**
- * Describe the layers of @p src as a JSON array (malloc'd string in *out,
- * free with cocoimg_free()): per layer its index, digest, size, media type,
- * whether encrypted, the key-wrapping schemes and the recipients that can
- * be derived without keys.
+ * The layers of an image as cocoimg_layer_list_load() describes them: per
+ * layer its index in its manifest, the platform of that manifest's index
+ * entry, digest, size, media type, whether encrypted, the key-wrapping
+ * schemes and the recipients that can be derived without keys.  Strings
+ * returned by the getters are owned by the list.
+ */
+typedef struct cocoimg_layer_list cocoimg_layer_list;
+typedef struct cocoimg_layer_info cocoimg_layer_info;
+
+/**
+ * Describe the selected layers (opts->layers) of @p src: of the manifest
+ * for opts->platform, or of every manifest of an index when opts->all is
+ * set or no platform is given.  An index entry that is itself an index is
+ * refused (COCOIMG_ENOTSUP).  Free *out with cocoimg_layer_list_free().
+ */
+COCOIMG_EXTERN(int)
+cocoimg_layer_list_load(cocoimg_layer_list **out, cocoimg_context *ctx, const char *src,
+                        const cocoimg_crypt_options *opts, cocoimg_error **err);
+COCOIMG_EXTERN(void) cocoimg_layer_list_free(cocoimg_layer_list *list);
+/** Number of layers in @p list. */
+COCOIMG_EXTERN(size_t) cocoimg_layer_list_count(const cocoimg_layer_list *list);
+/** Layer @p i of @p list (borrowed), NULL when @p i is out of range. */
+COCOIMG_EXTERN(const cocoimg_layer_info *)
+cocoimg_layer_list_get(const cocoimg_layer_list *list, size_t i);
+/**
+ * The list as a JSON array (malloc'd string in *out, free with
+ * cocoimg_free()), one object per layer: "digest", "size", "mediaType",
+ * "encrypted", "schemes", "recipients", "index" and, for an index entry
+ * with a platform, "platform".
+ */
+COCOIMG_EXTERN(int)
+cocoimg_layer_list_to_json(char **out, const cocoimg_layer_list *list, cocoimg_error **err);
+
+/** 0-based position of the layer in its manifest. */
+COCOIMG_EXTERN(size_t) cocoimg_layer_info_index(const cocoimg_layer_info *l);
+/** "os/arch[/variant]" of its manifest's index entry; NULL for a lone manifest. */
+COCOIMG_EXTERN(const char *) cocoimg_layer_info_platform(const cocoimg_layer_info *l);
+/** "alg:hex" */
+COCOIMG_EXTERN(const char *) cocoimg_layer_info_digest(const cocoimg_layer_info *l);
+COCOIMG_EXTERN(int64_t) cocoimg_layer_info_size(const cocoimg_layer_info *l);
+COCOIMG_EXTERN(const char *) cocoimg_layer_info_media_type(const cocoimg_layer_info *l);
+/** 1 when the media type has the +encrypted suffix, else 0. */
+COCOIMG_EXTERN(int) cocoimg_layer_info_encrypted(const cocoimg_layer_info *l);
+/** Key-wrapping schemes ("jwe", "pkcs7", "pgp", "provider.NAME", ...) in annotation order. */
+COCOIMG_EXTERN(size_t) cocoimg_layer_info_scheme_count(const cocoimg_layer_info *l);
+COCOIMG_EXTERN(const char *) cocoimg_layer_info_scheme(const cocoimg_layer_info *l, size_t i);
+/**
+ * Recipients, each "SCHEME: WHO" (a JWE algorithm, a certificate subject,
+ * an OpenPGP key id; "SCHEME: (undecodable)" when it cannot be read).
+ */
+COCOIMG_EXTERN(size_t) cocoimg_layer_info_recipient_count(const cocoimg_layer_info *l);
+COCOIMG_EXTERN(const char *) cocoimg_layer_info_recipient(const cocoimg_layer_info *l, size_t i);
+
+/**
+ * cocoimg_layer_list_load() and cocoimg_layer_list_to_json() in one call:
+ * the layers of @p src as a JSON array in *out (free with cocoimg_free()).
  */
 COCOIMG_EXTERN(int)
 cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,

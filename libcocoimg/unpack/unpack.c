@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cocoimg_unpack(): source -> top-level document -> platform -> manifest ->
- * config -> per layer one stream (blob verify -> [decrypt] -> decompress ->
- * diffID hash -> apply) -> config.json; all in a staging directory renamed
- * to BUNDLE at the end.
+ * cocoimg_unpack(): source -> resolve (top-level document -> platform ->
+ * manifest -> config; resolve.h) -> per layer one stream (blob verify ->
+ * [decrypt] -> decompress -> diffID hash -> apply) -> config.json; all in
+ * a staging directory renamed to BUNDLE at the end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include "crypt/keywrap.h"
 #include "crypt/layer.h"
 #include "oci/model.h"
+#include "resolve.h"
 #include "transport/transport.h"
 #include "unpack/apply.h"
 #include "unpack/runtime.h"
@@ -572,71 +573,27 @@ apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
     return started < n_workers ? COCOIMG_ERROR : 0;
 }
 
-/* Resolve @p src to its image manifest and config (verified). */
+/* The config of the image @p res resolved to (verified), checked against its manifest. */
 static int
-load_image(struct pull *u, const cocoimg__platform *want, cocoimg__manifest **m_out,
-           cocoimg__config **c_out, cocoimg_error **err)
+load_config(cocoimg__resolve *res, const cocoimg__resolve_image *img, cocoimg__config **c_out,
+            cocoimg_error **err)
 {
-    _cleanup_free_ uint8_t *top = NULL;
-    size_t top_len = 0;
-    _cleanup_free_ char *top_mt = NULL;
-    int r;
-    if ((r = cocoimg__source_get_manifest(u->src, NULL, -1, &top, &top_len, &top_mt, err)) < 0)
-        return r;
-    cocoimg__doc_kind kind;
-    if ((r = cocoimg__doc_detect(&kind, top, top_len, top_mt, err)) < 0)
-        return r;
-    _cleanup_free_ uint8_t *mbuf = NULL;
-    size_t mlen = 0;
-    _cleanup_free_ char *mt = NULL;
-    const char *hint = top_mt;
-    if (cocoimg__doc_is_index(kind)) {
-        _cleanup_(cocoimg__index_freep) cocoimg__index *ix = NULL;
-        size_t pick = 0;
-        if ((r = cocoimg__index_parse(&ix, top, top_len, top_mt, err)) < 0 ||
-            (r = cocoimg__index_select(&pick, ix, want, err)) < 0)
-            return r;
-        const cocoimg__descriptor *d = &ix->manifests[pick];
-        if (cocoimg__doc_is_index(cocoimg__doc_kind_of(d->media_type)))
-            return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "nested index");
-        if ((r = cocoimg__source_get_manifest(u->src, &d->digest, d->size, &mbuf, &mlen, &mt,
-                                              err)) < 0)
-            return cocoimg__error_wrap(err, r, "manifest");
-        r = cocoimg__manifest_parse(m_out, mbuf, mlen, d->media_type, err);
-    } else {
-        r = cocoimg__manifest_parse(m_out, top, top_len, hint, err);
-    }
+    _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
+    int r = cocoimg__resolve_config(&c, NULL, NULL, res, img, err);
     if (r < 0)
-        return cocoimg__error_wrap(err, r, "manifest");
-    cocoimg__manifest *m = *m_out;
-
-    cocoimg__reader *cr = NULL;
-    _cleanup_free_ uint8_t *cbuf = NULL;
-    size_t clen = 0;
-    if ((r = cocoimg__source_get_blob(u->src, &m->config.digest, m->config.size, &cr, err)) < 0)
-        return cocoimg__error_wrap(err, r, "config");
-    r = cocoimg__reader_to_mem(cr, COCOIMG_JSON_MAX_SIZE, &cbuf, &clen, err);
-    cocoimg__reader_free(cr);
-    if (r < 0)
-        return cocoimg__error_wrap(err, r, "config");
-    if ((r = cocoimg__config_parse(c_out, cbuf, clen, err)) < 0)
-        return cocoimg__error_wrap(err, r, "config");
-    if ((*c_out)->n_diff_ids != m->n_layers)
+        return r;
+    if (c->n_diff_ids != img->manifest->n_layers)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "config has %zu diff_ids for %zu layers",
-                                  (*c_out)->n_diff_ids, m->n_layers);
+                                  c->n_diff_ids, img->manifest->n_layers);
+    *c_out = TAKE_PTR(c);
     return 0;
 }
 
 static int
-build(struct pull *u, const cocoimg__platform *want, const char *staging, unsigned int n_workers,
-      cocoimg_error **err)
+build(struct pull *u, const cocoimg__manifest *m, const cocoimg__config *c, const char *staging,
+      unsigned int n_workers, cocoimg_error **err)
 {
-    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
-    _cleanup_(cocoimg__config_freep) cocoimg__config *c = NULL;
-    int r = load_image(u, want, &m, &c, err);
-    if (r < 0)
-        return r;
-
+    int r;
     _cleanup_close_ int sfd = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (sfd < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "open '%s'", staging);
@@ -680,14 +637,10 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
                                   opts->jobs, COCOIMG_UNPACK_MAX_JOBS);
     if (!bundle || !*bundle)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: empty bundle path");
-    cocoimg__platform want;
-    int r;
-    if (opts->platform) {
-        if ((r = cocoimg__platform_parse(&want, opts->platform, err)) < 0)
-            return cocoimg__error_wrap(err, r, "unpack: platform '%s'", opts->platform);
-    } else {
-        cocoimg__platform_host(&want);
-    }
+    cocoimg__resolve_options ro;
+    int r = cocoimg__resolve_options_init(&ro, opts->platform, false, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "unpack");
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
     if ((r = cocoimg_reference_parse(&ref, src, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack: source");
@@ -697,6 +650,15 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     _cleanup_source_ cocoimg__source *s = NULL;
     if ((r = cocoimg__source_open(&s, ctx, ref, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack: source");
+
+    /* the image is resolved (manifest and config verified) before anything is created */
+    _cleanup_resolve_ cocoimg__resolve *res = NULL;
+    if ((r = cocoimg__resolve_open(&res, s, ref, &ro, err)) < 0)
+        return cocoimg__error_wrap(err, r, "unpack");
+    const cocoimg__resolve_image *img = cocoimg__resolve_next(res);
+    _cleanup_(cocoimg__config_freep) cocoimg__config *config = NULL;
+    if ((r = load_config(res, img, &config, err)) < 0)
+        return cocoimg__error_wrap(err, r, "unpack");
 
     /* strip trailing slashes so the staging dir is a sibling, not a child */
     _cleanup_free_ char *target = strdup(bundle);
@@ -727,7 +689,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     pthread_mutex_init(&u.lock, NULL);
     pthread_cond_init(&u.cond, NULL);
     atomic_init(&u.cancel, 0);
-    r = build(&u, &want, staging, n_workers, err);
+    r = build(&u, img->manifest, config, staging, n_workers, err);
     cocoimg__crypt_config_free(u.crypt);
     free(u.state);
     free(u.held);
