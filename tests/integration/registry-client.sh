@@ -112,9 +112,12 @@ ok "push-stream of an empty blob" \
     sh -c "'$RT' --tls-verify=false push-stream $R1/test/stream '$T/empty' | grep -qx 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0'"
 fails "push-stream whose stream fails its check at the end is EDIGEST" 8 \
     "$RT" --tls-verify=false --chunk-size 1000000 push-stream "$R1/test/streambad" "$T/l0" sha256:1111111111111111111111111111111111111111111111111111111111111111
+# docker-registry itself sometimes answers the DELETE with 500 ("unlinkat
+# .../hashstates: directory not empty", its own race with the hash state it
+# is still writing): what matters is that the client cancelled the session.
 ok "  ... nothing was committed and the upload session was cancelled" \
     bash -c "'$RT' --tls-verify=false blob-exists $R1/test/streambad $L0 | grep -qx no &&
-           log_has '\"DELETE /v2/test/streambad/blobs/uploads/[^ ]* HTTP/1.1\" \(204\|404\)' '$T/plain/log' ||
+           log_has '\"DELETE /v2/test/streambad/blobs/uploads/[^ ]* HTTP/1.1\" [0-9]' '$T/plain/log' ||
            { grep streambad '$T/plain/log'; exit 1; }"
 fails "push-stream into an invalid repository name is EINVAL" 3 "$RT" --tls-verify=false push-stream "$R1/Bad..Name" "$T/l0"
 
