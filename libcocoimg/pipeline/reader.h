@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/compression.h"
 #include "oci/digest.h"
 #include "util/error.h"
 
@@ -97,12 +98,6 @@ int cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoi
 /* Fail with COCOIMG_ELIMIT once more than @p max bytes passed. */
 int cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
                           const char *what, cocoimg_error **err);
-
-typedef enum {
-    COCOIMG_COMPRESSION_NONE = 0,
-    COCOIMG_COMPRESSION_GZIP = 1,
-    COCOIMG_COMPRESSION_ZSTD = 2,
-} cocoimg__compression;
 
 /*
  * Decompress gzip (multi-member allowed) or zstd (multi-frame allowed).
