@@ -456,7 +456,9 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     if (big && (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
         return r;
     cocoimg__reader *raw = chain;
-    if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, err)) < 0)
+    unsigned int dflags =
+        cocoimg__context_flags(p->ctx) & COCOIMG_CONTEXT_NO_ISAL ? COCOIMG__DECOMPRESS_NO_ISAL : 0;
+    if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, dflags, err)) < 0)
         return r;
     cocoimg__digest got;
     uint64_t tar_size = 0;
