@@ -19,7 +19,7 @@
 int
 cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_CRYPT_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_CRYPT_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     memset(opts, 0, sizeof(*opts));
     opts->version = version;
@@ -39,7 +39,7 @@ struct crypt_run {
 static int
 check_options(const cocoimg_crypt_options *o, cocoimg_error **err)
 {
-    if (!o || o->version != COCOIMG_CRYPT_OPTIONS_VERSION)
+    if (!o || !COCOIMG__VERSION_OK(o->version, COCOIMG_CRYPT_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unsupported crypt options version");
     return 0;
 }

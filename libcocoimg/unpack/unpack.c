@@ -35,7 +35,7 @@ COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 int
 cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_UNPACK_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_UNPACK_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_unpack_options def = COCOIMG_UNPACK_OPTIONS_INIT;
     *opts = def;
@@ -674,7 +674,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     cocoimg_unpack_options def = COCOIMG_UNPACK_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != COCOIMG_UNPACK_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(opts->version, COCOIMG_UNPACK_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: unsupported options version %u",
                                   opts->version);
     if (opts->jobs > COCOIMG_UNPACK_MAX_JOBS)
