@@ -21,6 +21,20 @@ version_refused(int rc, cocoimg_error *e)
     return refused;
 }
 
+/* The codes' type is enum cocoimg_error_code, next to the getter of the same name. */
+static int
+test_error_code_type(void)
+{
+    enum cocoimg_error_code c = COCOIMG_EINVAL;
+    cocoimg_error *e = NULL;
+    _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
+    CHECK_OK(cocoimg_context_new(&ctx, NULL));
+    CHECK(cocoimg_context_set_flags(ctx, 1u << 31, &e) == (int)c);
+    CHECK(cocoimg_error_code(e) == (int)c);
+    cocoimg_error_free(e);
+    return 0;
+}
+
 /* The rule every check uses: a version-3 library takes versions 1, 2 and 3. */
 static int
 test_version_rule(void)
@@ -96,7 +110,7 @@ test_operations_check_versions(void)
         cocoimg_inspect_options io = COCOIMG_INSPECT_OPTIONS_INIT;
         io.version = inspect_v[i];
         e = NULL;
-        rc = cocoimg_inspect(ctx, src, &io, &out, NULL, &e);
+        rc = cocoimg_inspect(&out, NULL, ctx, src, &io, &e);
         CHECK(rc < 0 && !out && version_refused(rc, e) == want_refused);
 
         const char *rcpt[] = {"jwe:/nonexistent-cocoimg-api/pub.pem"};
@@ -113,7 +127,7 @@ test_operations_check_versions(void)
         rc = cocoimg_decrypt(ctx, src, dst, &cr, &e);
         CHECK(rc < 0 && version_refused(rc, e) == want_refused);
         e = NULL;
-        rc = cocoimg_layerinfo(ctx, src, &cr, &out, &e);
+        rc = cocoimg_layerinfo(&out, ctx, src, &cr, &e);
         CHECK(rc < 0 && !out && version_refused(rc, e) == want_refused);
 
         cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
@@ -174,6 +188,7 @@ test_context_flags(void)
 }
 
 static const struct tap_test tests[] = {
+    TAP_TEST(test_error_code_type),
     TAP_TEST(test_version_rule),
     TAP_TEST(test_options_init_versions),
     TAP_TEST(test_operations_check_versions),
