@@ -367,7 +367,7 @@ cmd_layerinfo(int argc, char **argv)
     }
     cocoimg_error *err = NULL;
     char *out = NULL;
-    r = cocoimg_layerinfo(ctx, argv[optind], &o, &out, &err);
+    r = cocoimg_layerinfo(&out, ctx, argv[optind], &o, &err);
     cocoimg_context_free(ctx);
     if (r < 0)
         return cli_error(err);

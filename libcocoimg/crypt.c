@@ -304,8 +304,8 @@ describe_manifest(json_t *arr, cocoimg__source *s, const cocoimg__descriptor *en
 }
 
 int
-cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
-                  char **out, cocoimg_error **err)
+cocoimg_layerinfo(char **out, cocoimg_context *ctx, const char *src,
+                  const cocoimg_crypt_options *opts, cocoimg_error **err)
 {
     cocoimg_crypt_options defaults = COCOIMG_CRYPT_OPTIONS_INIT;
     if (!opts)

@@ -227,8 +227,8 @@ inspect_source(cocoimg__source *s, const cocoimg_inspect_options *opts, char **o
 }
 
 int
-cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_options *opts,
-                char **out, size_t *len_out, cocoimg_error **err)
+cocoimg_inspect(char **out, size_t *len_out, cocoimg_context *ctx, const char *ref,
+                const cocoimg_inspect_options *opts, cocoimg_error **err)
 {
     cocoimg_inspect_options def = COCOIMG_INSPECT_OPTIONS_INIT;
     if (!opts)

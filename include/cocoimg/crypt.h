@@ -107,8 +107,8 @@ cocoimg_decrypt(cocoimg_context *ctx, const char *src, const char *dst,
  * be derived without keys.
  */
 COCOIMG_EXTERN(int)
-cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
-                  char **out, cocoimg_error **err);
+cocoimg_layerinfo(char **out, cocoimg_context *ctx, const char *src,
+                  const cocoimg_crypt_options *opts, cocoimg_error **err);
 
 COCOIMG_END_DECL
 

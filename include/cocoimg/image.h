@@ -17,7 +17,7 @@
  *
  *   char *json = NULL;
  *   cocoimg_inspect_options io = COCOIMG_INSPECT_OPTIONS_INIT;
- *   if (cocoimg_inspect(ctx, "oci:src:v1", &io, &json, NULL, &err) == 0) {
+ *   if (cocoimg_inspect(&json, NULL, ctx, "oci:src:v1", &io, &err) == 0) {
  *       puts(json);
  *       cocoimg_free(json);
  *   }
@@ -122,8 +122,8 @@ cocoimg_inspect_options_init(cocoimg_inspect_options *opts, unsigned int version
  *         COCOIMG_EFORMAT / COCOIMG_ENOTSUP, COCOIMG_EIO.
  */
 COCOIMG_EXTERN(int)
-cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_options *opts,
-                char **out, size_t *len_out, cocoimg_error **err);
+cocoimg_inspect(char **out, size_t *len_out, cocoimg_context *ctx, const char *ref,
+                const cocoimg_inspect_options *opts, cocoimg_error **err);
 
 COCOIMG_END_DECL
 

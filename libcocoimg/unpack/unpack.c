@@ -117,7 +117,7 @@ report(struct progress *p, cocoimg_error **err)
     if (!p->opts->progress || (done == p->reported && done != 0))
         return 0;
     p->reported = done;
-    if (p->opts->progress(p->opts->progress_payload, p->layer, done, p->total) != 0)
+    if (p->opts->progress(p->layer, done, p->total, p->opts->progress_payload) != 0)
         return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
     return 0;
 }
