@@ -40,7 +40,8 @@ static int
 test_version_rule(void)
 {
     CHECK(!COCOIMG__VERSION_OK(0u, 3u));
-    CHECK(COCOIMG__VERSION_OK(1u, 3u) && COCOIMG__VERSION_OK(2u, 3u) && COCOIMG__VERSION_OK(3u, 3u));
+    CHECK(COCOIMG__VERSION_OK(1u, 3u) && COCOIMG__VERSION_OK(2u, 3u) &&
+          COCOIMG__VERSION_OK(3u, 3u));
     CHECK(!COCOIMG__VERSION_OK(4u, 3u) && !COCOIMG__VERSION_OK(~0u, 3u));
     CHECK(COCOIMG__VERSION_OK(1u, 1u) && !COCOIMG__VERSION_OK(2u, 1u));
     return 0;
@@ -90,7 +91,8 @@ test_operations_check_versions(void)
 {
     _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
     CHECK_OK(cocoimg_context_new(&ctx, NULL));
-    const char *src = "oci:/nonexistent-cocoimg-api/src:a", *dst = "oci:/nonexistent-cocoimg-api/dst:a";
+    const char *src = "oci:/nonexistent-cocoimg-api/src:a",
+               *dst = "oci:/nonexistent-cocoimg-api/dst:a";
     const unsigned int copy_v[] = {1, 0, COCOIMG_COPY_OPTIONS_VERSION + 1};
     const unsigned int inspect_v[] = {1, 0, COCOIMG_INSPECT_OPTIONS_VERSION + 1};
     const unsigned int crypt_v[] = {1, 0, COCOIMG_CRYPT_OPTIONS_VERSION + 1};

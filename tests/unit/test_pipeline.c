@@ -280,7 +280,8 @@ test_hash_and_limit(void)
         CHECK(cocoimg__reader_compress(&v, r, COCOIMG_COMPRESSION_ZSTD, 20, NULL) ==
               COCOIMG_EINVAL);
         CHECK_OK(cocoimg__reader_mem(&r, "abc", 3, NULL));
-        CHECK(cocoimg__reader_decompress(&v, r, (cocoimg__compression)9, 0, NULL) == COCOIMG_ENOTSUP);
+        CHECK(cocoimg__reader_decompress(&v, r, (cocoimg__compression)9, 0, NULL) ==
+              COCOIMG_ENOTSUP);
         CHECK(v == NULL);
         /* NONE hands the upstream back */
         CHECK_OK(cocoimg__reader_mem(&r, "abc", 3, NULL));
@@ -415,7 +416,8 @@ test_gzip_roundtrip(void)
     return 0;
 }
 
-/* gzip: ISA-L when built with it, zlib with COCOIMG__DECOMPRESS_NO_ISAL; both pass the same tests. */
+/* gzip: ISA-L when built with it, zlib with COCOIMG__DECOMPRESS_NO_ISAL; both pass the same tests.
+ */
 static const char *
 gunzip_stage(unsigned int flags)
 {
