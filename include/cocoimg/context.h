@@ -4,9 +4,13 @@
 
 /*
  * The context carries process-wide settings (logging, temporary directory,
- * flags, registry credentials and TLS settings).  The library never reads
- * them from the environment: a program that wants $TMPDIR or
- * $COCOIMG_NO_ISAL honoured passes them in (the coco-img CLI does).
+ * flags, registry credentials and TLS settings).  The library does not
+ * read these from the environment: a program that wants $TMPDIR or
+ * $COCOIMG_NO_ISAL honoured passes them in (the coco-img CLI does).  Only
+ * the containers configuration locations are looked up the containers way
+ * ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR, $HOME: see
+ * cocoimg_registry_options), and, for now, the temporary GnuPG home made
+ * for an OpenPGP keyring given as a key still goes under $TMPDIR (/tmp).
  * Configure a context before its first operation; from then on it is only
  * read, and may be shared by operations running at once in several
  * threads (its log callback is then called from all of them).
