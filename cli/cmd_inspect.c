@@ -75,7 +75,7 @@ cmd_inspect(int argc, char **argv)
     cocoimg_error *err = NULL;
     char *out = NULL;
     size_t len = 0;
-    int r = cocoimg_inspect(ctx, argv[optind], &io, &out, &len, &err);
+    int r = cocoimg_inspect(&out, &len, ctx, argv[optind], &io, &err);
     cocoimg_context_free(ctx);
     if (r < 0)
         return cli_error(err);

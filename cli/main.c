@@ -101,6 +101,14 @@ cli_context(void)
         cocoimg_context_set_log(ctx, COCOIMG_LOG_DEBUG, log_stderr, NULL);
     else
         cocoimg_context_set_log(ctx, COCOIMG_LOG_WARNING, log_stderr, NULL);
+    /* the library reads no environment: these are the program's to pass on */
+    const char *tmp = getenv("TMPDIR");
+    if ((tmp && *tmp && cocoimg_context_set_tmpdir(ctx, tmp, &err) < 0) ||
+        (getenv("COCOIMG_NO_ISAL") &&
+         cocoimg_context_set_flags(ctx, COCOIMG_CONTEXT_NO_ISAL, &err) < 0)) {
+        cocoimg_context_free(ctx);
+        exit(cli_error(err));
+    }
     return ctx;
 }
 

@@ -22,7 +22,7 @@ struct copy_state {
 int
 cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_COPY_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_COPY_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
     *opts = def;
@@ -287,7 +287,7 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != COCOIMG_COPY_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(opts->version, COCOIMG_COPY_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "copy: unsupported options version %u",
                                   opts->version);
     cocoimg__resolve_options ro;

@@ -22,7 +22,7 @@ COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 int
 cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_CRYPT_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_CRYPT_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     memset(opts, 0, sizeof(*opts));
     opts->version = version;
@@ -42,7 +42,7 @@ struct crypt_run {
 static int
 check_options(const cocoimg_crypt_options *o, cocoimg_error **err)
 {
-    if (!o || o->version != COCOIMG_CRYPT_OPTIONS_VERSION)
+    if (!o || !COCOIMG__VERSION_OK(o->version, COCOIMG_CRYPT_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unsupported crypt options version");
     return 0;
 }
@@ -550,8 +550,8 @@ cocoimg_layer_list_to_json(char **out, const cocoimg_layer_list *list, cocoimg_e
 }
 
 int
-cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
-                  char **out, cocoimg_error **err)
+cocoimg_layerinfo(char **out, cocoimg_context *ctx, const char *src,
+                  const cocoimg_crypt_options *opts, cocoimg_error **err)
 {
     _cleanup_(cocoimg_layer_list_freep) cocoimg_layer_list *list = NULL;
     int r = cocoimg_layer_list_load(&list, ctx, src, opts, err);

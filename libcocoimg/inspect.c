@@ -23,7 +23,7 @@ COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 int
 cocoimg_inspect_options_init(cocoimg_inspect_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_INSPECT_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_INSPECT_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_inspect_options def = COCOIMG_INSPECT_OPTIONS_INIT;
     *opts = def;
@@ -189,13 +189,13 @@ inspect_source(cocoimg__source *s, const cocoimg_reference *ref,
 }
 
 int
-cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_options *opts,
-                char **out, size_t *len_out, cocoimg_error **err)
+cocoimg_inspect(char **out, size_t *len_out, cocoimg_context *ctx, const char *ref,
+                const cocoimg_inspect_options *opts, cocoimg_error **err)
 {
     cocoimg_inspect_options def = COCOIMG_INSPECT_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != COCOIMG_INSPECT_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(opts->version, COCOIMG_INSPECT_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "inspect: unsupported options version %u",
                                   opts->version);
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = NULL;

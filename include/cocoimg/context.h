@@ -3,10 +3,17 @@
 #define COCOIMG_CONTEXT_H
 
 /*
- * The context carries process-wide settings (logging, limits, temporary
- * directory, registry credentials and TLS settings).  It is immutable once
- * the first operation has started and may then be shared by several
- * threads.
+ * The context carries process-wide settings (logging, temporary directory,
+ * flags, registry credentials and TLS settings).  The library does not
+ * read these from the environment: a program that wants $TMPDIR or
+ * $COCOIMG_NO_ISAL honoured passes them in (the coco-img CLI does).  Only
+ * the containers configuration locations are looked up the containers way
+ * ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR, $HOME: see
+ * cocoimg_registry_options), and, for now, the temporary GnuPG home made
+ * for an OpenPGP keyring given as a key still goes under $TMPDIR (/tmp).
+ * Configure a context before its first operation; from then on it is only
+ * read, and may be shared by operations running at once in several
+ * threads (its log callback is then called from all of them).
  */
 
 #include <cocoimg/common.h>
@@ -35,11 +42,30 @@ COCOIMG_EXTERN(void)
 cocoimg_context_set_log(cocoimg_context *ctx, cocoimg_log_level max_level, cocoimg_log_cb cb,
                         void *payload);
 /**
- * Directory for temporary files (default: $TMPDIR or /var/tmp).  Copied.
- * @return 0, or COCOIMG_ENOMEM.
+ * Directory for temporary files (unpacked oci-archive: sources, archives
+ * being written); default /var/tmp, whatever $TMPDIR says.  Copied; NULL
+ * restores the default.
+ * @return 0, COCOIMG_EINVAL for an empty @p dir, or COCOIMG_ENOMEM.
  */
 COCOIMG_EXTERN(int)
 cocoimg_context_set_tmpdir(cocoimg_context *ctx, const char *dir, cocoimg_error **err);
+
+/** Flags of cocoimg_context_set_flags(). */
+typedef enum {
+    /**
+     * Inflate gzip layers with zlib even when the library was built with
+     * ISA-L (the coco-img CLI sets it when $COCOIMG_NO_ISAL is set).
+     */
+    COCOIMG_CONTEXT_NO_ISAL = 1u << 0,
+} cocoimg_context_flag;
+
+/**
+ * Replace the flags of @p ctx with @p flags, a mask of cocoimg_context_flag
+ * (default 0).
+ * @return 0, or COCOIMG_EINVAL for an unknown flag (nothing changed).
+ */
+COCOIMG_EXTERN(int)
+cocoimg_context_set_flags(cocoimg_context *ctx, unsigned int flags, cocoimg_error **err);
 
 /**
  * Which side of an operation registry settings apply to: the source image,
@@ -86,7 +112,8 @@ typedef struct cocoimg_registry_options {
     }
 
 /**
- * Initialise @p opts to the defaults of @p version.
+ * Initialise @p opts to the defaults of @p version (1 up to
+ * COCOIMG_REGISTRY_OPTIONS_VERSION).
  * @return 0, or COCOIMG_EINVAL for an unknown version.
  */
 COCOIMG_EXTERN(int)

@@ -159,8 +159,8 @@ COCOIMG_EXTERN(const char *) cocoimg_layer_info_recipient(const cocoimg_layer_in
  * the layers of @p src as a JSON array in *out (free with cocoimg_free()).
  */
 COCOIMG_EXTERN(int)
-cocoimg_layerinfo(cocoimg_context *ctx, const char *src, const cocoimg_crypt_options *opts,
-                  char **out, cocoimg_error **err);
+cocoimg_layerinfo(char **out, cocoimg_context *ctx, const char *src,
+                  const cocoimg_crypt_options *opts, cocoimg_error **err);
 
 COCOIMG_END_DECL
 

@@ -21,9 +21,11 @@ COCOIMG_BEGIN_DECL
 
 /*
  * Error codes.  Append only: never renumber or remove a code; a retired code
- * stays reserved.
+ * stays reserved.  The type is spelled `enum cocoimg_error_code` (no
+ * typedef: the name is also that of the getter cocoimg_error_code(), as
+ * with struct stat and stat()); functions return the codes as int.
  */
-typedef enum {
+enum cocoimg_error_code {
     COCOIMG_OK = 0,
     COCOIMG_ERROR = -1,     /**< generic failure */
     COCOIMG_ENOMEM = -2,    /**< out of memory */
@@ -41,7 +43,7 @@ typedef enum {
     COCOIMG_ELIMIT = -14,   /**< a size, count or ratio limit was exceeded */
     COCOIMG_EUSER = -15,    /**< a callback asked to abort */
     COCOIMG_EEXISTS = -16,  /**< destination already exists */
-} cocoimg_error_code_t;
+};
 
 typedef struct cocoimg_error cocoimg_error;
 

@@ -17,10 +17,36 @@
  *
  *   char *json = NULL;
  *   cocoimg_inspect_options io = COCOIMG_INSPECT_OPTIONS_INIT;
- *   if (cocoimg_inspect(ctx, "oci:src:v1", &io, &json, NULL, &err) == 0) {
+ *   if (cocoimg_inspect(&json, NULL, ctx, "oci:src:v1", &io, &err) == 0) {
  *       puts(json);
  *       cocoimg_free(json);
  *   }
+ *
+ * Threads.  cocoimg_copy() (and cocoimg_encrypt() / cocoimg_decrypt(),
+ * which run the same copy engine) streams each large blob (4 MiB or more,
+ * or of unknown size) over up to three threads: source read + digest
+ * verification on a library thread, the layer transformation (encryption
+ * or decryption and the HMAC) on another, destination hashing + writing
+ * (or pushing) on the caller's thread.  Smaller blobs, manifests and
+ * configs are handled on the caller's thread, and every library thread has
+ * ended when the call returns.  cocoimg_inspect() runs on the caller's
+ * thread only.
+ *   - The context's log callback may be called from those library threads
+ *     and, when one context serves several operations at once, from
+ *     several threads at the same time: it must be thread-safe.
+ *   - The key-unwrapping callback of the crypt options (key providers) is
+ *     called only from the caller's thread: a layer's key is unwrapped
+ *     before its data flows.
+ *   - A context, configured before, may be shared by any number of
+ *     operations running at once (copy, inspect, encrypt, decrypt,
+ *     layerinfo, unpack); it must not be changed while they run.  Option
+ *     structs and the strings they point to are borrowed for the call and
+ *     must stay unchanged until it returns; they may be shared by calls
+ *     that run at once.  Error objects and returned buffers belong to the
+ *     caller alone.
+ *   - Several operations may read the same source at once; two operations
+ *     must not write the same destination (layout, archive, registry tag)
+ *     at the same time.
  */
 
 #include <cocoimg/common.h>
@@ -122,8 +148,8 @@ cocoimg_inspect_options_init(cocoimg_inspect_options *opts, unsigned int version
  *         COCOIMG_EFORMAT / COCOIMG_ENOTSUP, COCOIMG_EIO.
  */
 COCOIMG_EXTERN(int)
-cocoimg_inspect(cocoimg_context *ctx, const char *ref, const cocoimg_inspect_options *opts,
-                char **out, size_t *len_out, cocoimg_error **err);
+cocoimg_inspect(char **out, size_t *len_out, cocoimg_context *ctx, const char *ref,
+                const cocoimg_inspect_options *opts, cocoimg_error **err);
 
 COCOIMG_END_DECL
 

@@ -57,8 +57,8 @@ COCOIMG_BEGIN_DECL
  * download stops promptly, nothing is left behind, and cocoimg_unpack()
  * fails with COCOIMG_EUSER.
  */
-typedef int (*cocoimg_unpack_progress_cb)(void *payload, size_t layer, uint64_t done,
-                                          uint64_t total);
+typedef int (*cocoimg_unpack_progress_cb)(size_t layer, uint64_t done, uint64_t total,
+                                          void *payload);
 
 /** Options of cocoimg_unpack(); initialise with COCOIMG_UNPACK_OPTIONS_INIT. */
 typedef struct cocoimg_unpack_options {

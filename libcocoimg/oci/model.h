@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "oci/compression.h"
 #include "oci/digest.h"
-#include "pipeline/reader.h"
 #include "util/error.h"
 
 #define COCOIMG_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"

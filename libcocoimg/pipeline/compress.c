@@ -350,7 +350,7 @@ static const struct cocoimg__reader_ops zstd_ops = {"zstd", zstd_read, zstd_free
 
 int
 cocoimg__reader_decompress(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg__compression c,
-                           cocoimg_error **err)
+                           unsigned int flags, cocoimg_error **err)
 {
     _cleanup_reader_ cocoimg__reader *up = upstream;
     switch (c) {
@@ -359,7 +359,7 @@ cocoimg__reader_decompress(cocoimg__reader **out, cocoimg__reader *upstream, coc
         return 0;
     case COCOIMG_COMPRESSION_GZIP: {
 #ifdef HAVE_ISAL
-        if (!getenv("COCOIMG_NO_ISAL")) {
+        if (!(flags & COCOIMG__DECOMPRESS_NO_ISAL)) {
             struct isal_state *is = calloc(1, sizeof(*is));
             if (!is)
                 return cocoimg__error_oom(err);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/compression.h"
 #include "oci/digest.h"
 #include "util/error.h"
 
@@ -98,19 +99,17 @@ int cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoi
 int cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
                           const char *what, cocoimg_error **err);
 
-typedef enum {
-    COCOIMG_COMPRESSION_NONE = 0,
-    COCOIMG_COMPRESSION_GZIP = 1,
-    COCOIMG_COMPRESSION_ZSTD = 2,
-} cocoimg__compression;
+/* cocoimg__reader_decompress() flags. */
+#define COCOIMG__DECOMPRESS_NO_ISAL (1u << 0) /* gzip with zlib even when built with ISA-L */
 
 /*
  * Decompress gzip (multi-member allowed) or zstd (multi-frame allowed).
  * Truncated or corrupt input fails with COCOIMG_EFORMAT, never loops.
- * NONE returns @p upstream unchanged.
+ * NONE returns @p upstream unchanged.  @p flags: COCOIMG__DECOMPRESS_*
+ * (callers map the context's COCOIMG_CONTEXT_NO_ISAL to _NO_ISAL).
  */
 int cocoimg__reader_decompress(cocoimg__reader **out, cocoimg__reader *upstream,
-                               cocoimg__compression c, cocoimg_error **err);
+                               cocoimg__compression c, unsigned int flags, cocoimg_error **err);
 /* Compress (gzip level 1..9 / zstd level 1..19; 0 = default). */
 int cocoimg__reader_compress(cocoimg__reader **out, cocoimg__reader *upstream,
                              cocoimg__compression c, int level, cocoimg_error **err);

@@ -2,7 +2,9 @@
 /*
  * Registry credentials: WWW-Authenticate challenges, the containers
  * auth.json / docker config.json credential files and the docker credential
- * helpers they name (credHelpers, credsStore).
+ * helpers they name (credHelpers, credsStore), and the Authorization of a
+ * request: Basic, or a Bearer token fetched from the challenge's realm and
+ * cached per scope in the client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "util/base64.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -28,6 +30,8 @@
 #define AUTHFILE_MAX (1u * 1024 * 1024)
 /* Bound on a challenge header we are willing to parse. */
 #define CHALLENGE_MAX 8192
+/* A token response is small. */
+#define TOKEN_BODY_MAX (1u * 1024 * 1024)
 
 void
 cocoimg__auth_challenge_clear(cocoimg__auth_challenge *c)
@@ -851,4 +855,209 @@ out:
     cocoimg__wipe(buf, CREDHELPER_OUTPUT_MAX + 1);
     free(buf);
     return r;
+}
+
+/* --- tokens and the Authorization header --------------------------------- */
+
+static void
+token_free(struct cocoimg__token *t)
+{
+    free(t->scope);
+    cocoimg__free_wipe_str(t->value);
+    free(t);
+}
+
+void
+cocoimg__auth_tokens_clear(cocoimg__registry *r)
+{
+    while (r->tokens) {
+        struct cocoimg__token *t = r->tokens;
+        r->tokens = t->next;
+        token_free(t);
+    }
+}
+
+static struct cocoimg__token *
+token_lookup(cocoimg__registry *r, const char *scope)
+{
+    time_t now = time(NULL);
+    for (struct cocoimg__token *t = r->tokens; t; t = t->next)
+        if (strcmp(t->scope, scope) == 0 && t->expires > now)
+            return t;
+    return NULL;
+}
+
+void
+cocoimg__auth_token_drop(cocoimg__registry *r, const char *scope)
+{
+    for (struct cocoimg__token **pp = &r->tokens; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->scope, scope) == 0) {
+            struct cocoimg__token *t = *pp;
+            *pp = t->next;
+            token_free(t);
+            return;
+        }
+}
+
+static int
+basic_header(char **out, const cocoimg__registry *r, cocoimg_error **err)
+{
+    size_t ul = strlen(r->username), pl = r->password->len;
+    _cleanup_secret_ cocoimg__secret *raw = NULL;
+    int rc = cocoimg__secret_new(&raw, ul + 1 + pl, err);
+    if (rc < 0)
+        return rc;
+    memcpy(raw->ptr, r->username, ul);
+    raw->ptr[ul] = ':';
+    memcpy(raw->ptr + ul + 1, r->password->ptr, pl);
+    char *b64 = NULL;
+    rc = cocoimg__b64_encode(&b64, raw->ptr, raw->len, COCOIMG_B64_STD, err);
+    if (rc < 0)
+        return rc;
+    char *h = NULL;
+    if (asprintf(&h, "Authorization: Basic %s", b64) < 0)
+        h = NULL;
+    cocoimg__free_wipe_str(b64);
+    if (!h)
+        return cocoimg__error_oom(err);
+    *out = h;
+    return 0;
+}
+
+/*
+ * Get a Bearer token for @p scope (space-separated scopes) from the realm
+ * of the registry's challenge, with Basic credentials when we have any.
+ */
+static int
+fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char *scope,
+            const char *repo, cocoimg_error **err)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return cocoimg__error_oom(err);
+    int rc = 0;
+    char *url = NULL;
+    if (curl_url_set(u, CURLUPART_URL, ch->realm, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': invalid token realm '%s'", r->host, ch->realm);
+    }
+    _cleanup_free_ char *q = NULL;
+    if (ch->service) {
+        if (asprintf(&q, "service=%s", ch->service) < 0 ||
+            curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+            rc = cocoimg__error_oom(err);
+        free(TAKE_PTR(q));
+    }
+    for (const char *s = scope; rc == 0 && s && *s;) {
+        size_t n = strcspn(s, " ");
+        if (n &&
+            (asprintf(&q, "scope=%.*s", (int)n, s) < 0 ||
+             curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK))
+            rc = cocoimg__error_oom(err);
+        free(TAKE_PTR(q));
+        s += n;
+        while (*s == ' ')
+            s++;
+    }
+    if (rc == 0 && curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+        rc = cocoimg__error_oom(err);
+    curl_url_cleanup(u);
+    if (rc < 0)
+        return rc;
+
+    char *auth = NULL;
+    if (r->username && (rc = basic_header(&auth, r, err)) < 0) {
+        curl_free(url);
+        return rc;
+    }
+    struct cocoimg__xfer_spec sp = {.method = "GET",
+                                    .url = url,
+                                    .auth_header = auth,
+                                    .max_body = TOKEN_BODY_MAX,
+                                    .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    rc = cocoimg__registry_run(&x, r, &sp, "token request", err);
+    curl_free(url);
+    if (auth)
+        cocoimg__free_wipe_str(auth);
+    if (rc < 0)
+        return rc;
+    if (x->status != 200) {
+        rc = cocoimg__registry_status_error(r, repo, "token request", x, err);
+        return x->status == 404 ? cocoimg__error_set(err, COCOIMG_EHTTP, 0, "token realm not found")
+                                : rc;
+    }
+    _cleanup_json_ json_t *j = NULL;
+    rc = cocoimg__json_loadb(&j, x->body, x->body_len, TOKEN_BODY_MAX, true, "token response", err);
+    cocoimg__wipe(x->body, x->body_len);
+    if (rc < 0)
+        return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
+    const char *tok = cocoimg__json_str(j, "token");
+    if (!tok || !*tok)
+        tok = cocoimg__json_str(j, "access_token");
+    if (!tok || !*tok)
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': token response without a token", r->host);
+    json_int_t exp = 60;
+    json_t *e = json_object_get(j, "expires_in");
+    if (json_is_integer(e) && json_integer_value(e) > 0)
+        exp = json_integer_value(e);
+    if (exp > 86400)
+        exp = 86400;
+    struct cocoimg__token *t = calloc(1, sizeof(*t));
+    if (!t || !(t->scope = strdup(scope)) || !(t->value = strdup(tok))) {
+        if (t)
+            free(t->scope);
+        free(t);
+        return cocoimg__error_oom(err);
+    }
+    /* renew a little early so a token does not expire in flight */
+    t->expires = time(NULL) + (exp > 20 ? exp - 10 : exp);
+    pthread_mutex_lock(&r->lock);
+    cocoimg__auth_token_drop(r, scope);
+    t->next = r->tokens;
+    r->tokens = t;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+int
+cocoimg__auth_header(char **out, cocoimg__registry *r, const char *scope, const char *repo,
+                     cocoimg_error **err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&r->lock);
+    cocoimg__auth_scheme scheme = r->chal.scheme;
+    pthread_mutex_unlock(&r->lock);
+    if (scheme == COCOIMG_AUTH_BASIC)
+        return r->username ? basic_header(out, r, err) : 0;
+    if (scheme != COCOIMG_AUTH_BEARER || !scope)
+        return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        pthread_mutex_lock(&r->lock);
+        struct cocoimg__token *t = token_lookup(r, scope);
+        int n = t ? asprintf(out, "Authorization: Bearer %s", t->value) : 0;
+        pthread_mutex_unlock(&r->lock);
+        if (n < 0) {
+            *out = NULL;
+            return cocoimg__error_oom(err);
+        }
+        if (t)
+            return 0;
+        if (pass == 0) {
+            /* copy the challenge: another thread may replace it meanwhile */
+            cocoimg__auth_challenge ch = {0};
+            pthread_mutex_lock(&r->lock);
+            ch.scheme = r->chal.scheme;
+            ch.realm = r->chal.realm ? strdup(r->chal.realm) : NULL;
+            ch.service = r->chal.service ? strdup(r->chal.service) : NULL;
+            pthread_mutex_unlock(&r->lock);
+            int rc = ch.realm ? fetch_token(r, &ch, scope, repo, err) : cocoimg__error_oom(err);
+            cocoimg__auth_challenge_clear(&ch);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Registry client: the client object, authentication (Basic, Bearer token
- * flow), retries, error mapping, and the manifest operations.
+ * Registry client: the client object, requests with retries and
+ * re-authentication on 401, error mapping, and the manifest operations.
+ * Credentials and tokens are in auth.c, TLS material in tls.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +12,12 @@
 
 #include "oci/model.h"
 #include "registry/registry_int.h"
-#include "util/base64.h"
-#include "util/fs.h"
 #include "util/json.h"
 
-#define TOKEN_BODY_MAX (1u * 1024 * 1024)
-#define CA_BUNDLE_MAX (16u * 1024 * 1024)
 #define DEFAULT_RETRIES 3
 #define DEFAULT_BACKOFF_MS 500
 #define MAX_BACKOFF_MS 10000
 #define DEFAULT_CHUNK (64u * 1024 * 1024)
-
-static const char *const cert_roots_default[] = {NULL /* ~/.config/containers/certs.d */,
-                                                 "/etc/containers/certs.d", "/etc/docker/certs.d",
-                                                 NULL};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -53,14 +45,6 @@ share_unlock(CURL *h, curl_lock_data data, void *userptr)
     pthread_mutex_unlock(&r->share_locks[data]);
 }
 
-static void
-token_free(struct cocoimg__token *t)
-{
-    free(t->scope);
-    cocoimg__free_wipe_str(t->value);
-    free(t);
-}
-
 void
 cocoimg__registry_free(cocoimg__registry *r)
 {
@@ -71,11 +55,7 @@ cocoimg__registry_free(cocoimg__registry *r)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&r->share_locks[i]);
     pthread_mutex_destroy(&r->lock);
-    while (r->tokens) {
-        struct cocoimg__token *t = r->tokens;
-        r->tokens = t->next;
-        token_free(t);
-    }
+    cocoimg__auth_tokens_clear(r);
     cocoimg__auth_challenge_clear(&r->chal);
     cocoimg__tls_files_clear(&r->tls);
     free(r->ca_blob);
@@ -89,68 +69,6 @@ const char *
 cocoimg__registry_host(const cocoimg__registry *r)
 {
     return r->host;
-}
-
-static int
-append_file(uint8_t **buf, size_t *len, const char *path, cocoimg_error **err)
-{
-    uint8_t *data = NULL;
-    size_t dlen = 0;
-    int r = cocoimg__read_file(&data, &dlen, AT_FDCWD, path, CA_BUNDLE_MAX, err);
-    if (r < 0)
-        return r;
-    if (*len + dlen + 1 > CA_BUNDLE_MAX) {
-        free(data);
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "CA bundle too large at '%s'", path);
-    }
-    uint8_t *nb = realloc(*buf, *len + dlen + 2);
-    if (!nb) {
-        free(data);
-        return cocoimg__error_oom(err);
-    }
-    memcpy(nb + *len, data, dlen);
-    *len += dlen;
-    nb[(*len)++] = '\n';
-    *buf = nb;
-    free(data);
-    return 0;
-}
-
-/* System CA bundle + the registry's certs.d CAs (containers/image semantics). */
-static int
-load_tls(cocoimg__registry *r, const char *cert_dir, cocoimg_error **err)
-{
-    const char *home = getenv("HOME");
-    _cleanup_free_ char *user_root = NULL;
-    const char *roots[4];
-    size_t n = 0;
-    if (home && *home && asprintf(&user_root, "%s/.config/containers/certs.d", home) >= 0)
-        roots[n++] = user_root;
-    for (size_t i = 1; cert_roots_default[i]; i++)
-        roots[n++] = cert_roots_default[i];
-    roots[n] = NULL;
-
-    char **dirs = NULL;
-    int rc = cocoimg__tls_dirs(&dirs, r->host, cert_dir, roots, err);
-    if (rc < 0)
-        return rc;
-    for (char **d = dirs; *d && rc == 0; d++)
-        rc = cocoimg__tls_files_collect(&r->tls, *d, err);
-    cocoimg__strv_free(dirs);
-    if (rc < 0 || r->tls.n_ca == 0)
-        return rc;
-
-    CURL *h = curl_easy_init();
-    if (!h)
-        return cocoimg__error_oom(err);
-    char *sys = NULL;
-    curl_easy_getinfo(h, CURLINFO_CAINFO, &sys);
-    if (sys && access(sys, R_OK) == 0)
-        rc = append_file(&r->ca_blob, &r->ca_blob_len, sys, err);
-    curl_easy_cleanup(h);
-    for (size_t i = 0; i < r->tls.n_ca && rc == 0; i++)
-        rc = append_file(&r->ca_blob, &r->ca_blob_len, r->tls.ca[i], err);
-    return rc;
 }
 
 int
@@ -201,7 +119,7 @@ cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const
             return rc;
     }
 
-    rc = load_tls(r, opts->cert_dir, err);
+    rc = cocoimg__tls_load(&r->tls, &r->ca_blob, &r->ca_blob_len, host, opts->cert_dir, err);
     if (rc < 0)
         return cocoimg__error_wrap(err, rc, "registry '%s'", host);
 
@@ -308,203 +226,9 @@ cocoimg__registry_net_error(const cocoimg__registry *r, const char *what,
                               cocoimg__xfer_curl_error(x));
 }
 
-static struct cocoimg__token *
-token_lookup(cocoimg__registry *r, const char *scope)
-{
-    time_t now = time(NULL);
-    for (struct cocoimg__token *t = r->tokens; t; t = t->next)
-        if (strcmp(t->scope, scope) == 0 && t->expires > now)
-            return t;
-    return NULL;
-}
-
-static void
-token_drop(cocoimg__registry *r, const char *scope)
-{
-    for (struct cocoimg__token **pp = &r->tokens; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->scope, scope) == 0) {
-            struct cocoimg__token *t = *pp;
-            *pp = t->next;
-            token_free(t);
-            return;
-        }
-}
-
-static int
-basic_header(char **out, const cocoimg__registry *r, cocoimg_error **err)
-{
-    size_t ul = strlen(r->username), pl = r->password->len;
-    _cleanup_secret_ cocoimg__secret *raw = NULL;
-    int rc = cocoimg__secret_new(&raw, ul + 1 + pl, err);
-    if (rc < 0)
-        return rc;
-    memcpy(raw->ptr, r->username, ul);
-    raw->ptr[ul] = ':';
-    memcpy(raw->ptr + ul + 1, r->password->ptr, pl);
-    char *b64 = NULL;
-    rc = cocoimg__b64_encode(&b64, raw->ptr, raw->len, COCOIMG_B64_STD, err);
-    if (rc < 0)
-        return rc;
-    char *h = NULL;
-    if (asprintf(&h, "Authorization: Basic %s", b64) < 0)
-        h = NULL;
-    cocoimg__free_wipe_str(b64);
-    if (!h)
-        return cocoimg__error_oom(err);
-    *out = h;
-    return 0;
-}
-
-static int run_plain(struct cocoimg__xfer **out, cocoimg__registry *r,
-                     const struct cocoimg__xfer_spec *sp, const char *what, cocoimg_error **err);
-
-/*
- * Get a Bearer token for @p scope (space-separated scopes) from the realm
- * of the registry's challenge, with Basic credentials when we have any.
- */
-static int
-fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char *scope,
-            const char *repo, cocoimg_error **err)
-{
-    CURLU *u = curl_url();
-    if (!u)
-        return cocoimg__error_oom(err);
-    int rc = 0;
-    char *url = NULL;
-    if (curl_url_set(u, CURLUPART_URL, ch->realm, 0) != CURLUE_OK) {
-        curl_url_cleanup(u);
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "registry '%s': invalid token realm '%s'", r->host, ch->realm);
-    }
-    _cleanup_free_ char *q = NULL;
-    if (ch->service) {
-        if (asprintf(&q, "service=%s", ch->service) < 0 ||
-            curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
-            rc = cocoimg__error_oom(err);
-        free(TAKE_PTR(q));
-    }
-    for (const char *s = scope; rc == 0 && s && *s;) {
-        size_t n = strcspn(s, " ");
-        if (n &&
-            (asprintf(&q, "scope=%.*s", (int)n, s) < 0 ||
-             curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK))
-            rc = cocoimg__error_oom(err);
-        free(TAKE_PTR(q));
-        s += n;
-        while (*s == ' ')
-            s++;
-    }
-    if (rc == 0 && curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
-        rc = cocoimg__error_oom(err);
-    curl_url_cleanup(u);
-    if (rc < 0)
-        return rc;
-
-    char *auth = NULL;
-    if (r->username && (rc = basic_header(&auth, r, err)) < 0) {
-        curl_free(url);
-        return rc;
-    }
-    struct cocoimg__xfer_spec sp = {.method = "GET",
-                                    .url = url,
-                                    .auth_header = auth,
-                                    .max_body = TOKEN_BODY_MAX,
-                                    .follow = true};
-    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
-    rc = run_plain(&x, r, &sp, "token request", err);
-    curl_free(url);
-    if (auth)
-        cocoimg__free_wipe_str(auth);
-    if (rc < 0)
-        return rc;
-    if (x->status != 200) {
-        rc = cocoimg__registry_status_error(r, repo, "token request", x, err);
-        return x->status == 404 ? cocoimg__error_set(err, COCOIMG_EHTTP, 0, "token realm not found")
-                                : rc;
-    }
-    _cleanup_json_ json_t *j = NULL;
-    rc = cocoimg__json_loadb(&j, x->body, x->body_len, TOKEN_BODY_MAX, true, "token response", err);
-    cocoimg__wipe(x->body, x->body_len);
-    if (rc < 0)
-        return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
-    const char *tok = cocoimg__json_str(j, "token");
-    if (!tok || !*tok)
-        tok = cocoimg__json_str(j, "access_token");
-    if (!tok || !*tok)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                  "registry '%s': token response without a token", r->host);
-    json_int_t exp = 60;
-    json_t *e = json_object_get(j, "expires_in");
-    if (json_is_integer(e) && json_integer_value(e) > 0)
-        exp = json_integer_value(e);
-    if (exp > 86400)
-        exp = 86400;
-    struct cocoimg__token *t = calloc(1, sizeof(*t));
-    if (!t || !(t->scope = strdup(scope)) || !(t->value = strdup(tok))) {
-        if (t)
-            free(t->scope);
-        free(t);
-        return cocoimg__error_oom(err);
-    }
-    /* renew a little early so a token does not expire in flight */
-    t->expires = time(NULL) + (exp > 20 ? exp - 10 : exp);
-    pthread_mutex_lock(&r->lock);
-    token_drop(r, scope);
-    t->next = r->tokens;
-    r->tokens = t;
-    pthread_mutex_unlock(&r->lock);
-    return 0;
-}
-
-/* The Authorization header for a request in @p scope (NULL when anonymous). */
-static int
-auth_header_for(char **out, cocoimg__registry *r, const char *scope, const char *repo,
-                cocoimg_error **err)
-{
-    *out = NULL;
-    pthread_mutex_lock(&r->lock);
-    cocoimg__auth_scheme scheme = r->chal.scheme;
-    pthread_mutex_unlock(&r->lock);
-    if (scheme == COCOIMG_AUTH_BASIC)
-        return r->username ? basic_header(out, r, err) : 0;
-    if (scheme != COCOIMG_AUTH_BEARER || !scope)
-        return 0;
-    for (int pass = 0; pass < 2; pass++) {
-        pthread_mutex_lock(&r->lock);
-        struct cocoimg__token *t = token_lookup(r, scope);
-        int n = t ? asprintf(out, "Authorization: Bearer %s", t->value) : 0;
-        pthread_mutex_unlock(&r->lock);
-        if (n < 0) {
-            *out = NULL;
-            return cocoimg__error_oom(err);
-        }
-        if (t)
-            return 0;
-        if (pass == 0) {
-            /* copy the challenge: another thread may replace it meanwhile */
-            cocoimg__auth_challenge ch = {0};
-            pthread_mutex_lock(&r->lock);
-            ch.scheme = r->chal.scheme;
-            ch.realm = r->chal.realm ? strdup(r->chal.realm) : NULL;
-            ch.service = r->chal.service ? strdup(r->chal.service) : NULL;
-            pthread_mutex_unlock(&r->lock);
-            int rc = ch.realm ? fetch_token(r, &ch, scope, repo, err) : cocoimg__error_oom(err);
-            cocoimg__auth_challenge_clear(&ch);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-/*
- * Run one request with the retry policy only (no auth handling): retried
- * on connection errors, 5xx and 429 when the body can be replayed.
- * Returns 0 with *out holding the final response (any status).
- */
-static int
-run_plain(struct cocoimg__xfer **out, cocoimg__registry *r, const struct cocoimg__xfer_spec *sp,
-          const char *what, cocoimg_error **err)
+int
+cocoimg__registry_run(struct cocoimg__xfer **out, cocoimg__registry *r,
+                      const struct cocoimg__xfer_spec *sp, const char *what, cocoimg_error **err)
 {
     bool replayable = sp->up_reader == NULL;
     for (int attempt = 0;; attempt++) {
@@ -570,7 +294,7 @@ do_ping(cocoimg__registry *r, cocoimg_error **err)
         struct cocoimg__xfer_spec sp = {.method = "GET", .url = url, .max_body = 0, .follow = true};
         _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
         cocoimg_error *e = NULL;
-        int rc = run_plain(&x, r, &sp, "ping", &e);
+        int rc = cocoimg__registry_run(&x, r, &sp, "ping", &e);
         if (rc < 0) {
             if (i + 1 < ns && rc == COCOIMG_ENET) {
                 cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
@@ -638,12 +362,12 @@ cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
     bool replayable = sp->up_reader == NULL;
     for (int pass = 0; pass < 2; pass++) {
         char *auth = NULL;
-        int rc = auth_header_for(&auth, r, scope, repo, err);
+        int rc = cocoimg__auth_header(&auth, r, scope, repo, err);
         if (rc < 0)
             return rc;
         sp->auth_header = auth;
         struct cocoimg__xfer *x = NULL;
-        rc = run_plain(&x, r, sp, what, err);
+        rc = cocoimg__registry_run(&x, r, sp, what, err);
         sp->auth_header = NULL;
         if (auth)
             cocoimg__free_wipe_str(auth);
@@ -658,7 +382,7 @@ cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
                              (r->username && r->chal.scheme != COCOIMG_AUTH_BASIC);
                 pthread_mutex_lock(&r->lock);
                 if (scope)
-                    token_drop(r, scope);
+                    cocoimg__auth_token_drop(r, scope);
                 cocoimg__auth_challenge_clear(&r->chal);
                 r->chal = ch;
                 pthread_mutex_unlock(&r->lock);

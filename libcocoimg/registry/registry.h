@@ -283,6 +283,16 @@ int cocoimg__tls_files_collect(cocoimg__tls_files *tf, const char *dir, cocoimg_
  */
 int cocoimg__tls_dirs(char ***out, const char *host, const char *cert_dir, const char *const *roots,
                       cocoimg_error **err);
+/*
+ * The TLS material of @p host: the files of @p cert_dir, or when NULL of
+ * its certs.d directories ($HOME/.config/containers/certs.d/HOST,
+ * /etc/containers/certs.d/HOST, /etc/docker/certs.d/HOST), collected into
+ * @p tf; when they hold CAs, *bundle_out (malloc'd, *bundle_len bytes) is
+ * the CA bundle for curl: the system bundle followed by those CAs.  It is
+ * NULL when there are none (curl's default then).
+ */
+int cocoimg__tls_load(cocoimg__tls_files *tf, uint8_t **bundle_out, size_t *bundle_len,
+                      const char *host, const char *cert_dir, cocoimg_error **err);
 void cocoimg__tls_files_clear(cocoimg__tls_files *tf);
 void cocoimg__strv_free(char **v);
 

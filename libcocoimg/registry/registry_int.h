@@ -101,6 +101,30 @@ COCOIMG_DEFINE_CLEANUP(struct cocoimg__xfer, cocoimg__xfer_free)
 bool cocoimg__curl_retryable(int code);
 const char *cocoimg__xfer_curl_error(const struct cocoimg__xfer *x);
 
+/*
+ * Run one request with the retry policy only (no auth handling): retried
+ * on connection errors, 5xx and 429 when the body can be replayed.
+ * Returns 0 with *out holding the final response (any status).
+ */
+int cocoimg__registry_run(struct cocoimg__xfer **out, cocoimg__registry *r,
+                          const struct cocoimg__xfer_spec *sp, const char *what,
+                          cocoimg_error **err);
+
+/* --- auth.c --- */
+
+/*
+ * The Authorization header for a request in @p scope (*out NULL when
+ * anonymous): Basic with the client's credentials, or a cached Bearer
+ * token for @p scope, fetched from the challenge's realm when there is none
+ * (or it expired).  Takes r->lock itself.
+ */
+int cocoimg__auth_header(char **out, cocoimg__registry *r, const char *scope, const char *repo,
+                         cocoimg_error **err);
+/* Forget the token of @p scope (the caller holds r->lock). */
+void cocoimg__auth_token_drop(cocoimg__registry *r, const char *scope);
+/* Free every cached token (when the client is freed). */
+void cocoimg__auth_tokens_clear(cocoimg__registry *r);
+
 /* Run @p sp with auth (token or Basic for @p scope, renewed once on 401) and retries. */
 int cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
                               struct cocoimg__xfer_spec *sp, const char *repo, const char *scope,

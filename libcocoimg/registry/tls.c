@@ -1,14 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-registry TLS material in the containers certs.d layout: *.crt are
- * extra CAs, NAME.cert + NAME.key a client certificate.
+ * extra CAs, NAME.cert + NAME.key a client certificate; and the CA bundle
+ * a client hands to curl (the system CAs plus those).
  */
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "registry/registry.h"
+#include "util/fs.h"
+
+#define CA_BUNDLE_MAX (16u * 1024 * 1024)
+
+/* The certs.d roots after $HOME/.config/containers/certs.d (containers/image's order). */
+static const char *const cert_roots_system[] = {"/etc/containers/certs.d", "/etc/docker/certs.d",
+                                                NULL};
 
 void
 cocoimg__strv_free(char **v)
@@ -182,4 +193,72 @@ out:
     free(names);
     closedir(d);
     return r;
+}
+
+static int
+append_file(uint8_t **buf, size_t *len, const char *path, cocoimg_error **err)
+{
+    _cleanup_free_ uint8_t *data = NULL;
+    size_t dlen = 0;
+    int r = cocoimg__read_file(&data, &dlen, AT_FDCWD, path, CA_BUNDLE_MAX, err);
+    if (r < 0)
+        return r;
+    if (*len + dlen + 1 > CA_BUNDLE_MAX)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "CA bundle too large at '%s'", path);
+    uint8_t *nb = realloc(*buf, *len + dlen + 2);
+    if (!nb)
+        return cocoimg__error_oom(err);
+    memcpy(nb + *len, data, dlen);
+    *len += dlen;
+    nb[(*len)++] = '\n';
+    *buf = nb;
+    return 0;
+}
+
+int
+cocoimg__tls_load(cocoimg__tls_files *tf, uint8_t **bundle_out, size_t *bundle_len,
+                  const char *host, const char *cert_dir, cocoimg_error **err)
+{
+    *bundle_out = NULL;
+    *bundle_len = 0;
+    const char *home = getenv("HOME");
+    _cleanup_free_ char *user_root = NULL;
+    const char *roots[COCOIMG_ARRAY_SIZE(cert_roots_system) + 1];
+    size_t n = 0;
+    if (home && *home && asprintf(&user_root, "%s/.config/containers/certs.d", home) >= 0)
+        roots[n++] = user_root;
+    else
+        user_root = NULL;
+    for (size_t i = 0; cert_roots_system[i]; i++)
+        roots[n++] = cert_roots_system[i];
+    roots[n] = NULL;
+
+    char **dirs = NULL;
+    int rc = cocoimg__tls_dirs(&dirs, host, cert_dir, roots, err);
+    if (rc < 0)
+        return rc;
+    for (char **d = dirs; *d && rc == 0; d++)
+        rc = cocoimg__tls_files_collect(tf, *d, err);
+    cocoimg__strv_free(dirs);
+    if (rc < 0 || tf->n_ca == 0)
+        return rc;
+
+    /* extra CAs add to the system pool, as in containers/image */
+    CURL *h = curl_easy_init();
+    if (!h)
+        return cocoimg__error_oom(err);
+    _cleanup_free_ uint8_t *bundle = NULL;
+    size_t len = 0;
+    char *sys = NULL;
+    curl_easy_getinfo(h, CURLINFO_CAINFO, &sys);
+    if (sys && access(sys, R_OK) == 0)
+        rc = append_file(&bundle, &len, sys, err);
+    curl_easy_cleanup(h);
+    for (size_t i = 0; i < tf->n_ca && rc == 0; i++)
+        rc = append_file(&bundle, &len, tf->ca[i], err);
+    if (rc < 0)
+        return rc;
+    *bundle_out = TAKE_PTR(bundle);
+    *bundle_len = len;
+    return 0;
 }

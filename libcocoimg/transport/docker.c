@@ -4,6 +4,7 @@
 
 #include "oci/model.h"
 #include "registry/registry.h"
+#include "registry/settings.h"
 #include "transport/transport.h"
 #include "util/context.h"
 #include "util/json.h"
@@ -55,7 +56,7 @@ static int
 new_client(cocoimg__registry **out, const cocoimg_context *ctx, const char *host, cocoimg_side side,
            cocoimg_error **err)
 {
-    const struct cocoimg__registry_settings *rs = cocoimg__context_registry(ctx, side);
+    const struct cocoimg__registry_settings *rs = cocoimg__registry_settings_get(ctx, side);
     struct cocoimg__registry_options o = {
         .username = rs->username,
         .password = rs->password,

@@ -36,7 +36,7 @@ COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 int
 cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
 {
-    if (version != COCOIMG_UNPACK_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(version, COCOIMG_UNPACK_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_unpack_options def = COCOIMG_UNPACK_OPTIONS_INIT;
     *opts = def;
@@ -118,7 +118,7 @@ report(struct progress *p, cocoimg_error **err)
     if (!p->opts->progress || (done == p->reported && done != 0))
         return 0;
     p->reported = done;
-    if (p->opts->progress(p->opts->progress_payload, p->layer, done, p->total) != 0)
+    if (p->opts->progress(p->layer, done, p->total, p->opts->progress_payload) != 0)
         return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
     return 0;
 }
@@ -457,7 +457,9 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     if (big && (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
         return r;
     cocoimg__reader *raw = chain;
-    if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, err)) < 0)
+    unsigned int dflags =
+        cocoimg__context_flags(p->ctx) & COCOIMG_CONTEXT_NO_ISAL ? COCOIMG__DECOMPRESS_NO_ISAL : 0;
+    if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, dflags, err)) < 0)
         return r;
     cocoimg__digest got;
     uint64_t tar_size = 0;
@@ -629,7 +631,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     cocoimg_unpack_options def = COCOIMG_UNPACK_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != COCOIMG_UNPACK_OPTIONS_VERSION)
+    if (!COCOIMG__VERSION_OK(opts->version, COCOIMG_UNPACK_OPTIONS_VERSION))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: unsupported options version %u",
                                   opts->version);
     if (opts->jobs > COCOIMG_UNPACK_MAX_JOBS)

@@ -6,18 +6,8 @@
 
 #include "util/context.h"
 #include "util/error.h"
-#include "util/secret.h"
 
-static void
-registry_settings_clear(struct cocoimg__registry_settings *rs)
-{
-    free(rs->username);
-    if (rs->password)
-        cocoimg__free_wipe_str(rs->password);
-    free(rs->authfile);
-    free(rs->cert_dir);
-    *rs = (struct cocoimg__registry_settings){.tls_verify = 1};
-}
+#define KNOWN_FLAGS ((unsigned int)COCOIMG_CONTEXT_NO_ISAL)
 
 int
 cocoimg_context_new(cocoimg_context **out, cocoimg_error **err)
@@ -26,8 +16,6 @@ cocoimg_context_new(cocoimg_context **out, cocoimg_error **err)
     if (!ctx)
         return cocoimg__error_oom(err);
     ctx->log_level = COCOIMG_LOG_ERROR;
-    ctx->registry[0].tls_verify = 1;
-    ctx->registry[1].tls_verify = 1;
     *out = ctx;
     return 0;
 }
@@ -37,9 +25,9 @@ cocoimg_context_free(cocoimg_context *ctx)
 {
     if (!ctx)
         return;
+    for (int i = 0; i < COCOIMG__CONTEXT_N_SLOTS; i++)
+        cocoimg__context_slot_set(ctx, (cocoimg__context_slot_id)i, NULL, NULL);
     free(ctx->tmpdir);
-    registry_settings_clear(&ctx->registry[0]);
-    registry_settings_clear(&ctx->registry[1]);
     free(ctx);
 }
 
@@ -55,21 +43,52 @@ cocoimg_context_set_log(cocoimg_context *ctx, cocoimg_log_level max_level, cocoi
 int
 cocoimg_context_set_tmpdir(cocoimg_context *ctx, const char *dir, cocoimg_error **err)
 {
-    char *d = strdup(dir);
-    if (!d)
+    if (dir && !*dir)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "empty temporary directory name");
+    char *d = NULL;
+    if (dir && !(d = strdup(dir)))
         return cocoimg__error_oom(err);
     free(ctx->tmpdir);
     ctx->tmpdir = d;
     return 0;
 }
 
+int
+cocoimg_context_set_flags(cocoimg_context *ctx, unsigned int flags, cocoimg_error **err)
+{
+    if (flags & ~KNOWN_FLAGS)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unknown context flags 0x%x",
+                                  flags & ~KNOWN_FLAGS);
+    ctx->flags = flags;
+    return 0;
+}
+
 const char *
 cocoimg__context_tmpdir(const cocoimg_context *ctx)
 {
-    if (ctx && ctx->tmpdir)
-        return ctx->tmpdir;
-    const char *t = getenv("TMPDIR");
-    return t && *t ? t : "/var/tmp";
+    return ctx && ctx->tmpdir ? ctx->tmpdir : COCOIMG__DEFAULT_TMPDIR;
+}
+
+unsigned int
+cocoimg__context_flags(const cocoimg_context *ctx)
+{
+    return ctx ? ctx->flags : 0;
+}
+
+void *
+cocoimg__context_slot(const cocoimg_context *ctx, cocoimg__context_slot_id id)
+{
+    return ctx ? ctx->slots[id].data : NULL;
+}
+
+void
+cocoimg__context_slot_set(cocoimg_context *ctx, cocoimg__context_slot_id id, void *data,
+                          void (*free_fn)(void *data))
+{
+    struct cocoimg__context_slot *s = &ctx->slots[id];
+    if (s->data && s->free)
+        s->free(s->data);
+    *s = (struct cocoimg__context_slot){data, free_fn};
 }
 
 void
@@ -83,74 +102,4 @@ cocoimg__log(const cocoimg_context *ctx, cocoimg_log_level level, const char *fm
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     ctx->log_cb(level, buf, ctx->log_payload);
-}
-
-int
-cocoimg_registry_options_init(cocoimg_registry_options *opts, unsigned int version)
-{
-    if (version != COCOIMG_REGISTRY_OPTIONS_VERSION)
-        return COCOIMG_EINVAL;
-    cocoimg_registry_options def = COCOIMG_REGISTRY_OPTIONS_INIT;
-    *opts = def;
-    return 0;
-}
-
-static int
-dup_opt(char **out, const char *s)
-{
-    *out = NULL;
-    return s && !(*out = strdup(s)) ? -1 : 0;
-}
-
-int
-cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
-                             const cocoimg_registry_options *opts, cocoimg_error **err)
-{
-    if (!sides || (sides & ~(unsigned int)(COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST)))
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "registry settings: invalid sides 0x%x",
-                                  sides);
-    if (opts && opts->version != COCOIMG_REGISTRY_OPTIONS_VERSION)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "registry settings: unsupported options version %u",
-                                  opts->version);
-    if (opts && opts->username && !*opts->username)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "registry settings: empty user name");
-    if (opts && opts->password && !opts->username)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "registry settings: a password needs a user name");
-    /* build both copies first so a failure changes nothing */
-    struct cocoimg__registry_settings n[2];
-    for (int i = 0; i < 2; i++)
-        n[i] = (struct cocoimg__registry_settings){.tls_verify = 1};
-    int r = 0;
-    for (int i = 0; i < 2 && opts && r == 0; i++) {
-        if (!(sides & (1u << i)))
-            continue;
-        n[i].tls_verify = opts->tls_verify ? 1 : 0;
-        if (dup_opt(&n[i].username, opts->username) < 0 ||
-            dup_opt(&n[i].password, opts->password) < 0 ||
-            dup_opt(&n[i].authfile, opts->authfile) < 0 ||
-            dup_opt(&n[i].cert_dir, opts->cert_dir) < 0)
-            r = -1;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (!(sides & (1u << i)))
-            continue;
-        if (r < 0) {
-            registry_settings_clear(&n[i]);
-        } else {
-            registry_settings_clear(&ctx->registry[i]);
-            ctx->registry[i] = n[i];
-        }
-    }
-    return r < 0 ? cocoimg__error_oom(err) : 0;
-}
-
-const struct cocoimg__registry_settings *
-cocoimg__context_registry(const cocoimg_context *ctx, cocoimg_side side)
-{
-    static const struct cocoimg__registry_settings def = {.tls_verify = 1};
-    if (!ctx)
-        return &def;
-    return &ctx->registry[side == COCOIMG_SIDE_DST ? 1 : 0];
 }

@@ -2,34 +2,52 @@
 #ifndef COCOIMG_UTIL_CONTEXT_H
 #define COCOIMG_UTIL_CONTEXT_H
 
+/*
+ * The context: logging, the temporary directory and flags, plus one slot
+ * per area that keeps settings of its own in it (the registry settings of
+ * registry/settings.c).  util/ only stores a slot and frees it with the
+ * context; what is in it belongs to its area.  The library never reads the
+ * environment for these: the program does (cli/main.c) and sets them.
+ */
+
 #include <cocoimg/context.h>
 
-/* Registry settings of one side (copies of cocoimg_registry_options). */
-struct cocoimg__registry_settings {
-    char *username;
-    char *password; /* wiped on free */
-    char *authfile;
-    char *cert_dir;
-    int tls_verify;
+typedef enum {
+    COCOIMG__CONTEXT_SLOT_REGISTRY = 0, /* struct cocoimg__registry_settings[2] */
+    COCOIMG__CONTEXT_N_SLOTS,
+} cocoimg__context_slot_id;
+
+struct cocoimg__context_slot {
+    void *data;
+    void (*free)(void *data);
 };
 
 struct cocoimg_context {
     cocoimg_log_level log_level;
     cocoimg_log_cb log_cb;
     void *log_payload;
-    char *tmpdir;
-    struct cocoimg__registry_settings registry[2]; /* [0] source, [1] destination */
+    char *tmpdir;       /* NULL: COCOIMG__DEFAULT_TMPDIR */
+    unsigned int flags; /* cocoimg_context_flag */
+    struct cocoimg__context_slot slots[COCOIMG__CONTEXT_N_SLOTS];
 };
 
-/* The registry settings of @p side (COCOIMG_SIDE_SRC or _DST); never NULL. */
-const struct cocoimg__registry_settings *cocoimg__context_registry(const cocoimg_context *ctx,
-                                                                   cocoimg_side side);
+/* Temporary files go here unless cocoimg_context_set_tmpdir() says otherwise. */
+#define COCOIMG__DEFAULT_TMPDIR "/var/tmp"
 
 /* Log through the context's callback; ctx may be NULL (silent). */
 void cocoimg__log(const cocoimg_context *ctx, cocoimg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The temporary directory of @p ctx (never NULL). */
+/* The temporary directory of @p ctx (never NULL; ctx may be NULL). */
 const char *cocoimg__context_tmpdir(const cocoimg_context *ctx);
+
+/* The cocoimg_context_flag mask of @p ctx (0 for NULL). */
+unsigned int cocoimg__context_flags(const cocoimg_context *ctx);
+
+/* The data of slot @p id, NULL when unset (or ctx NULL). */
+void *cocoimg__context_slot(const cocoimg_context *ctx, cocoimg__context_slot_id id);
+/* Put @p data (freed by @p free_fn with the context) into slot @p id, freeing what was there. */
+void cocoimg__context_slot_set(cocoimg_context *ctx, cocoimg__context_slot_id id, void *data,
+                               void (*free_fn)(void *data));
 
 #endif

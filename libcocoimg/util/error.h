@@ -34,6 +34,17 @@ int cocoimg__error_wrap(cocoimg_error **err, int code, const char *fmt, ...)
 /* Shorthand for the out-of-memory case (never allocates if it cannot). */
 int cocoimg__error_oom(cocoimg_error **err);
 
+/*
+ * Versioned option structs (include/cocoimg/): a caller built against an
+ * older header passes an older version.  Every version from 1 up to the
+ * current one is accepted (0 and newer ones fail with COCOIMG_EINVAL).
+ * Fields are only ever appended, so an older struct is a prefix of the
+ * current one: when version 2 comes, code reading a field added in it tests
+ * opts->version >= 2 first, and *_options_init() writes only the prefix the
+ * caller's version has.
+ */
+#define COCOIMG__VERSION_OK(version, current) ((version) >= 1u && (version) <= (current))
+
 COCOIMG_DEFINE_CLEANUP(cocoimg_error, cocoimg_error_free)
 #define _cleanup_error_ _cleanup_(cocoimg_error_freep)
 

@@ -43,7 +43,7 @@ struct run {
 static _Thread_local struct run *current;
 
 static int
-progress(void *payload, size_t layer, uint64_t done, uint64_t total)
+progress(size_t layer, uint64_t done, uint64_t total, void *payload)
 {
     struct run *ru = payload;
     (void)total;

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry/settings.h"
 #include "tap.h"
 #include "transport/transport.h"
-#include "util/context.h"
 
 COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 COCOIMG_DEFINE_CLEANUP(cocoimg_context, cocoimg_context_free)
@@ -30,13 +30,22 @@ test_options_init(void)
     return 0;
 }
 
+/* The settings live in the context's registry slot, made by the first set: look again after one. */
+static void
+sides_of(const cocoimg_context *ctx, const struct cocoimg__registry_settings **s,
+         const struct cocoimg__registry_settings **d)
+{
+    *s = cocoimg__registry_settings_get(ctx, COCOIMG_SIDE_SRC);
+    *d = cocoimg__registry_settings_get(ctx, COCOIMG_SIDE_DST);
+}
+
 static int
 test_set_registry_sides(void)
 {
     _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
     CHECK_OK(cocoimg_context_new(&ctx, NULL));
-    const struct cocoimg__registry_settings *s = cocoimg__context_registry(ctx, COCOIMG_SIDE_SRC);
-    const struct cocoimg__registry_settings *d = cocoimg__context_registry(ctx, COCOIMG_SIDE_DST);
+    const struct cocoimg__registry_settings *s, *d;
+    sides_of(ctx, &s, &d);
     CHECK(s->tls_verify == 1 && d->tls_verify == 1 && !s->username && !d->cert_dir);
 
     char user[] = "alice", pw[] = "s3cret";
@@ -46,6 +55,7 @@ test_set_registry_sides(void)
     o.cert_dir = "/certs";
     o.tls_verify = 0;
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &o, NULL));
+    sides_of(ctx, &s, &d);
     /* copied, not borrowed */
     memset(user, 'x', 5);
     memset(pw, 'x', 6);
@@ -56,10 +66,12 @@ test_set_registry_sides(void)
     cocoimg_registry_options o2 = COCOIMG_REGISTRY_OPTIONS_INIT;
     o2.authfile = "/auth.json";
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST, &o2, NULL));
+    sides_of(ctx, &s, &d);
     CHECK(!s->username && !s->password && !s->cert_dir && s->tls_verify == 1);
     CHECK(strcmp(s->authfile, "/auth.json") == 0 && strcmp(d->authfile, "/auth.json") == 0);
 
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_DST, NULL, NULL));
+    sides_of(ctx, &s, &d);
     CHECK(!d->authfile && strcmp(s->authfile, "/auth.json") == 0);
     return 0;
 }
@@ -92,7 +104,7 @@ test_set_registry_invalid(void)
     bad.version = 7;
     CHECK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &bad, NULL) == COCOIMG_EINVAL);
     /* a refused call changes nothing */
-    CHECK(strcmp(cocoimg__context_registry(ctx, COCOIMG_SIDE_SRC)->authfile, "/keep") == 0);
+    CHECK(strcmp(cocoimg__registry_settings_get(ctx, COCOIMG_SIDE_SRC)->authfile, "/keep") == 0);
     return 0;
 }
 

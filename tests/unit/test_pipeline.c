@@ -120,6 +120,9 @@ compress_mem(cocoimg__compression c, int level, const uint8_t *in, size_t n, uin
     return rr;
 }
 
+/* cocoimg__reader_decompress() flags of the helpers below. */
+static unsigned int decompress_flags;
+
 /* Decompress a memory buffer fully; returns the reader's final code. */
 static int
 decompress_mem(cocoimg__compression c, const uint8_t *in, size_t n, size_t max, uint8_t **out,
@@ -129,7 +132,7 @@ decompress_mem(cocoimg__compression c, const uint8_t *in, size_t n, size_t max, 
     int rr = cocoimg__reader_mem(&r, in, n, err);
     if (rr < 0)
         return rr;
-    rr = cocoimg__reader_decompress(&r, TAKE_PTR(r), c, err);
+    rr = cocoimg__reader_decompress(&r, TAKE_PTR(r), c, decompress_flags, err);
     if (rr < 0)
         return rr;
     return cocoimg__reader_to_mem(r, max, out, outlen, err);
@@ -277,11 +280,12 @@ test_hash_and_limit(void)
         CHECK(cocoimg__reader_compress(&v, r, COCOIMG_COMPRESSION_ZSTD, 20, NULL) ==
               COCOIMG_EINVAL);
         CHECK_OK(cocoimg__reader_mem(&r, "abc", 3, NULL));
-        CHECK(cocoimg__reader_decompress(&v, r, (cocoimg__compression)9, NULL) == COCOIMG_ENOTSUP);
+        CHECK(cocoimg__reader_decompress(&v, r, (cocoimg__compression)9, 0, NULL) ==
+              COCOIMG_ENOTSUP);
         CHECK(v == NULL);
         /* NONE hands the upstream back */
         CHECK_OK(cocoimg__reader_mem(&r, "abc", 3, NULL));
-        CHECK_OK(cocoimg__reader_decompress(&v, r, COCOIMG_COMPRESSION_NONE, NULL));
+        CHECK_OK(cocoimg__reader_decompress(&v, r, COCOIMG_COMPRESSION_NONE, 0, NULL));
         CHECK(v == r);
         cocoimg__reader_free(v);
     }
@@ -330,7 +334,7 @@ roundtrip(cocoimg__compression c, int level)
     /* small odd reads through the decompressor */
     _cleanup_reader_ cocoimg__reader *r = NULL;
     CHECK_OK(cocoimg__reader_mem(&r, packed, plen, NULL));
-    CHECK_OK(cocoimg__reader_decompress(&r, TAKE_PTR(r), c, NULL));
+    CHECK_OK(cocoimg__reader_decompress(&r, TAKE_PTR(r), c, decompress_flags, NULL));
     memset(back, 0, n);
     size_t got = 0;
     CHECK(slurp(r, 1000, back, n, &got, NULL) == 0);
@@ -412,6 +416,36 @@ test_gzip_roundtrip(void)
     return 0;
 }
 
+/* gzip: ISA-L when built with it, zlib with COCOIMG__DECOMPRESS_NO_ISAL; both pass the same tests.
+ */
+static const char *
+gunzip_stage(unsigned int flags)
+{
+    cocoimg__reader *r = NULL;
+    if (cocoimg__reader_mem(&r, gz_hello, sizeof(gz_hello), NULL) < 0 ||
+        cocoimg__reader_decompress(&r, r, COCOIMG_COMPRESSION_GZIP, flags, NULL) < 0)
+        return "";
+    const char *name = r->ops->name;
+    cocoimg__reader_free(r);
+    return name;
+}
+
+static int
+test_gzip_isal_flag(void)
+{
+    CHECK(strcmp(gunzip_stage(COCOIMG__DECOMPRESS_NO_ISAL), "gunzip") == 0);
+#ifdef HAVE_ISAL
+    CHECK(strcmp(gunzip_stage(0), "gunzip-isal") == 0);
+#else
+    CHECK(strcmp(gunzip_stage(0), "gunzip") == 0);
+#endif
+    decompress_flags = COCOIMG__DECOMPRESS_NO_ISAL;
+    int rc = roundtrip(COCOIMG_COMPRESSION_GZIP, 0);
+    decompress_flags = 0;
+    CHECK(rc == 0);
+    return 0;
+}
+
 static int
 test_zstd_roundtrip(void)
 {
@@ -445,7 +479,7 @@ bomb(cocoimg__compression c)
     /* a pass-through stage under the decompressor shows whether input ran out */
     CHECK_OK(cocoimg__reader_hash(&r, TAKE_PTR(r), COCOIMG_DIGEST_SHA256, NULL, NULL, NULL));
     cocoimg__reader *hash_stage = r;
-    CHECK_OK(cocoimg__reader_decompress(&r, TAKE_PTR(r), c, NULL));
+    CHECK_OK(cocoimg__reader_decompress(&r, TAKE_PTR(r), c, 0, NULL));
     CHECK_OK(cocoimg__reader_limit(&r, TAKE_PTR(r), 1024 * 1024, "layer", NULL));
     CHECK(cocoimg__reader_drain(r, NULL, &err) == COCOIMG_ELIMIT);
     /* the stage never reached EOF: it stopped early, well before all input */
@@ -498,7 +532,7 @@ test_fd_sinks_and_sources(void)
     {
         _cleanup_reader_ cocoimg__reader *r = NULL;
         if (cocoimg__reader_file(&r, dfd, "blob", NULL) < 0 ||
-            cocoimg__reader_decompress(&r, TAKE_PTR(r), COCOIMG_COMPRESSION_GZIP, NULL) < 0 ||
+            cocoimg__reader_decompress(&r, TAKE_PTR(r), COCOIMG_COMPRESSION_GZIP, 0, NULL) < 0 ||
             cocoimg__reader_verify(&r, TAKE_PTR(r), &d, (int64_t)n, NULL) < 0 ||
             cocoimg__reader_to_mem(r, n, &back, &blen, NULL) < 0)
             goto out;
@@ -595,6 +629,7 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_hash_and_limit),
     TAP_TEST(test_known_vectors),
     TAP_TEST(test_gzip_roundtrip),
+    TAP_TEST(test_gzip_isal_flag),
     TAP_TEST(test_zstd_roundtrip),
     TAP_TEST(test_bomb_stopped_by_limit),
     TAP_TEST(test_fd_sinks_and_sources),

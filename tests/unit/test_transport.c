@@ -485,7 +485,7 @@ test_archive_roundtrip(void)
     cocoimg_error *err = NULL;
     snprintf(dst, sizeof(dst), "oci-archive:%s/missing.tar", tmp);
     char *out = NULL;
-    CHECK(cocoimg_inspect(ctx, dst, NULL, &out, NULL, &err) == COCOIMG_ENOTFOUND);
+    CHECK(cocoimg_inspect(&out, NULL, ctx, dst, NULL, &err) == COCOIMG_ENOTFOUND);
     cocoimg_error_free(err);
     return 0;
 }
