@@ -3,42 +3,84 @@
 
 #include "transport/transport.h"
 
+/*
+ * The transports.  A new one (say dir: or containers-storage:) is a file
+ * implementing cocoimg__source_ops / cocoimg__dest_ops, its prefix in
+ * oci/reference.c, and one entry here.
+ */
+typedef int (*source_open_fn)(cocoimg__source **out, const cocoimg_context *ctx,
+                              const cocoimg_reference *ref, cocoimg_error **err);
+typedef int (*dest_open_fn)(cocoimg__dest **out, const cocoimg_context *ctx,
+                            const cocoimg_reference *ref, cocoimg_error **err);
+
+static int
+layout_source(cocoimg__source **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
+              cocoimg_error **err)
+{
+    return cocoimg__layout_source_open(out, ctx, cocoimg_reference_path(ref),
+                                       cocoimg_reference_ref_name(ref), err);
+}
+
+static int
+layout_dest(cocoimg__dest **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
+            cocoimg_error **err)
+{
+    return cocoimg__layout_dest_open(out, ctx, cocoimg_reference_path(ref),
+                                     cocoimg_reference_ref_name(ref), err);
+}
+
+static int
+archive_source(cocoimg__source **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
+               cocoimg_error **err)
+{
+    return cocoimg__archive_source_open(out, ctx, cocoimg_reference_path(ref),
+                                        cocoimg_reference_ref_name(ref), err);
+}
+
+static int
+archive_dest(cocoimg__dest **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
+             cocoimg_error **err)
+{
+    return cocoimg__archive_dest_open(out, ctx, cocoimg_reference_path(ref),
+                                      cocoimg_reference_ref_name(ref), err);
+}
+
+static const struct transport_entry {
+    cocoimg_transport transport;
+    source_open_fn source_open;
+    dest_open_fn dest_open;
+} transports[] = {
+    {COCOIMG_TRANSPORT_OCI, layout_source, layout_dest},
+    {COCOIMG_TRANSPORT_OCI_ARCHIVE, archive_source, archive_dest},
+    {COCOIMG_TRANSPORT_DOCKER, cocoimg__docker_source_open, cocoimg__docker_dest_open},
+};
+
+static const struct transport_entry *
+transport_of(const cocoimg_reference *ref, cocoimg_error **err)
+{
+    cocoimg_transport t = cocoimg_reference_transport(ref);
+    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
+        if (transports[i].transport == t)
+            return &transports[i];
+    cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
+                       cocoimg_reference_string(ref));
+    return NULL;
+}
+
 int
 cocoimg__source_open(cocoimg__source **out, const cocoimg_context *ctx,
                      const cocoimg_reference *ref, cocoimg_error **err)
 {
-    switch (cocoimg_reference_transport(ref)) {
-    case COCOIMG_TRANSPORT_OCI:
-        return cocoimg__layout_source_open(out, ctx, cocoimg_reference_path(ref),
-                                           cocoimg_reference_ref_name(ref), err);
-    case COCOIMG_TRANSPORT_OCI_ARCHIVE:
-        return cocoimg__archive_source_open(out, ctx, cocoimg_reference_path(ref),
-                                            cocoimg_reference_ref_name(ref), err);
-    case COCOIMG_TRANSPORT_DOCKER:
-        return cocoimg__docker_source_open(out, ctx, ref, err);
-    default:
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
-                                  cocoimg_reference_string(ref));
-    }
+    const struct transport_entry *t = transport_of(ref, err);
+    return t ? t->source_open(out, ctx, ref, err) : COCOIMG_ENOTSUP;
 }
 
 int
 cocoimg__dest_open(cocoimg__dest **out, const cocoimg_context *ctx, const cocoimg_reference *ref,
                    cocoimg_error **err)
 {
-    switch (cocoimg_reference_transport(ref)) {
-    case COCOIMG_TRANSPORT_OCI:
-        return cocoimg__layout_dest_open(out, ctx, cocoimg_reference_path(ref),
-                                         cocoimg_reference_ref_name(ref), err);
-    case COCOIMG_TRANSPORT_OCI_ARCHIVE:
-        return cocoimg__archive_dest_open(out, ctx, cocoimg_reference_path(ref),
-                                          cocoimg_reference_ref_name(ref), err);
-    case COCOIMG_TRANSPORT_DOCKER:
-        return cocoimg__docker_dest_open(out, ctx, ref, err);
-    default:
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "'%s': transport not supported yet",
-                                  cocoimg_reference_string(ref));
-    }
+    const struct transport_entry *t = transport_of(ref, err);
+    return t ? t->dest_open(out, ctx, ref, err) : COCOIMG_ENOTSUP;
 }
 
 int
