@@ -26,6 +26,10 @@ usage_pull(FILE *out)
             "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
             "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
             "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
+            "      --max-layer-size SIZE  fail when a layer decompresses to more than SIZE\n"
+            "                          bytes (suffix K, M, G; default 64 times its blob\n"
+            "                          size, at least 1G)\n"
+            "      --keep-setid        not as root: keep setuid/setgid bits (dropped by default)\n"
             "  -h, --help              show this help\n");
     cli_registry_usage(out, false);
 }

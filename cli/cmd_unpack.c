@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,45 @@ usage_unpack(FILE *out)
             "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
             "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
             "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
+            "      --max-layer-size SIZE  fail when a layer decompresses to more than SIZE\n"
+            "                          bytes (suffix K, M, G; default 64 times its blob\n"
+            "                          size, at least 1G)\n"
+            "      --keep-setid        not as root: keep setuid/setgid bits (dropped by default)\n"
             "  -h, --help              show this help\n");
     cli_registry_usage(out, false);
+}
+
+/*
+ * SIGINT/SIGTERM: the handler only stores the signal number (async-signal-
+ * safe); the library polls it as its cancel flag, stops every stream and
+ * removes the staging directory (unverified plaintext).  The signal is
+ * raised again once that is done, so the caller sees how we ended.
+ */
+static volatile sig_atomic_t unpack_signal;
+static const int unpack_signals[] = {SIGINT, SIGTERM};
+static struct sigaction unpack_old_actions[2];
+
+static void
+on_unpack_signal(int sig)
+{
+    unpack_signal = sig;
+}
+
+static void
+unpack_signals_catch(bool on)
+{
+    for (size_t i = 0; i < 2; i++) {
+        if (!on) {
+            sigaction(unpack_signals[i], &unpack_old_actions[i], NULL);
+            continue;
+        }
+        struct sigaction sa = {.sa_handler = on_unpack_signal, .sa_flags = SA_RESTART};
+        sigfillset(&sa.sa_mask);
+        sigaction(unpack_signals[i], NULL, &unpack_old_actions[i]);
+        /* a signal ignored by whoever started us (nohup, background jobs) stays ignored */
+        if (unpack_old_actions[i].sa_handler != SIG_IGN)
+            sigaction(unpack_signals[i], &sa, NULL);
+    }
 }
 
 static int
@@ -73,7 +111,7 @@ parse_size(uint64_t *out, const char *cmd, const char *opt, const char *arg)
 int
 cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
 {
-    enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME, OPT_PREFETCH_MAX };
+    enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME, OPT_PREFETCH_MAX, OPT_MAX_LAYER, OPT_SETID };
     static const struct option opts[] = {
         {"platform", required_argument, NULL, 'p'},
         {"jobs", required_argument, NULL, 'j'},
@@ -81,6 +119,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         {"key", required_argument, NULL, OPT_KEY},
         {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
         {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
+        {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER},
+        {"keep-setid", no_argument, NULL, OPT_SETID},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONGOPTS,
         {NULL, 0, NULL, 0}};
@@ -112,6 +152,14 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
             if ((rc = parse_size(&uo.prefetch_max_bytes, cmd, "--prefetch-max", optarg)) !=
                 CLI_EXIT_OK)
                 goto out;
+            break;
+        case OPT_MAX_LAYER:
+            if ((rc = parse_size(&uo.max_layer_bytes, cmd, "--max-layer-size", optarg)) !=
+                CLI_EXIT_OK)
+                goto out;
+            break;
+        case OPT_SETID:
+            uo.flags |= COCOIMG_UNPACK_KEEP_SETID;
             break;
         case OPT_KEY:
             keys[co.n_keys++] = optarg;
@@ -155,12 +203,17 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK)
         goto out;
     cocoimg_error *err = NULL;
+    uo.cancel = &unpack_signal;
+    unpack_signals_catch(true);
     if (cocoimg_unpack(ctx, src, bundle, &uo, &err) < 0)
         rc = cli_error(err);
+    unpack_signals_catch(false);
 out:
     cocoimg_context_free(ctx);
     free(keys);
     free(rcpts);
+    if (unpack_signal)
+        raise(unpack_signal);
     return rc;
 }
 

@@ -21,8 +21,19 @@
  * the image config.
  *
  * The bundle is built in a staging directory "BUNDLE.tmp-XXXXXX" next to
- * BUNDLE and renamed to BUNDLE only when everything was verified; on any
- * failure the staging directory is removed and BUNDLE does not exist.
+ * BUNDLE (mode 0700 until it is complete: it holds unverified plaintext)
+ * and renamed to BUNDLE only when everything was verified; on any failure
+ * or cancellation the staging directory is removed and BUNDLE does not
+ * exist.
+ *
+ * A hostile layer is refused (COCOIMG_EFORMAT, nothing left): names or
+ * hardlink targets with a ".." component, whiteouts of "." or "..".  What
+ * a layer cannot set: the rootfs directory's own metadata (a "./" entry is
+ * ignored), trusted.* and security.* xattrs other than
+ * security.capability, overlayfs' user.overlay.*, and, when not running as
+ * root, setuid/setgid bits (unless COCOIMG_UNPACK_KEEP_SETID).  A layer
+ * decompressing to more than options.max_layer_bytes fails with
+ * COCOIMG_ELIMIT.
  *
  * From a registry, layers download in parallel (options.jobs) while they are
  * applied strictly in order; memory stays bounded (a few MiB per thread)
@@ -36,6 +47,7 @@
  * unwrap callback of the crypt options (key providers) too.
  */
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +71,13 @@ COCOIMG_BEGIN_DECL
  */
 typedef int (*cocoimg_unpack_progress_cb)(size_t layer, uint64_t done, uint64_t total,
                                           void *payload);
+
+/**
+ * Flag of cocoimg_unpack_options.flags: keep setuid/setgid bits when not
+ * running as root.  By default they are dropped then: the files belong to
+ * the unpacking user, so a setuid file would run with that user's rights.
+ */
+#define COCOIMG_UNPACK_KEEP_SETID (1u << 0)
 
 /** Options of cocoimg_unpack(); initialise with COCOIMG_UNPACK_OPTIONS_INIT. */
 typedef struct cocoimg_unpack_options {
@@ -95,15 +114,35 @@ typedef struct cocoimg_unpack_options {
      * (COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES).
      */
     uint64_t prefetch_max_bytes;
+    /** COCOIMG_UNPACK_* flags. */
+    unsigned int flags;
+    /**
+     * Most bytes a layer may decompress to (the whole tar stream, trailing
+     * padding included); more fails with COCOIMG_ELIMIT before it fills the
+     * disk.  0: the default, COCOIMG_UNPACK_DEFAULT_LAYER_RATIO times the
+     * layer's blob size and at least COCOIMG_UNPACK_DEFAULT_MIN_LAYER_BYTES;
+     * UINT64_MAX: no limit.
+     */
+    uint64_t max_layer_bytes;
+    /**
+     * Optional cancellation flag, polled by every stream of the unpack (on
+     * each read, in every thread) and between its steps: once *cancel is
+     * non-zero the unpack stops, removes its staging directory and fails
+     * with COCOIMG_EUSER.  A signal handler may set it (the one kind of
+     * object a handler may write); NULL: none.
+     */
+    const volatile sig_atomic_t *cancel;
 } cocoimg_unpack_options;
 
 #define COCOIMG_UNPACK_DEFAULT_JOBS 3
 #define COCOIMG_UNPACK_MAX_JOBS 64
 #define COCOIMG_UNPACK_DEFAULT_PREFETCH_MAX_BYTES (UINT64_C(1) << 30)
+#define COCOIMG_UNPACK_DEFAULT_LAYER_RATIO 64
+#define COCOIMG_UNPACK_DEFAULT_MIN_LAYER_BYTES (UINT64_C(1) << 30)
 
 #define COCOIMG_UNPACK_OPTIONS_INIT                                                                \
     {                                                                                              \
-        COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0                               \
+        COCOIMG_UNPACK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL                   \
     }
 
 /** Initialise @p opts; @return 0, or COCOIMG_EINVAL for an unknown version. */
@@ -117,8 +156,10 @@ cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version);
  * @return 0; COCOIMG_EEXISTS when @p bundle exists and is not an empty
  * directory; COCOIMG_EDIGEST when a blob or a layer's diffID does not
  * match; COCOIMG_EAUTH / COCOIMG_ENOKEY for encrypted layers;
- * COCOIMG_EFORMAT for a malformed or hostile layer; COCOIMG_EUSER when the
- * progress callback cancelled; other COCOIMG_E* codes.
+ * COCOIMG_EFORMAT for a malformed or hostile layer; COCOIMG_ELIMIT for a
+ * layer larger than options.max_layer_bytes once decompressed;
+ * COCOIMG_EUSER when the progress callback or options.cancel cancelled;
+ * other COCOIMG_E* codes.
  */
 COCOIMG_EXTERN(int)
 cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,

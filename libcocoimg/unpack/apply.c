@@ -27,6 +27,10 @@
 #include "util/fs.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+/* fchmodat2(2) (Linux 6.6) has the same number on every architecture but alpha */
+#if !defined(SYS_fchmodat2) && !defined(__alpha__)
+#define SYS_fchmodat2 452
+#endif
 /* Opaque whiteouts recurse into directories this layer wrote; bound the fds held. */
 #define PRUNE_MAX_DEPTH 256
 #define WH_PREFIX ".wh."
@@ -121,6 +125,7 @@ struct apply {
     struct stat rootst;
     bool root;
     bool openat2;
+    bool keep_setid;
     uint64_t max_entries;
     cocoimg__reader *in;
     uint8_t *buf;
@@ -198,6 +203,18 @@ cocoimg__unpack_normalize(char *out, size_t outsz, const char *name, cocoimg_err
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "name too long");
     out[len] = '\0';
     return 0;
+}
+
+bool
+cocoimg__unpack_has_dotdot(const char *name)
+{
+    for (const char *p = name; *p;) {
+        const char *e = strchrnul(p, '/');
+        if (e - p == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p = *e ? e + 1 : e;
+    }
+    return false;
 }
 
 /* Split a normalised non-empty path in place: returns the base, *path becomes the parent. */
@@ -536,14 +553,29 @@ apply_whiteout(struct apply *ap, const char *dir, const char *target, cocoimg_er
 
 /* --- metadata --- */
 
+/*
+ * Extended attributes restored (see apply.h for the why): user.* always and,
+ * as root, security.capability; never the namespaces that a storage layer
+ * below the rootfs interprets (overlayfs' trusted.overlay.* / user.overlay.*,
+ * the override_stat ownership records of containers-storage and
+ * fuse-overlayfs), nor any other trusted.* or security.* attribute.
+ */
+static const char *const xattr_denied_prefixes[] = {
+    "user.overlay.",
+    "user.containers.override_stat",
+    "user.fuseoverlayfs.",
+};
+
 static bool
 xattr_allowed(const struct apply *ap, const char *name)
 {
-    if (strncmp(name, "user.", 5) == 0)
+    if (strncmp(name, "user.", 5) == 0) {
+        for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(xattr_denied_prefixes); i++)
+            if (strncmp(name, xattr_denied_prefixes[i], strlen(xattr_denied_prefixes[i])) == 0)
+                return false;
         return true;
-    if (!ap->root)
-        return false;
-    return strncmp(name, "trusted.", 8) == 0 || strcmp(name, "security.capability") == 0;
+    }
+    return ap->root && strcmp(name, "security.capability") == 0;
 }
 
 static int
@@ -572,6 +604,20 @@ apply_xattrs(struct apply *ap, struct archive_entry *e, int fd, const char *path
     return 0;
 }
 
+/*
+ * The permission bits of a non-directory entry: setuid and setgid are
+ * dropped when not running as root (the file belongs to the unpacking user,
+ * not to the archive's owner) unless the caller keeps them.
+ */
+static mode_t
+entry_mode(const struct apply *ap, struct archive_entry *e)
+{
+    mode_t mode = archive_entry_mode(e) & 07777;
+    if (!ap->root && !ap->keep_setid)
+        mode &= ~(mode_t)(S_ISUID | S_ISGID);
+    return mode;
+}
+
 static void
 entry_times(struct archive_entry *e, struct timespec ts[2])
 {
@@ -592,7 +638,7 @@ meta_fd(struct apply *ap, struct archive_entry *e, int fd, const char *path, boo
 {
     if (ap->root && fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "chown");
-    if (mode && fchmod(fd, archive_entry_mode(e) & 07777) < 0)
+    if (mode && fchmod(fd, entry_mode(ap, e)) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "chmod");
     /* after chown: chown drops security.capability */
     int r = apply_xattrs(ap, e, fd, path, err);
@@ -607,23 +653,60 @@ meta_fd(struct apply *ap, struct archive_entry *e, int fd, const char *path, boo
     return 0;
 }
 
-/* The same on an entry that cannot be opened for writing (symlink, fifo, device). */
+/*
+ * chmod of the inode behind the O_PATH fd @p fd (fchmod(2) refuses O_PATH
+ * fds): fchmodat2(AT_EMPTY_PATH), else the /proc/self/fd magic link, which
+ * also names that very inode.  Never a path that could have been swapped.
+ */
 static int
-meta_at(struct apply *ap, struct archive_entry *e, int pfd, const char *base, bool chmod_too,
-        cocoimg_error **err)
+chmod_opath(int fd, mode_t mode)
 {
-    if (ap->root && fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
-                             AT_SYMLINK_NOFOLLOW) < 0)
+#ifdef SYS_fchmodat2
+    if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+        return -1;
+#endif
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return fchmodat(AT_FDCWD, proc, mode, 0);
+}
+
+/*
+ * The same for an entry of @p type that cannot be opened for I/O (symlink,
+ * fifo, device) and that we just made as @p base in @p pfd: it is opened
+ * O_PATH|O_NOFOLLOW and checked to still be that node (type, one link), and
+ * owner and mode are set through that fd, so a node swapped under us (for a
+ * symlink or a hardlink to a file elsewhere) is never followed or changed.
+ */
+static int
+meta_node(struct apply *ap, struct archive_entry *e, int pfd, const char *base, mode_t type,
+          cocoimg_error **err)
+{
+    _cleanup_close_ int fd = openat(pfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "open new entry");
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "stat new entry");
+    if ((st.st_mode & S_IFMT) != type || st.st_nlink != 1)
+        return cocoimg__error_set(err, COCOIMG_EIO, 0, "entry replaced while it was created");
+    if (ap->root && fchownat(fd, "", (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                             AT_EMPTY_PATH) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "chown");
-    /* only for fifos and devices we just made: fchmodat follows, but this is not a symlink */
-    if (chmod_too && fchmodat(pfd, base, archive_entry_mode(e) & 07777, 0) < 0)
+    /* symlink modes mean nothing (and Linux cannot change them) */
+    if (type != S_IFLNK && chmod_opath(fd, entry_mode(ap, e)) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "chmod");
     if (archive_entry_xattr_count(e) > 0)
         cocoimg__log(ap->ctx, COCOIMG_LOG_DEBUG, "xattrs on special file '%s' ignored", base);
     struct timespec ts[2];
     entry_times(e, ts);
-    if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-        return cocoimg__error_set(err, COCOIMG_EIO, errno, "set times");
+    if (utimensat(fd, "", ts, AT_EMPTY_PATH) < 0) {
+        /* AT_EMPTY_PATH for utimensat is recent: by name, never followed (times only) */
+        if ((errno != EINVAL && errno != EBADF) ||
+            utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+            return cocoimg__error_set(err, COCOIMG_EIO, errno, "set times");
+    }
     return 0;
 }
 
@@ -658,21 +741,16 @@ finish_dirs(struct apply *ap, cocoimg_error **err)
     /* deepest last written first does not matter: chmod/utimens never touch parents */
     for (size_t i = ap->n_dirs; i-- > 0;) {
         struct deferred_dir *d = &ap->dirs[i];
-        _cleanup_close_ int fd = -1;
-        if (!*d->path) {
-            fd = openat(ap->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        } else {
-            char tmp[COCOIMG_APPLY_MAX_PATH + 1];
-            snprintf(tmp, sizeof(tmp), "%s", d->path);
-            char *base = split_last(tmp);
-            _cleanup_close_ int pfd = -1;
-            cocoimg_error *e = NULL;
-            if (open_dir(ap->rootfd, ap->openat2, tmp, false, &pfd, NULL, &e) < 0) {
-                cocoimg_error_free(e);
-                continue; /* replaced later in the layer */
-            }
-            fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        char tmp[COCOIMG_APPLY_MAX_PATH + 1];
+        snprintf(tmp, sizeof(tmp), "%s", d->path);
+        char *base = split_last(tmp);
+        _cleanup_close_ int pfd = -1;
+        cocoimg_error *e = NULL;
+        if (open_dir(ap->rootfd, ap->openat2, tmp, false, &pfd, NULL, &e) < 0) {
+            cocoimg_error_free(e);
+            continue; /* replaced later in the layer */
         }
+        _cleanup_close_ int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
                 continue;
@@ -729,6 +807,9 @@ apply_hardlink(struct apply *ap, const char *norm, int pfd, const char *base, co
                const struct stat *existing, cocoimg_error **err)
 {
     char tnorm[COCOIMG_APPLY_MAX_PATH + 1];
+    if (cocoimg__unpack_has_dotdot(target))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "hardlink target '%s' has a '..' component (refused)", target);
     int r = cocoimg__unpack_normalize(tnorm, sizeof(tnorm), target, err);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "hardlink target");
@@ -771,14 +852,16 @@ apply_entry(struct apply *ap, struct archive_entry *e, const char *norm, cocoimg
     int r;
 
     if (!*norm) {
-        /* the root itself ("./"): metadata only */
+        /*
+         * The root itself ("./"): its metadata is ignored, as the overlay
+         * driver of containers-storage does, so a layer cannot make the
+         * rootfs world-writable, setgid or someone else's.
+         */
         if (type != AE_IFDIR || hardlink)
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "root entry is not a directory");
-        _cleanup_close_ int fd = openat(ap->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-            return cocoimg__error_set(err, COCOIMG_EIO, errno, "open root");
-        r = meta_fd(ap, e, fd, norm, false, false, err);
-        return r < 0 ? r : defer_dir(ap, norm, e, err);
+        cocoimg__log(ap->ctx, COCOIMG_LOG_DEBUG, "metadata of the root entry '%s' ignored",
+                     archive_entry_pathname(e));
+        return 0;
     }
 
     char dir[COCOIMG_APPLY_MAX_PATH + 1];
@@ -852,7 +935,7 @@ apply_entry(struct apply *ap, struct archive_entry *e, const char *norm, cocoimg
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "symlink without target");
         if (symlinkat(target, pfd, base) < 0)
             return cocoimg__error_set(err, COCOIMG_EIO, errno, "symlink");
-        r = meta_at(ap, e, pfd, base, false, err);
+        r = meta_node(ap, e, pfd, base, S_IFLNK, err);
         if (r < 0)
             return r;
         break;
@@ -871,7 +954,7 @@ apply_entry(struct apply *ap, struct archive_entry *e, const char *norm, cocoimg
             type == AE_IFIFO ? 0 : makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
         if (mknodat(pfd, base, type | 0600, dev) < 0)
             return cocoimg__error_set(err, COCOIMG_EIO, errno, "mknod");
-        r = meta_at(ap, e, pfd, base, true, err);
+        r = meta_node(ap, e, pfd, base, type, err);
         if (r < 0)
             return r;
         break;
@@ -925,6 +1008,7 @@ cocoimg__unpack_apply(const cocoimg_context *ctx, int rootfd, cocoimg__reader *t
         .rootfd = rootfd,
         .root = geteuid() == 0 && !(opts && opts->rootless),
         .openat2 = openat2_supported() && !(opts && opts->no_openat2),
+        .keep_setid = opts && opts->keep_setid,
         .max_entries = opts && opts->max_entries ? opts->max_entries : COCOIMG_APPLY_MAX_ENTRIES,
         .in = tar,
     };
@@ -975,7 +1059,10 @@ cocoimg__unpack_apply(const cocoimg_context *ctx, int rootfd, cocoimg__reader *t
                                    COCOIMG_APPLY_MAX_PATH);
             goto out;
         }
-        r = cocoimg__unpack_normalize(norm, COCOIMG_APPLY_MAX_PATH + 1, name, err);
+        if (cocoimg__unpack_has_dotdot(name))
+            r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "name has a '..' component (refused)");
+        else
+            r = cocoimg__unpack_normalize(norm, COCOIMG_APPLY_MAX_PATH + 1, name, err);
         if (r == 0)
             r = apply_entry(&ap, e, norm, err);
         if (r < 0) {

@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "unpack/apply.h"
 #include "unpack/runtime.h"
@@ -79,23 +81,46 @@ parse_id(const char *s, size_t len, unsigned long *out)
     return true;
 }
 
-/* Read /etc/NAME of the rootfs, never following a symlink out of it; *buf NULL if missing. */
+/*
+ * Read /etc/NAME of the rootfs; *buf NULL if missing.  The image chooses
+ * what the path is, so it is resolved inside the rootfs (symlinks never
+ * leave it) and opened only once it is known to be a regular file of at
+ * most COCOIMG_RUNTIME_MAX_DB bytes: first as O_PATH (opening a fifo would
+ * block, a device would reach its driver), then for reading with
+ * O_NONBLOCK, checked to be the same file.
+ */
 static int
 read_db(uint8_t **buf, int rootfd, const char *path, cocoimg_error **err)
 {
     *buf = NULL;
     cocoimg_error *e = NULL;
-    int fd = cocoimg__unpack_open_in_root(rootfd, path, O_RDONLY, false, &e);
-    if (fd == COCOIMG_ENOTFOUND) {
+    _cleanup_close_ int pfd = cocoimg__unpack_open_in_root(rootfd, path, O_PATH, false, &e);
+    if (pfd == COCOIMG_ENOTFOUND) {
         cocoimg_error_free(e);
         return 0;
     }
-    if (fd < 0) {
+    if (pfd < 0) {
         if (err && !*err)
             *err = e;
         else
             cocoimg_error_free(e);
-        return fd;
+        return pfd;
+    }
+    struct stat pst, st;
+    if (fstat(pfd, &pst) < 0)
+        return cocoimg__error_set(err, COCOIMG_EIO, errno, "%s", path);
+    if (!S_ISREG(pst.st_mode))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s is not a regular file", path);
+    if (pst.st_size > (off_t)COCOIMG_RUNTIME_MAX_DB)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "%s is larger than %u bytes", path,
+                                  COCOIMG_RUNTIME_MAX_DB);
+    int fd =
+        cocoimg__unpack_open_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, false, err);
+    if (fd < 0)
+        return cocoimg__error_wrap(err, fd, "%s", path);
+    if (fstat(fd, &st) < 0 || st.st_dev != pst.st_dev || st.st_ino != pst.st_ino) {
+        close(fd);
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s changed while being opened", path);
     }
     cocoimg__reader *r = NULL;
     int rc = cocoimg__reader_fd(&r, fd, true, err);

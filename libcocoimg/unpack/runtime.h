@@ -7,9 +7,9 @@
  * image config the way `umoci unpack` does (runtime-tools defaults plus the
  * image-spec "conversion" rules): process.args = Entrypoint + Cmd, Env
  * (default PATH when none), cwd = WorkingDir or "/", user resolved against
- * the rootfs' /etc/passwd and /etc/group (opened inside the rootfs,
- * bounded), terminal false, root.path "rootfs", default mounts, namespaces
- * and capabilities, annotations from the labels and the
+ * the rootfs' /etc/passwd and /etc/group (opened inside the rootfs, only
+ * when they are regular files, never blocking, bounded), terminal false, root.path "rootfs",
+ * default mounts, namespaces and capabilities, annotations from the labels and the
  * org.opencontainers.image.* conversion keys.
  */
 
@@ -23,8 +23,10 @@
 
 /*
  * Build the config; @p rootfd is the applied rootfs (for user names).
- * Fails with COCOIMG_EFORMAT for a malformed image config member or a user
- * or group name that the rootfs does not define.
+ * Fails with COCOIMG_EFORMAT for a malformed image config member, a user
+ * or group name that the rootfs does not define, or an /etc/passwd or
+ * /etc/group that is not a regular file (a fifo, a device, a directory);
+ * COCOIMG_ELIMIT when one is larger than COCOIMG_RUNTIME_MAX_DB.
  */
 int cocoimg__runtime_config(json_t **out, const cocoimg__config *cfg, int rootfd,
                             cocoimg_error **err);

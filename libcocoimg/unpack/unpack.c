@@ -70,19 +70,19 @@ cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
  *
  * Every thread works through bounded buffers: memory does not grow with the
  * layer size.  The first error anywhere sets `cancel`; every stream checks
- * it on each read, so all threads stop promptly and the caller removes the
- * staging directory.
+ * it, and the caller's options.cancel flag, on each read, so all threads
+ * stop promptly and the caller removes the staging directory.
  */
 
 struct pull;
+static bool cancelled(const struct pull *p);
 
-/* --- cancel stage: stops a stream once another thread failed --- */
+/* --- cancel stage: stops a stream once another thread failed or the caller cancelled --- */
 
 static ssize_t
 cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 {
-    const atomic_int *cancel = r->state;
-    if (atomic_load(cancel))
+    if (cancelled(r->state))
         return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
     return cocoimg__reader_read(r->upstream, buf, len, err);
 }
@@ -252,6 +252,28 @@ struct pull {
  */
 #define ASYNC_MIN_SIZE (4 * 1024 * 1024)
 
+/* An error elsewhere, or the caller's flag (options.cancel, maybe set by a signal handler). */
+static bool
+cancelled(const struct pull *p)
+{
+    return atomic_load(&p->cancel) || (p->opts->cancel && *p->opts->cancel);
+}
+
+/* The most bytes layer @p idx may decompress to (options.max_layer_bytes). */
+static uint64_t
+layer_limit(const struct pull *p, size_t idx)
+{
+    if (p->opts->max_layer_bytes)
+        return p->opts->max_layer_bytes;
+    int64_t size = p->m->layers[idx].size;
+    uint64_t lim = COCOIMG_UNPACK_DEFAULT_MIN_LAYER_BYTES;
+    if (size > 0 && (uint64_t)size > lim / COCOIMG_UNPACK_DEFAULT_LAYER_RATIO)
+        lim = (uint64_t)size > UINT64_MAX / COCOIMG_UNPACK_DEFAULT_LAYER_RATIO
+                  ? UINT64_MAX
+                  : (uint64_t)size * COCOIMG_UNPACK_DEFAULT_LAYER_RATIO;
+    return lim;
+}
+
 static void
 staged_name(char *buf, size_t len, size_t idx)
 {
@@ -305,7 +327,7 @@ fetch_layer(struct pull *p, size_t idx, cocoimg_error **err)
     if (r < 0)
         return r;
     _cleanup_reader_ cocoimg__reader *chain = in;
-    if ((r = cocoimg__reader_new(&chain, &cancel_ops, &p->cancel, TAKE_PTR(chain), err)) < 0)
+    if ((r = cocoimg__reader_new(&chain, &cancel_ops, p, TAKE_PTR(chain), err)) < 0)
         return r;
     _cleanup_close_ int fd = openat(p->sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -446,7 +468,7 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     if ((r = take_layer(p, idx, &in, err)) < 0)
         return r;
     _cleanup_reader_ cocoimg__reader *chain = in;
-    if ((r = cocoimg__reader_new(&chain, &cancel_ops, &p->cancel, TAKE_PTR(chain), err)) < 0)
+    if ((r = cocoimg__reader_new(&chain, &cancel_ops, p, TAKE_PTR(chain), err)) < 0)
         return r;
     /* the decrypting stream gives the HMAC verdict (COCOIMG_EAUTH) at its EOF */
     if (lt.encrypted &&
@@ -460,6 +482,11 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     unsigned int dflags =
         cocoimg__context_flags(p->ctx) & COCOIMG_CONTEXT_NO_ISAL ? COCOIMG__DECOMPRESS_NO_ISAL : 0;
     if ((r = cocoimg__reader_decompress(&chain, TAKE_PTR(chain), lt.compression, dflags, err)) < 0)
+        return r;
+    /* a decompression bomb with a valid digest stops here, before it fills the disk */
+    uint64_t max_tar = layer_limit(p, idx);
+    if (max_tar != UINT64_MAX && (r = cocoimg__reader_limit(&chain, TAKE_PTR(chain), max_tar,
+                                                            "the decompressed layer", err)) < 0)
         return r;
     cocoimg__digest got;
     uint64_t tar_size = 0;
@@ -477,8 +504,9 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
         return r;
 
     cocoimg__apply_stats stats = {0};
+    cocoimg__apply_options aopts = {.keep_setid = p->opts->flags & COCOIMG_UNPACK_KEEP_SETID};
     cocoimg_error *aerr = NULL;
-    if ((r = cocoimg__unpack_apply(p->ctx, p->rootfd, chain, NULL, &stats, &aerr)) < 0) {
+    if ((r = cocoimg__unpack_apply(p->ctx, p->rootfd, chain, &aopts, &stats, &aerr)) < 0) {
         /*
          * The tar parser gave up (bad data): read the rest so a digest or
          * HMAC mismatch upstream is reported as such (salvage covers a
@@ -541,6 +569,12 @@ apply_layers(struct pull *p, unsigned int n_workers, cocoimg_error **err)
         }
     }
     for (size_t i = 0; i < n && !atomic_load(&p->cancel); i++) {
+        if (cancelled(p)) {
+            cocoimg_error *ce = NULL;
+            int cr = cocoimg__error_set(&ce, COCOIMG_EUSER, 0, "cancelled");
+            fail(p, cr, ce);
+            break;
+        }
         char ds[COCOIMG_DIGEST_STRMAX];
         cocoimg__digest_format(&p->m->layers[i].digest, ds);
         cocoimg__log(p->ctx, COCOIMG_LOG_INFO, "unpack: layer %zu/%zu %s", i + 1, n, ds);
@@ -603,7 +637,8 @@ build(struct pull *u, const cocoimg__manifest *m, const cocoimg__config *c, cons
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "mkdir rootfs");
     _cleanup_close_ int rootfd =
         openat(sfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (rootfd < 0)
+    /* 0755 whatever the umask; layers never change it (their "./" entry is ignored) */
+    if (rootfd < 0 || fchmod(rootfd, 0755) < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "open rootfs");
     u->rootfd = rootfd;
     u->sfd = sfd;
@@ -671,11 +706,15 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     _cleanup_free_ char *staging = NULL;
     if (asprintf(&staging, "%s.tmp-XXXXXX", target) < 0)
         return cocoimg__error_oom(err);
+    /*
+     * Next to BUNDLE (same file system: the rename is atomic; not in a
+     * shared temporary directory), 0700 as mkdtemp makes it: until it is
+     * complete it holds unverified plaintext, and nobody else may reach
+     * into it and race the extraction.
+     */
     if (!mkdtemp(staging))
         return cocoimg__error_set(err, COCOIMG_EIO, errno,
                                   "unpack: create staging directory for '%s'", bundle);
-    /* mkdtemp makes 0700; a bundle is normally 0755 like umoci's */
-    (void)chmod(staging, 0755);
 
     /*
      * jobs = blobs downloaded at once: the layer being applied streams, the
@@ -698,9 +737,14 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     cocoimg_error_free(u.first_err);
     pthread_cond_destroy(&u.cond);
     pthread_mutex_destroy(&u.lock);
+    if (r == 0 && opts->cancel && *opts->cancel)
+        r = cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
     if (r == 0) {
+        /* verified and complete: 0755 like umoci's bundles, then published */
+        if (chmod(staging, 0755) < 0)
+            r = cocoimg__error_set(err, COCOIMG_EIO, errno, "chmod '%s'", staging);
         /* an empty BUNDLE directory is replaced atomically by rename(2) */
-        if (rename(staging, target) < 0)
+        else if (rename(staging, target) < 0)
             r = cocoimg__error_set(
                 err, errno == ENOTEMPTY || errno == EEXIST ? COCOIMG_EEXISTS : COCOIMG_EIO, errno,
                 "rename to '%s'", bundle);

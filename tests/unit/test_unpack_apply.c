@@ -9,15 +9,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "oci/model.h"
 #include "tap.h"
 #include "testfs.h"
 #include "unpack/apply.h"
+#include "unpack/runtime.h"
 #include "util/fs.h"
 
 static char tmpdir[4096];
@@ -234,6 +240,13 @@ test_normalize(void)
         }
     }
     CHECK(cocoimg__unpack_normalize(out, 4, "abcdef", NULL) == COCOIMG_ELIMIT);
+    static const char *dotdot[] = {"..", "../x", "a/..", "a/../b", "/..", "./../x", "a//../b"};
+    for (size_t i = 0; i < sizeof(dotdot) / sizeof(dotdot[0]); i++)
+        CHECK(cocoimg__unpack_has_dotdot(dotdot[i]));
+    static const char *plain[] = {"",      ".",     "./",    "/",       "a/b",      "...",
+                                  "a/..b", "..a/b", "a/b..", ".wh...x", "/abs/path"};
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        CHECK(!cocoimg__unpack_has_dotdot(plain[i]));
     return 0;
 }
 
@@ -268,12 +281,15 @@ test_basic_types(void)
     CHECK(fstatat(rootfd, "a", &st, 0) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750);
     CHECK(st.st_mtime == 1500000000); /* fixed after a/f etc. were created */
     CHECK(content_is("a/f", "hello"));
-    CHECK(fstatat(rootfd, "a/suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755);
+    /* not root, setuid is dropped (test_setid_not_root) */
+    CHECK(fstatat(rootfd, "a/suid", &st, 0) == 0 &&
+          (st.st_mode & 07777) == (geteuid() == 0 ? 04755 : 0755));
     CHECK(st.st_mtim.tv_sec == 1234567890 && st.st_mtim.tv_nsec == 500);
     if (geteuid() == 0)
         CHECK(st.st_uid == 1000 && st.st_gid == 2000);
     CHECK(fstatat(rootfd, "tmp", &st, 0) == 0 && (st.st_mode & 07777) == 01777);
-    CHECK(fstatat(rootfd, "sgid", &st, 0) == 0 && (st.st_mode & 07777) == 02755);
+    CHECK(fstatat(rootfd, "sgid", &st, 0) == 0 &&
+          (st.st_mode & 07777) == (geteuid() == 0 ? 02755 : 0755));
     char lnk[64] = {0};
     CHECK(readlinkat(rootfd, "a/l", lnk, sizeof(lnk)) == 1 && lnk[0] == 'f');
     memset(lnk, 0, sizeof(lnk));
@@ -527,23 +543,63 @@ test_malformed_and_limits(void)
 
 /* --- hostile layers --- */
 
+/* Apply a one-entry layer that must be refused for its '..': nothing may be written. */
+static int
+refused_dotdot(struct tb *t)
+{
+    char *msg = NULL;
+    size_t before = count_entries(rootfd);
+    int r = apply_opts(t, NULL, &msg);
+    bool ok = r == COCOIMG_EFORMAT && msg && strstr(msg, "'..'");
+    free(msg);
+    return ok && count_entries(rootfd) == before && canary_intact() ? 0 : -1;
+}
+
 static int
 test_hostile_dotdot_and_absolute(void)
 {
     CHECK(setup() == 0);
     struct tb t;
+    /* ".." components are refused, never clamped into the rootfs */
+    static const char *names[] = {"../escape",      "../../../../../../escape2",
+                                  "../canary/x",    "a/../b",
+                                  "a/b/../../../c", "./../x",
+                                  "/../etc/x",      "a/.."};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        tb_init(&t);
+        tb_file(&t, names[i], 0644, "e");
+        if (refused_dotdot(&t) < 0) {
+            printf("# '%s' not refused\n", names[i]);
+            return -1;
+        }
+    }
     tb_init(&t);
-    tb_file(&t, "../escape", 0644, "e");
-    tb_file(&t, "../../../../../../escape2", 0644, "e");
-    tb_file(&t, "../canary/x", 0644, "e");
+    tb_dir(&t, "d/../e", 0755);
+    CHECK(refused_dotdot(&t) == 0);
+    tb_init(&t);
+    tb_symlink(&t, "../l", "x");
+    CHECK(refused_dotdot(&t) == 0);
+    /* an entry after good ones: the layer fails as a whole */
+    tb_init(&t);
+    tb_file(&t, "good", 0644, "g");
+    tb_file(&t, "../bad", 0644, "b");
+    CHECK(apply(&t) == COCOIMG_EFORMAT);
+    CHECK(missing("bad") && canary_intact());
+    teardown();
+
+    /* absolute and "./" names are relative to the rootfs, as in tar */
+    CHECK(setup() == 0);
+    tb_init(&t);
     char abs[4300];
     snprintf(abs, sizeof(abs), "%s/x", canary_path);
     tb_file(&t, abs, 0644, "abs");
     tb_file(&t, "/abs/path", 0644, "a");
-    CHECK(apply(&t) == 0); /* clamped inside, RESOLVE_IN_ROOT semantics */
+    tb_file(&t, "./dot/x", 0644, "d");
+    tb_file(&t, "a...b/..c/...", 0644, "dots"); /* dots that are no ".." component */
+    CHECK(apply(&t) == 0);
     CHECK(canary_intact());
-    CHECK(content_is("escape", "e") && content_is("escape2", "e") && content_is("canary/x", "e"));
-    CHECK(content_is(abs + 1, "abs") && content_is("abs/path", "a"));
+    CHECK(content_is(abs + 1, "abs") && content_is("abs/path", "a") && content_is("dot/x", "d"));
+    CHECK(content_is("a...b/..c/...", "dots"));
     teardown();
     return 0;
 }
@@ -645,6 +701,19 @@ test_hostile_hardlinks(void)
     tb_init(&t);
     tb_hardlink(&t, "h3", "../canary/keep");
     CHECK(apply(&t) == COCOIMG_EFORMAT);
+    /* a '..' target is refused even when it would resolve inside the rootfs */
+    tb_init(&t);
+    tb_file(&t, "f", 0644, "f");
+    CHECK(apply(&t) == 0);
+    char *msg = NULL;
+    tb_init(&t);
+    tb_hardlink(&t, "h7", "sub/../f");
+    CHECK(apply_opts(&t, NULL, &msg) == COCOIMG_EFORMAT);
+    CHECK(msg && strstr(msg, "'..'") && strstr(msg, "hardlink"));
+    free(msg);
+    tb_init(&t);
+    tb_hardlink(&t, "h8", "../rootfs/f");
+    CHECK(apply(&t) == COCOIMG_EFORMAT);
     /* through a symlinked parent */
     tb_init(&t);
     tb_symlink(&t, "sl", canary_path);
@@ -656,6 +725,7 @@ test_hostile_hardlinks(void)
     CHECK(apply(&t) == COCOIMG_EFORMAT);
     CHECK(canary_intact());
     CHECK(missing("h1") && missing("h2") && missing("h3") && missing("h4") && missing("h5"));
+    CHECK(missing("h7") && missing("h8"));
     /* a hardlink to a symlink links the symlink itself */
     tb_init(&t);
     tb_hardlink(&t, "h6", "sl");
@@ -676,10 +746,24 @@ test_hostile_whiteouts(void)
     tb_init(&t);
     tb_file(&t, "a/.wh..", 0644, "");
     CHECK(apply(&t) == COCOIMG_EFORMAT);
+    /* a whiteout naming something outside its directory is refused, not clamped */
     tb_init(&t);
-    tb_file(&t, "../.wh.canary", 0644, "");
-    tb_file(&t, "../../.wh.canary", 0644, "");
-    tb_file(&t, "../canary/.wh.keep", 0644, "");
+    tb_file(&t, "victim/x", 0644, "x");
+    tb_file(&t, "d/f", 0644, "f");
+    CHECK(apply(&t) == 0);
+    static const char *names[] = {"../.wh.canary",   "../../.wh.canary", "../canary/.wh.keep",
+                                  "d/../.wh.victim", "../.wh..wh..opq",  "d/../.wh..wh..opq"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        tb_init(&t);
+        tb_file(&t, names[i], 0644, "");
+        if (refused_dotdot(&t) < 0) {
+            printf("# '%s' not refused\n", names[i]);
+            return -1;
+        }
+    }
+    CHECK(content_is("victim/x", "x") && content_is("d/f", "f"));
+    /* through symlinks: resolved inside the rootfs */
+    tb_init(&t);
     char abs[4300];
     snprintf(abs, sizeof(abs), "%s/.wh.keep", canary_path);
     tb_file(&t, abs, 0644, "");
@@ -689,8 +773,7 @@ test_hostile_whiteouts(void)
     tb_file(&t, "c2/.wh.keep", 0644, "");
     tb_file(&t, "c/.wh..wh..opq", 0644, "");
     tb_file(&t, "c2/.wh..wh..opq", 0644, "");
-    tb_file(&t, "../.wh..wh..opq", 0644, "");
-    CHECK(apply(&t) == 0); /* all clamped inside the rootfs */
+    CHECK(apply(&t) == 0);
     CHECK(canary_intact());
     teardown();
     return 0;
@@ -704,10 +787,14 @@ test_fallback_walk(void)
     struct tb t;
     tb_init(&t);
     tb_file(&t, "a/b/c", 0644, "c");
-    tb_file(&t, "../x", 0644, "x");
+    tb_file(&t, "/x", 0644, "x");
     tb_symlink(&t, "evil", canary_path);
     CHECK(apply_opts(&t, &o, NULL) == 0);
     CHECK(content_is("a/b/c", "c") && content_is("x", "x"));
+    tb_init(&t);
+    tb_file(&t, "../y", 0644, "y");
+    CHECK(apply_opts(&t, &o, NULL) == COCOIMG_EFORMAT);
+    CHECK(missing("y"));
     tb_init(&t);
     tb_file(&t, "evil/y", 0644, "pwned");
     char *msg = NULL;
@@ -754,6 +841,339 @@ test_open_in_root(void)
     return 0;
 }
 
+/* --- metadata of hostile layers --- */
+
+/*
+ * A racer swaps each fifo "pN" of the layer, as soon as it appears, for a
+ * symlink "sN" to the canary file: chmod (and chown) by path after mknod
+ * would follow it and change a file outside the rootfs.
+ */
+#define SWAP_N 1500
+static atomic_int swap_stop;
+
+static void *
+swap_racer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SWAP_N && !atomic_load(&swap_stop);) {
+        char p[32], s[32];
+        snprintf(p, sizeof(p), "p%d", i);
+        snprintf(s, sizeof(s), "s%d", i);
+        if (faccessat(rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+            (void)renameat(rootfd, s, rootfd, p);
+            i++;
+        }
+    }
+    return NULL;
+}
+
+static int
+test_special_file_swap(void)
+{
+    CHECK(setup() == 0);
+    char keep[4300];
+    snprintf(keep, sizeof(keep), "%s/keep", canary_path);
+    for (int i = 0; i < SWAP_N; i++) {
+        char s[32];
+        snprintf(s, sizeof(s), "s%d", i);
+        CHECK(symlinkat(keep, rootfd, s) == 0);
+    }
+    struct stat before;
+    CHECK(fstatat(canaryfd, "keep", &before, 0) == 0);
+    struct tb t;
+    tb_init(&t);
+    for (int i = 0; i < SWAP_N; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "p%d", i);
+        struct archive_entry *e = tb_entry(p, AE_IFIFO, 0606);
+        archive_entry_set_uid(e, 4321);
+        archive_entry_set_gid(e, 4321);
+        tb_put(&t, e, NULL);
+    }
+    tb_close(&t);
+    atomic_store(&swap_stop, 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, swap_racer, NULL) == 0);
+    int r = apply(&t); /* may fail: "entry replaced while it was created" */
+    atomic_store(&swap_stop, 1);
+    pthread_join(th, NULL);
+    struct stat st;
+    CHECK(fstatat(canaryfd, "keep", &st, 0) == 0);
+    printf("# apply: %d, canary mode %o owner %u\n", r, (unsigned)(st.st_mode & 07777),
+           (unsigned)st.st_uid);
+    CHECK(st.st_mode == before.st_mode && st.st_uid == before.st_uid && st.st_gid == before.st_gid);
+    CHECK(canary_intact());
+    teardown();
+    return 0;
+}
+
+/* Owner and times of a symlink are its own: the target is never touched. */
+static int
+test_symlink_metadata_not_followed(void)
+{
+    CHECK(setup() == 0);
+    struct stat before, st;
+    CHECK(fstatat(canaryfd, "keep", &before, 0) == 0);
+    struct tb t;
+    tb_init(&t);
+    char keep[4300];
+    snprintf(keep, sizeof(keep), "%s/keep", canary_path);
+    struct archive_entry *e = tb_entry("l", AE_IFLNK, 0777);
+    archive_entry_set_symlink(e, keep);
+    archive_entry_set_uid(e, 4321);
+    archive_entry_set_gid(e, 4321);
+    archive_entry_set_mtime(e, 1000000000, 0);
+    tb_put(&t, e, NULL);
+    e = tb_entry("fifo", AE_IFIFO, 0640);
+    archive_entry_set_uid(e, 4321);
+    archive_entry_set_gid(e, 4322);
+    archive_entry_set_mtime(e, 1000000001, 0);
+    tb_put(&t, e, NULL);
+    CHECK(apply(&t) == 0);
+    CHECK(fstatat(rootfd, "l", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+    CHECK(st.st_mtime == 1000000000);
+    if (geteuid() == 0)
+        CHECK(st.st_uid == 4321 && st.st_gid == 4321);
+    CHECK(fstatat(rootfd, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISFIFO(st.st_mode));
+    CHECK((st.st_mode & 07777) == 0640 && st.st_mtime == 1000000001);
+    if (geteuid() == 0)
+        CHECK(st.st_uid == 4321 && st.st_gid == 4322);
+    CHECK(fstatat(canaryfd, "keep", &st, 0) == 0);
+    CHECK(st.st_mode == before.st_mode && st.st_uid == before.st_uid &&
+          st.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+          st.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+    CHECK(canary_intact());
+    teardown();
+    return 0;
+}
+
+/* A "./" entry cannot change the rootfs itself: mode, owner, times, xattrs stay. */
+static int
+test_root_entry_ignored(void)
+{
+    CHECK(setup() == 0);
+    CHECK(fchmod(rootfd, 0755) == 0);
+    struct stat before, st;
+    CHECK(fstat(rootfd, &before) == 0);
+    static const char *roots[] = {"./", "/", ".", "//./"};
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        struct tb t;
+        tb_init(&t);
+        struct archive_entry *e = tb_entry(roots[i], AE_IFDIR, 07777);
+        archive_entry_set_uid(e, 4321);
+        archive_entry_set_gid(e, 4321);
+        archive_entry_set_mtime(e, 1000000000, 0);
+        archive_entry_xattr_add_entry(e, "user.root", "x", 1);
+        archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+        tb_put(&t, e, NULL);
+        tb_file(&t, "f", 0644, "f");
+        CHECK(apply(&t) == 0);
+        CHECK(fstat(rootfd, &st) == 0);
+        if ((st.st_mode & 07777) != 0755 || st.st_uid != before.st_uid ||
+            st.st_gid != before.st_gid || st.st_mtime == 1000000000) {
+            printf("# '%s': rootfs mode %o owner %u:%u\n", roots[i], (unsigned)(st.st_mode & 07777),
+                   (unsigned)st.st_uid, (unsigned)st.st_gid);
+            return -1;
+        }
+        char v[4];
+        CHECK(fgetxattr(rootfd, "user.root", v, sizeof(v)) < 0);
+        CHECK(fgetxattr(rootfd, "trusted.overlay.opaque", v, sizeof(v)) < 0);
+    }
+    /* still: the root must be a directory */
+    struct tb t;
+    tb_init(&t);
+    tb_file(&t, ".", 0644, "");
+    CHECK(apply(&t) == COCOIMG_EFORMAT);
+    teardown();
+    return 0;
+}
+
+/* Which xattrs a layer may set (see apply.h). */
+static int
+test_xattr_policy(void)
+{
+    if (geteuid() != 0)
+        return 77; /* trusted.* and security.* need root */
+    CHECK(setup() == 0);
+    /* the file system must take trusted.* at all, or the test proves nothing */
+    if (fsetxattr(rootfd, "trusted.probe", "1", 1, 0) < 0 ||
+        fsetxattr(rootfd, "user.probe", "1", 1, 0) < 0) {
+        teardown();
+        return 77;
+    }
+    fremovexattr(rootfd, "trusted.probe");
+    fremovexattr(rootfd, "user.probe");
+    /* a valid v2 file capability (cap_net_raw=ep) */
+    static const uint8_t cap[20] = {0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0};
+    struct tb t;
+    tb_init(&t);
+    static const char *kinds[] = {"f", "d"};
+    for (size_t i = 0; i < 2; i++) {
+        struct archive_entry *e = tb_entry(kinds[i], i ? AE_IFDIR : AE_IFREG, 0755);
+        archive_entry_xattr_add_entry(e, "user.keep", "1", 1);
+        archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+        archive_entry_xattr_add_entry(e, "trusted.overlay.redirect", "/etc", 4);
+        archive_entry_xattr_add_entry(e, "trusted.other", "1", 1);
+        archive_entry_xattr_add_entry(e, "user.overlay.opaque", "y", 1);
+        archive_entry_xattr_add_entry(e, "user.containers.override_stat", "0:0:04755", 9);
+        archive_entry_xattr_add_entry(e, "user.fuseoverlayfs.override_stat", "0:0:04755", 9);
+        archive_entry_xattr_add_entry(e, "security.ima", "\x03\x02", 2);
+        if (!i)
+            archive_entry_xattr_add_entry(e, "security.capability", cap, sizeof(cap));
+        tb_put(&t, e, i ? NULL : "#!/bin/true\n");
+    }
+    CHECK(apply(&t) == 0);
+    for (size_t i = 0; i < 2; i++) {
+        int fd = openat(rootfd, kinds[i], O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        char names[1024];
+        ssize_t n = flistxattr(fd, names, sizeof(names));
+        CHECK(n >= 0);
+        for (char *p = names; p < names + n; p += strlen(p) + 1) {
+            bool ok = strcmp(p, "user.keep") == 0 || strcmp(p, "security.selinux") == 0 ||
+                      (!i && strcmp(p, "security.capability") == 0);
+            if (!ok) {
+                printf("# '%s' has xattr '%s'\n", kinds[i], p);
+                close(fd);
+                return -1;
+            }
+        }
+        char v[64];
+        CHECK(fgetxattr(fd, "user.keep", v, sizeof(v)) == 1);
+        if (!i)
+            CHECK(fgetxattr(fd, "security.capability", v, sizeof(v)) == (ssize_t)sizeof(cap));
+        close(fd);
+    }
+    teardown();
+    return 0;
+}
+
+/* Not root: setuid/setgid dropped from files unless asked; directories keep setgid. */
+static int
+test_setid_not_root(void)
+{
+    for (int keep = 0; keep < 2; keep++) {
+        CHECK(setup() == 0);
+        struct tb t;
+        tb_init(&t);
+        tb_file(&t, "suid", 04755, "x");
+        tb_file(&t, "sgid", 02711, "x");
+        tb_file(&t, "both", 06775, "x");
+        tb_file(&t, "sticky", 01755, "x");
+        tb_dir(&t, "gdir", 02775);
+        tb_put(&t, tb_entry("pipe", AE_IFIFO, 04640), NULL);
+        cocoimg__apply_options o = {.rootless = true, .keep_setid = keep};
+        CHECK(apply_opts(&t, &o, NULL) == 0);
+        struct {
+            const char *name;
+            mode_t want, want_kept;
+        } c[] = {
+            {"suid", 0755, 04755},    {"sgid", 0711, 02711},  {"both", 0775, 06775},
+            {"sticky", 01755, 01755}, {"gdir", 02775, 02775}, {"pipe", 0640, 04640},
+        };
+        for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+            struct stat st;
+            CHECK(fstatat(rootfd, c[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0);
+            mode_t want = keep ? c[i].want_kept : c[i].want;
+            if ((st.st_mode & 07777) != want) {
+                printf("# keep=%d '%s': mode %o, want %o\n", keep, c[i].name,
+                       (unsigned)(st.st_mode & 07777), (unsigned)want);
+                return -1;
+            }
+        }
+        teardown();
+    }
+    return 0;
+}
+
+/*
+ * cocoimg__runtime_config() over the rootfs in a child with a deadline: an
+ * /etc/passwd that is a fifo blocked open(2) forever.  Returns the code, or
+ * 1000 when the child did not finish in time.
+ */
+static int
+runtime_config_code(const char *user)
+{
+    fflush(stdout); /* or the child would print it again */
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1000;
+    if (pid == 0) {
+        alarm(10);
+        char js[256];
+        snprintf(js, sizeof(js),
+                 "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"User\":\"%s\"},"
+                 "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                 user);
+        cocoimg__config *c = NULL;
+        cocoimg_error *err = NULL;
+        if (cocoimg__config_parse(&c, js, strlen(js), &err) < 0)
+            _exit(99);
+        json_t *spec = NULL;
+        int r = cocoimg__runtime_config(&spec, c, rootfd, &err);
+        if (r < 0)
+            printf("# runtime config: %s\n", cocoimg_error_message(err));
+        fflush(stdout);
+        json_decref(spec);
+        cocoimg_error_free(err);
+        cocoimg__config_free(c);
+        _exit(r < 0 ? -r : 0);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1000;
+    if (WIFSIGNALED(status))
+        return 1000;
+    return -WEXITSTATUS(status);
+}
+
+static int
+test_passwd_not_regular(void)
+{
+    static const char *files[] = {"etc/passwd", "etc/group"};
+    for (size_t i = 0; i < 2; i++) {
+        /* a fifo, then a symlink to a fifo elsewhere in the rootfs */
+        for (int via_link = 0; via_link < 2; via_link++) {
+            CHECK(setup() == 0);
+            struct tb t;
+            tb_init(&t);
+            tb_file(&t, "etc/passwd", 0644, "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/\n");
+            tb_file(&t, "etc/group", 0644, "root:x:0:\napp:x:1000:\n");
+            tb_put(&t, tb_entry("run/pipe", AE_IFIFO, 0644), NULL);
+            CHECK(apply(&t) == 0);
+            CHECK(unlinkat(rootfd, files[i], 0) == 0);
+            if (via_link)
+                CHECK(symlinkat("/run/pipe", rootfd, files[i]) == 0);
+            else
+                CHECK(mkfifoat(rootfd, files[i], 0644) == 0);
+            int r = runtime_config_code(i ? "app:app" : "app");
+            if (r != COCOIMG_EFORMAT) {
+                printf("# %s (%s): %d\n", files[i], via_link ? "symlink" : "fifo", r);
+                return -1;
+            }
+            teardown();
+        }
+    }
+    /* a directory, and a file over the size bound */
+    CHECK(setup() == 0);
+    CHECK(mkdirat(rootfd, "etc", 0755) == 0 && mkdirat(rootfd, "etc/passwd", 0755) == 0);
+    CHECK(runtime_config_code("app") == COCOIMG_EFORMAT);
+    CHECK(unlinkat(rootfd, "etc/passwd", AT_REMOVEDIR) == 0);
+    int fd = openat(rootfd, "etc/passwd", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(fd >= 0 && ftruncate(fd, COCOIMG_RUNTIME_MAX_DB + 1) == 0);
+    close(fd);
+    CHECK(runtime_config_code("app") == COCOIMG_ELIMIT);
+    /* the regular file case still works */
+    CHECK(unlinkat(rootfd, "etc/passwd", 0) == 0);
+    fd = openat(rootfd, "etc/passwd", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(fd >= 0 && write(fd, "app:x:7:8::/h:/\n", 16) == 16);
+    close(fd);
+    CHECK(runtime_config_code("app") == 0);
+    teardown();
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_normalize),
     TAP_TEST(test_basic_types),
@@ -772,6 +1192,12 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_hostile_whiteouts),
     TAP_TEST(test_fallback_walk),
     TAP_TEST(test_open_in_root),
+    TAP_TEST(test_special_file_swap),
+    TAP_TEST(test_symlink_metadata_not_followed),
+    TAP_TEST(test_root_entry_ignored),
+    TAP_TEST(test_xattr_policy),
+    TAP_TEST(test_setid_not_root),
+    TAP_TEST(test_passwd_not_regular),
     {0},
 };
 
