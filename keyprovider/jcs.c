@@ -230,7 +230,8 @@ emit(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
         const char *k;
         json_t *m;
         json_object_foreach((json_t *)v, k, m) keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), cmp_keys);
+        if (n)
+            qsort(keys, n, sizeof(*keys), cmp_keys);
         put(b, "{", 1);
         for (i = 0; i < n; i++) {
             if (i)

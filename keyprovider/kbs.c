@@ -31,9 +31,9 @@
 #define REQUEST_TIMEOUT_MS 10000
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 4000
-/* Renew a little before the KBS would refuse. */
+/* Renew a little before the KBS would refuse (a quarter of short lives). */
 #define TOKEN_MARGIN_S 10
-#define SESSION_MARGIN_S 2
+#define SESSION_MARGIN_S 1
 
 /* Protocol versions whose messages this client builds (spec 1.9). */
 static const char *const protocol_versions[] = {COCOIMG_KBS_PROTOCOL_VERSION, NULL};
@@ -53,6 +53,7 @@ struct cocoimg_kbs {
     char *token; /* wiped */
     json_t *claims;
     int64_t token_exp;
+    int64_t token_margin;
     unsigned int attestations;
 };
 
@@ -133,7 +134,7 @@ session_valid(const cocoimg_kbs *k)
 static bool
 token_valid(const cocoimg_kbs *k)
 {
-    return k->token && (k->token_exp == 0 || (int64_t)time(NULL) + TOKEN_MARGIN_S < k->token_exp);
+    return k->token && (k->token_exp == 0 || (int64_t)time(NULL) + k->token_margin < k->token_exp);
 }
 
 /* Keep the session cookie a response set (or removed). */
@@ -468,6 +469,8 @@ handshake(cocoimg_kbs *k, int64_t deadline, cocoimg_error **err)
     k->token = token;
     k->claims = claims;
     k->token_exp = exp;
+    int64_t life = exp - (int64_t)time(NULL);
+    k->token_margin = life / 4 < TOKEN_MARGIN_S ? (life > 0 ? life / 4 : 0) : TOKEN_MARGIN_S;
     k->attestations++;
     if (exp)
         cocoimg__log(k->ctx, COCOIMG_LOG_INFO,

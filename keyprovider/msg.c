@@ -23,7 +23,16 @@ static const cocoimg__kbs_hash hashes[] = {
     {"sha256", "SHA256", 32},
     {"sha384", "SHA384", 48},
     {"sha512", "SHA512", 64},
+    {"sm3", "SM3", 32}, /* offered only when the OpenSSL build has it */
 };
+
+static bool
+available(const cocoimg__kbs_hash *h)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, h->ossl, NULL);
+    EVP_MD_free(md);
+    return md != NULL;
+}
 
 const cocoimg__kbs_hash cocoimg__kbs_hash_default = {"sha384", "SHA384", 48};
 
@@ -32,7 +41,7 @@ cocoimg__kbs_hash_find(const char *name)
 {
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(hashes); i++)
         if (strcasecmp(name, hashes[i].name) == 0)
-            return &hashes[i];
+            return available(&hashes[i]) ? &hashes[i] : NULL;
     return NULL;
 }
 
@@ -41,7 +50,7 @@ cocoimg__kbs_hash_names(json_t **out, cocoimg_error **err)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < COCOIMG_ARRAY_SIZE(hashes); i++)
-        if (json_array_append_new(a, json_string(hashes[i].name)) < 0) {
+        if (available(&hashes[i]) && json_array_append_new(a, json_string(hashes[i].name)) < 0) {
             json_decref(a);
             a = NULL;
         }
