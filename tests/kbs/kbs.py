@@ -16,8 +16,8 @@ once the server listens.  --log gets one line per request:
 
   METHOD PATH STATUS ERROR AUTH [decoy-cookie]
 
-ERROR is the trustee error name or "-", AUTH how a resource request was
-authorised (cookie, bearer, none; "-" for other requests); "decoy-cookie"
+ERROR is the trustee error name or "-", AUTH what a resource request offered
+(cookie, even an expired one; bearer; none; "-" for other requests); "decoy-cookie"
 marks a request that carried a cookie other than kbs-session-id.
 
 The policy file (JSON, read again on every request, all members optional):
@@ -33,6 +33,8 @@ The policy file (JSON, read again on every request, all members optional):
   corrupt            {"repo/type/tag": MODE}: tamper that resource's JWE; MODE
                      tag|ciphertext|protected|encrypted_key|epk|enc|truncate|iv
   unavailable_auth   the first N /auth requests get 503 (retry tests)
+  reject_bearer      true: every Bearer token gets TokenVerifierError (as after
+                     a restart of the KBS with a new token key)
 
 --blackhole accepts TCP connections and never answers (a hung KBS).
 """
@@ -63,6 +65,8 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap
 ERR_PREFIX = "https://github.com/confidential-containers/kbs/errors/"
 TEES = {"az-snp-vtpm", "az-tdx-vtpm", "sgx", "snp", "tdx", "cca", "csv", "se", "tpm", "sample"}
 HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
+if "sm3" in hashlib.algorithms_available:
+    HASHES["sm3"] = lambda data: hashlib.new("sm3", data)
 BODY_MAX = 1 << 20
 EAR_PROFILE = "tag:github.com,2024:confidential-containers/Trustee"
 ATTEST_FAILED = "Attestation error: RCAR handshake Attest failed"
@@ -385,11 +389,12 @@ class Handler(BaseHTTPRequestHandler):
         extra = pol.get("challenge_extra_params", "")
         timeout = float(pol.get("session_timeout", 300))
         with st.lock:
-            st.sessions[sid] = {"nonce": nonce, "tee": req["tee"], "expires": time.time() + timeout,
+            now = time.time()
+            st.sessions[sid] = {"nonce": nonce, "tee": req["tee"], "expires": now + timeout,
+                                "announced": now + float(pol.get("cookie_timeout", timeout)),
                                 "token": None, "extra": extra}
         body = json.dumps({"nonce": nonce, "extra-params": extra}, separators=(",", ":")).encode()
-        self.reply(200, body,
-                   cookies=self.session_cookie(sid, float(pol.get("cookie_timeout", timeout))))
+        self.reply(200, body, cookies=self.session_cookie(sid, st.sessions[sid]["announced"] - now))
 
     def live_session(self):
         st = self.server.state
@@ -410,7 +415,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(fail)
         if s["token"]:
             return self.reply(200, json.dumps({"token": s["token"]}).encode(),
-                              cookies=self.session_cookie(sid, s["expires"] - time.time()))
+                              cookies=self.session_cookie(sid, s["announced"] - time.time()))
         try:
             a = json.loads(body)
             rd, ev = a["runtime-data"], a["tee-evidence"]
@@ -461,13 +466,14 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             s["token"] = token
         self.reply(200, json.dumps({"token": token}).encode(),
-                   cookies=self.session_cookie(sid, s["expires"] - time.time()))
+                   cookies=self.session_cookie(sid, s["announced"] - time.time()))
 
     def resource(self, path):
         st = self.server.state
         pol = st.policy()
         _, s = self.live_session()
-        auth = "none"
+        # how the request tried to authorise: cookie (even a stale one), bearer, none
+        auth = "cookie" if "kbs-session-id" in self.cookies() else "none"
         try:
             if s and s["token"]:
                 auth = "cookie"
@@ -477,6 +483,8 @@ class Handler(BaseHTTPRequestHandler):
                 if not h.startswith("Bearer "):
                     raise KbsError(401, "TokenNotFound", "Attestation Token not found")
                 auth = "bearer"
+                if pol.get("reject_bearer"):
+                    raise KbsError(401, "TokenVerifierError", "Token Verifier error")
                 claims = st.verify_token(h[len("Bearer "):])
             if path in pol.get("deny", []):
                 raise KbsError(401, "PolicyDeny", "Access denied by policy")
