@@ -12,5 +12,6 @@
 #include <cocoimg/image.h>
 #include <cocoimg/crypt.h>
 #include <cocoimg/unpack.h>
+#include <cocoimg/kbs.h>
 
 #endif
