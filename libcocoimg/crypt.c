@@ -10,7 +10,7 @@
 #include <cocoimg/reference.h>
 
 #include "copy.h"
-#include "crypt/keys.h"
+#include "crypt/config.h"
 #include "crypt/layer.h"
 #include "oci/model.h"
 #include "resolve.h"
@@ -38,58 +38,6 @@ struct crypt_run {
     size_t processed;              /* layers encrypted/decrypted or re-wrapped */
     bool convert_docker;           /* the current manifest is Docker schema2 */
 };
-
-static int
-check_options(const cocoimg_crypt_options *o, cocoimg_error **err)
-{
-    if (!o || !COCOIMG__VERSION_OK(o->version, COCOIMG_CRYPT_OPTIONS_VERSION))
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unsupported crypt options version");
-    return 0;
-}
-
-int
-cocoimg__crypt_config_from_options(cocoimg__crypt_config **out, const cocoimg_crypt_options *o,
-                                   bool encrypt, cocoimg_error **err)
-{
-    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
-    int r = cocoimg__crypt_config_new(&cfg, err);
-    if (r < 0)
-        return r;
-    if (!o) {
-        *out = TAKE_PTR(cfg);
-        return 0;
-    }
-    if ((r = check_options(o, err)) < 0)
-        return r;
-    if (o->gpg_homedir && !(cfg->gpg_homedir = strdup(o->gpg_homedir)))
-        return cocoimg__error_oom(err);
-    cfg->pgp_decrypt = o->use_gpg_keys || o->gpg_homedir;
-    cfg->unwrap_cb = o->unwrap_cb;
-    cfg->unwrap_payload = o->unwrap_payload;
-    if (encrypt) {
-        for (size_t i = 0; i < o->n_recipients; i++)
-            if ((r = cocoimg__crypt_config_add_recipient(cfg, o->recipients[i], err)) < 0)
-                return r;
-    } else if (o->n_recipients) {
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "recipients are for encryption only");
-    }
-    for (size_t i = 0; i < o->n_keys; i++)
-        if ((r = cocoimg__crypt_config_add_key(cfg, o->keys[i], err)) < 0)
-            return r;
-    for (size_t i = 0; i < o->n_dec_recipients; i++) {
-        const char *c = o->dec_recipients[i];
-        if (strncmp(c, "pkcs7:", 6) == 0)
-            c += 6;
-        else if (strchr(c, ':') && access(c, F_OK) != 0)
-            return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                      "decryption recipient '%s': only pkcs7:CERT is supported",
-                                      o->dec_recipients[i]);
-        if ((r = cocoimg__crypt_config_add_dec_cert(cfg, c, err)) < 0)
-            return r;
-    }
-    *out = TAKE_PTR(cfg);
-    return 0;
-}
 
 /* Is layer @p idx of @p n selected by opts->layers (none = all)? */
 static int
@@ -228,16 +176,18 @@ static int
 run_crypt(cocoimg_context *ctx, const char *src, const char *dst, const cocoimg_crypt_options *opts,
           bool encrypt, cocoimg_error **err)
 {
-    int r = check_options(opts, err);
+    enum cocoimg__crypt_op op = encrypt ? COCOIMG__CRYPT_ENCRYPT : COCOIMG__CRYPT_DECRYPT;
+    int r = cocoimg__crypt_options_check(opts, op, err);
     if (r < 0)
-        return r;
+        return cocoimg__error_wrap(err, r, "%s", encrypt ? "encrypt" : "decrypt");
     if (encrypt && !opts->n_recipients)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
                                   "no recipients given: nothing to encrypt for");
-    if (!encrypt && !opts->n_keys && !opts->use_gpg_keys && !opts->gpg_homedir && !opts->unwrap_cb)
+    if (!encrypt && !opts->n_keys && !opts->use_gpg_keys && !opts->gpg_homedir &&
+        !opts->keyprovider)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no decryption keys given");
     struct crypt_run run = {.ctx = ctx, .opts = opts, .encrypt = encrypt};
-    if ((r = cocoimg__crypt_config_from_options(&run.cfg, opts, encrypt, err)) < 0)
+    if ((r = cocoimg__crypt_config_from_options(&run.cfg, opts, op, err)) < 0)
         return r;
     struct cocoimg__copy_hooks hooks = {.payload = &run,
                                         .plan = hook_plan,
@@ -407,7 +357,7 @@ cocoimg_layer_list_load(cocoimg_layer_list **out, cocoimg_context *ctx, const ch
     cocoimg_crypt_options defaults = COCOIMG_CRYPT_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    int r = check_options(opts, err);
+    int r = cocoimg__crypt_options_check(opts, COCOIMG__CRYPT_LAYERINFO, err);
     if (r < 0)
         return r;
     /* layerinfo's default is every manifest of an index; a platform picks one */

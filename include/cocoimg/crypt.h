@@ -28,22 +28,72 @@ COCOIMG_BEGIN_DECL
 
 #define COCOIMG_CRYPT_OPTIONS_VERSION 1
 
-/**
- * Unwrap callback for layer keys wrapped by a key provider: called for each
- * item of an `org.opencontainers.image.enc.keys.provider.<name>` annotation
- * (@p provider = "<name>", @p wrapped = the base64-decoded item, as ocicrypt
- * hands it to the keyprovider's UnWrapKey).  On success store the unwrapped
- * private layer options JSON (ocicrypt "optsdata") in a malloc'd *out /
- * *out_len (the library wipes and frees it) and return 0; return
- * COCOIMG_ENOKEY when this key is not yours, another negative COCOIMG_E*
- * code to fail.  A guest agent plugs attestation (KBS) in here.
- */
-typedef int (*cocoimg_unwrap_cb)(void *payload, const char *provider, const uint8_t *wrapped,
-                                 size_t wrapped_len, uint8_t **out, size_t *out_len);
+#define COCOIMG_KEYPROVIDER_VERSION 1
 
+/**
+ * A key provider: the caller's wrapper for `provider:NAME[:PARAMS]`
+ * recipients and `org.opencontainers.image.enc.keys.provider.NAME`
+ * annotations (what ocicrypt hands to a keyprovider's WrapKey/UnWrapKey).
+ * A guest agent plugs attestation (KBS) in here.
+ *
+ * Both callbacks are only ever called from the thread that called the
+ * library function (cocoimg_encrypt, cocoimg_decrypt, cocoimg_unpack...),
+ * never from a library thread, and not concurrently for one call.
+ *
+ * On success a callback stores a malloc'd buffer in *out / *out_len (the
+ * library wipes and frees it) and returns 0.  On failure it returns a
+ * negative COCOIMG_E* code (COCOIMG_ENOKEY: "not my key", the next item is
+ * tried) and may set *err with cocoimg_error_new() so its reason reaches
+ * the user.
+ */
+typedef struct cocoimg_keyprovider {
+    unsigned int version; /**< COCOIMG_KEYPROVIDER_VERSION */
+    /**
+     * encrypt: wrap @p optsdata (the private layer options JSON) for
+     * provider @p provider with @p params (the text after
+     * "provider:NAME:", NULL when none); *out is the blob stored
+     * (base64-encoded) in the keys.provider.NAME annotation.  NULL: the
+     * provider cannot encrypt.
+     */
+    int (*wrap)(uint8_t **out, size_t *out_len, const char *provider, const char *params,
+                const uint8_t *optsdata, size_t optsdata_len, cocoimg_error **err, void *payload);
+    /**
+     * decrypt: unwrap one base64-decoded item of a keys.provider.NAME
+     * annotation (@p provider = "NAME") into the private layer options
+     * JSON (ocicrypt "optsdata").  NULL: the provider cannot decrypt.
+     */
+    int (*unwrap)(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *wrapped,
+                  size_t wrapped_len, cocoimg_error **err, void *payload);
+    void *payload; /**< passed last to the callbacks */
+} cocoimg_keyprovider;
+
+/**
+ * Options of cocoimg_encrypt(), cocoimg_decrypt(), cocoimg_layerinfo() /
+ * cocoimg_layer_list_load() and (as cocoimg_unpack_options.crypt)
+ * cocoimg_unpack().  Which fields each operation takes:
+ *
+ *   field              encrypt  decrypt  layerinfo  unpack
+ *   recipients            x
+ *   keys                  x        x                  x
+ *   dec_recipients        x        x                  x
+ *   gpg_homedir           x        x                  x
+ *   use_gpg_keys          x        x                  x
+ *   layers                x        x        x
+ *   platform              x        x        x        (=)
+ *   all                   x        x        x
+ *   keyprovider           x        x                  x
+ *
+ * (encrypt takes keys to add recipients to layers that are encrypted
+ * already; unpack takes platform only when it equals
+ * cocoimg_unpack_options.platform.)  A field that is set but does not
+ * apply is refused with COCOIMG_EINVAL naming it, never ignored.
+ */
 typedef struct cocoimg_crypt_options {
     unsigned int version; /**< COCOIMG_CRYPT_OPTIONS_VERSION */
-    /** encrypt: recipients "jwe:PUBKEY-FILE", "pkcs7:CERT-FILE", "pgp:EMAIL-OR-KEYID" */
+    /**
+     * encrypt: recipients "jwe:PUBKEY-FILE", "pkcs7:CERT-FILE",
+     * "pgp:EMAIL-OR-KEYID", "provider:NAME[:PARAMS]" (through keyprovider)
+     */
     const char *const *recipients;
     size_t n_recipients;
     /**
@@ -67,15 +117,16 @@ typedef struct cocoimg_crypt_options {
     const char *platform;
     /** process every manifest of an index */
     int all;
-    /** decrypt: unwrapper for keys.provider.* annotations (NULL: none) */
-    cocoimg_unwrap_cb unwrap_cb;
-    void *unwrap_payload;
+    /**
+     * encrypt (provider: recipients) and decrypt (keys.provider.*
+     * annotations): the caller's key provider, borrowed for the call (NULL: none)
+     */
+    const cocoimg_keyprovider *keyprovider;
 } cocoimg_crypt_options;
 
 #define COCOIMG_CRYPT_OPTIONS_INIT                                                                 \
     {                                                                                              \
-        COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, \
-            NULL                                                                                   \
+        COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL  \
     }
 
 /** Initialise @p opts with defaults; @return 0, or COCOIMG_EINVAL for an unknown version. */

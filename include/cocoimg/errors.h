@@ -53,6 +53,15 @@ COCOIMG_EXTERN(int) cocoimg_error_code(const cocoimg_error *e);
 COCOIMG_EXTERN(int) cocoimg_error_errno(const cocoimg_error *e);
 /** @return the message of @p e, borrowed; valid until cocoimg_error_free(). */
 COCOIMG_EXTERN(const char *) cocoimg_error_message(const cocoimg_error *e);
+/**
+ * Make an error for the library to carry (a key provider's reason): when
+ * @p err is not NULL and *err is NULL, *err is set to a new error with
+ * @p code and the printf-style message; an error already in *err is kept.
+ * @return @p code, so a callback can `return cocoimg_error_new(err, ...)`.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_error_new(cocoimg_error **err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /** Free @p e; NULL is allowed. */
 COCOIMG_EXTERN(void) cocoimg_error_free(cocoimg_error *e);
 /** @return a static description of @p code. */

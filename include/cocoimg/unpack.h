@@ -44,7 +44,7 @@
  * cocoimg_unpack() calls at once; its log callback is then called from
  * several threads, and from the library's own threads during an unpack.
  * The progress callback is called only from the caller's thread; the
- * unwrap callback of the crypt options (key providers) too.
+ * key provider of the crypt options (cocoimg_keyprovider) too.
  */
 
 #include <signal.h>
@@ -86,8 +86,10 @@ typedef struct cocoimg_unpack_options {
     const char *platform;
     /**
      * Decryption keys for encrypted layers (keys, dec_recipients,
-     * gpg_homedir, use_gpg_keys are used); NULL: no keys, an encrypted
-     * layer fails with COCOIMG_ENOKEY.  Borrowed for the call.
+     * gpg_homedir, use_gpg_keys, keyprovider); NULL: no keys, an encrypted
+     * layer fails with COCOIMG_ENOKEY.  recipients, layers and all are
+     * refused (COCOIMG_EINVAL naming the field), platform unless it equals
+     * the platform above.  Borrowed for the call.
      */
     const cocoimg_crypt_options *crypt;
     /** Optional progress and cancellation callback, and its payload. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Loading keys and certificates with OpenSSL 3 decoders, JWK import, and the
- * crypt config builders.  ocicrypt silently skips key files it cannot use
- * (spec 7.3, 8.2); we report every one of them, naming the file.
+ * Loading keys and certificates with OpenSSL 3 decoders, and JWK import.
+ * Key specs and passwords are in keyspec.c, the crypt config in config.c.  ocicrypt silently skips
+ * key files it cannot use (spec 7.3, 8.2); we report every one of them, naming the file.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,9 +32,6 @@ cocoimg__ossl_reason(void)
     ERR_clear_error();
     return s ? s : "unknown error";
 }
-
-/* Longest password read from a file descriptor ("fd=N"), as ocicrypt. */
-#define PASSWORD_FD_MAX 64
 
 /* --- files ------------------------------------------------------------------ */
 
@@ -556,8 +553,8 @@ decode_pkey(const void *data, size_t len, int selection, struct pw_state *st)
     return pk;
 }
 
-static bool
-is_cert(const void *data, size_t len)
+bool
+cocoimg__key_is_cert(const void *data, size_t len)
 {
     if (is_pem(data, len))
         return pem_has_label(data, len, "CERTIFICATE") ||
@@ -571,8 +568,8 @@ is_cert(const void *data, size_t len)
 }
 
 /* OpenPGP binary key packets (old or new format, tags 5/6), for a better message. */
-static bool
-is_openpgp(const uint8_t *d, size_t len)
+bool
+cocoimg__key_is_openpgp(const uint8_t *d, size_t len)
 {
     static const char armor[] = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
     if (len >= sizeof(armor) - 1 && memmem(d, len, armor, sizeof(armor) - 1))
@@ -591,7 +588,7 @@ cocoimg__key_load_public(EVP_PKEY **out, const void *data, size_t len, const cha
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "key '%s' is too large", name);
     if (looks_like_json(data, len))
         return load_jwk(out, data, len, false, name, err);
-    if (is_cert(data, len))
+    if (cocoimg__key_is_cert(data, len))
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "'%s' is a certificate, not a public key (use pkcs7: or extract "
                                   "the key with 'openssl x509 -pubkey')",
@@ -631,11 +628,11 @@ cocoimg__key_load_private(EVP_PKEY **out, const void *data, size_t len, const ch
                                   name);
     if (st.asked)
         return cocoimg__error_set(err, COCOIMG_EAUTH, 0, "wrong password for key '%s'", name);
-    if (is_openpgp(data, len))
+    if (cocoimg__key_is_openpgp(data, len))
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "'%s' is an OpenPGP key, not supported as a private key file",
                                   name);
-    if (is_cert(data, len))
+    if (cocoimg__key_is_cert(data, len))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
                                   "'%s' is a certificate, not a private key", name);
     if (is_pem(data, len) &&
@@ -705,262 +702,4 @@ cocoimg__cert_load_file(X509 **out, const char *path, cocoimg_error **err)
     if (r < 0)
         return r;
     return cocoimg__cert_load(out, buf, len, path, err);
-}
-
-/* --- crypt config ----------------------------------------------------------- */
-
-int
-cocoimg__crypt_config_new(cocoimg__crypt_config **out, cocoimg_error **err)
-{
-    cocoimg__crypt_config *c = calloc(1, sizeof(*c));
-    if (!c)
-        return cocoimg__error_oom(err);
-    *out = c;
-    return 0;
-}
-
-void
-cocoimg__crypt_config_free(cocoimg__crypt_config *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->n_jwe_pubkeys; i++)
-        EVP_PKEY_free(c->jwe_pubkeys[i]);
-    free(c->jwe_pubkeys);
-    for (size_t i = 0; i < c->n_pkcs7_certs; i++)
-        X509_free(c->pkcs7_certs[i]);
-    free(c->pkcs7_certs);
-    for (size_t i = 0; i < c->n_pgp_recipients; i++)
-        free(c->pgp_recipients[i]);
-    free(c->pgp_recipients);
-    for (size_t i = 0; i < c->n_privkeys; i++) {
-        EVP_PKEY_free(c->privkeys[i].pkey); /* OpenSSL clears private key material */
-        free(c->privkeys[i].source);
-    }
-    free(c->privkeys);
-    for (size_t i = 0; i < c->n_dec_certs; i++)
-        X509_free(c->dec_certs[i]);
-    free(c->dec_certs);
-    free(c->gpg_homedir);
-    if (c->pgp_keyring_home) {
-        cocoimg__pgp_home_remove(c->pgp_keyring_home);
-        free(c->pgp_keyring_home);
-    }
-    cocoimg__wipe(c, sizeof(*c));
-    free(c);
-}
-
-/* Grow a pointer array by one slot; on success the slot is (*arr)[*n]. */
-static int
-grow(void *arr, size_t elem, size_t n, cocoimg_error **err)
-{
-    void **p = arr;
-    void *np = realloc(*p, (n + 1) * elem);
-    if (!np)
-        return cocoimg__error_oom(err);
-    *p = np;
-    return 0;
-}
-
-static int
-add_pubkey(cocoimg__crypt_config *cfg, EVP_PKEY *pk, cocoimg_error **err)
-{
-    int r = grow(&cfg->jwe_pubkeys, sizeof(EVP_PKEY *), cfg->n_jwe_pubkeys, err);
-    if (r < 0) {
-        EVP_PKEY_free(pk);
-        return r;
-    }
-    cfg->jwe_pubkeys[cfg->n_jwe_pubkeys++] = pk;
-    return 0;
-}
-
-static int
-add_cert(X509 ***arr, size_t *n, X509 *x, cocoimg_error **err)
-{
-    int r = grow(arr, sizeof(X509 *), *n, err);
-    if (r < 0) {
-        X509_free(x);
-        return r;
-    }
-    (*arr)[(*n)++] = x;
-    return 0;
-}
-
-int
-cocoimg__crypt_config_add_recipient(cocoimg__crypt_config *cfg, const char *spec,
-                                    cocoimg_error **err)
-{
-    const char *colon = strchr(spec, ':');
-    if (!colon || colon == spec || !colon[1])
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "recipient '%s' must be SCHEME:VALUE (jwe, pkcs7, pgp)", spec);
-    size_t sl = (size_t)(colon - spec);
-    const char *value = colon + 1;
-    int r;
-    if (sl == 3 && strncmp(spec, "jwe", 3) == 0) {
-        EVP_PKEY *pk = NULL;
-        if ((r = cocoimg__key_load_public_file(&pk, value, err)) < 0)
-            return cocoimg__error_wrap(err, r, "recipient '%s'", spec);
-        return add_pubkey(cfg, pk, err);
-    }
-    if (sl == 5 && strncmp(spec, "pkcs7", 5) == 0) {
-        X509 *x = NULL;
-        if ((r = cocoimg__cert_load_file(&x, value, err)) < 0)
-            return cocoimg__error_wrap(err, r, "recipient '%s'", spec);
-        return add_cert(&cfg->pkcs7_certs, &cfg->n_pkcs7_certs, x, err);
-    }
-    if (sl == 3 && strncmp(spec, "pgp", 3) == 0) {
-        if ((r = grow(&cfg->pgp_recipients, sizeof(char *), cfg->n_pgp_recipients, err)) < 0)
-            return r;
-        char *s = strdup(value);
-        if (!s)
-            return cocoimg__error_oom(err);
-        cfg->pgp_recipients[cfg->n_pgp_recipients++] = s;
-        return 0;
-    }
-    if ((sl == 8 && strncmp(spec, "provider", 8) == 0) ||
-        (sl == 6 && strncmp(spec, "pkcs11", 6) == 0))
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                  "recipient scheme '%.*s' is not supported yet", (int)sl, spec);
-    return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                              "unknown recipient scheme '%.*s' (supported: jwe, pkcs7, pgp)",
-                              (int)sl, spec);
-}
-
-static bool
-file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Resolve a password spec (spec 7.3) into a malloc'd string, wiped by the caller. */
-static int
-password_from_spec(char **out, const char *spec, cocoimg_error **err)
-{
-    if (strncmp(spec, "pass=", 5) == 0) {
-        *out = strdup(spec + 5);
-        return *out ? 0 : cocoimg__error_oom(err);
-    }
-    if (strncmp(spec, "file=", 5) == 0) {
-        uint8_t *buf = NULL;
-        size_t len;
-        int r = cocoimg__key_read_file(&buf, &len, spec + 5, COCOIMG_KEY_FILE_MAX, err);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "password file");
-        if (memchr(buf, 0, len)) {
-            wipe_free(buf, len);
-            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "password file '%s' contains NUL",
-                                      spec + 5);
-        }
-        *out = (char *)buf;
-        return 0;
-    }
-    if (strncmp(spec, "fd=", 3) == 0) {
-        char *end;
-        errno = 0;
-        long fd = strtol(spec + 3, &end, 10);
-        if (errno || end == spec + 3 || *end || fd < 0 || fd > INT_MAX)
-            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "bad password descriptor '%s'",
-                                      spec + 3);
-        char *buf = calloc(1, PASSWORD_FD_MAX + 1);
-        if (!buf)
-            return cocoimg__error_oom(err);
-        ssize_t n;
-        do
-            n = read((int)fd, buf, PASSWORD_FD_MAX);
-        while (n < 0 && errno == EINTR);
-        if (n < 0) {
-            int e = errno;
-            free(buf);
-            return cocoimg__error_set(err, COCOIMG_EIO, e, "read password from fd %ld", fd);
-        }
-        if (memchr(buf, 0, (size_t)n)) {
-            cocoimg__wipe(buf, PASSWORD_FD_MAX);
-            free(buf);
-            return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "password from fd %ld contains NUL",
-                                      fd);
-        }
-        *out = buf;
-        return 0;
-    }
-    *out = strdup(spec);
-    return *out ? 0 : cocoimg__error_oom(err);
-}
-
-int
-cocoimg__crypt_config_add_key_password(cocoimg__crypt_config *cfg, const char *file,
-                                       const char *password, cocoimg_error **err)
-{
-    uint8_t *buf = NULL;
-    size_t len;
-    int r = cocoimg__key_read_file(&buf, &len, file, COCOIMG_KEY_FILE_MAX, err);
-    if (r < 0)
-        return r;
-    /* skopeo takes certificates given as keys for PKCS7 decryption */
-    if (is_cert(buf, len)) {
-        X509 *x = NULL;
-        r = cocoimg__cert_load(&x, buf, len, file, err);
-        wipe_free(buf, len);
-        return r < 0 ? r : add_cert(&cfg->dec_certs, &cfg->n_dec_certs, x, err);
-    }
-    /* skopeo also takes OpenPGP secret keyrings as decryption keys */
-    if (is_openpgp(buf, len)) {
-        r = cocoimg__pgp_import_keyring(cfg, buf, len, file, err);
-        wipe_free(buf, len);
-        return r;
-    }
-    EVP_PKEY *pk = NULL;
-    r = cocoimg__key_load_private(&pk, buf, len, password, file, err);
-    wipe_free(buf, len);
-    if (r < 0)
-        return r;
-    char *src = strdup(file);
-    if (!src || (r = grow(&cfg->privkeys, sizeof(*cfg->privkeys), cfg->n_privkeys, err)) < 0) {
-        free(src);
-        EVP_PKEY_free(pk);
-        return r < 0 ? r : cocoimg__error_oom(err);
-    }
-    cfg->privkeys[cfg->n_privkeys].pkey = pk;
-    cfg->privkeys[cfg->n_privkeys].source = src;
-    cfg->n_privkeys++;
-    return 0;
-}
-
-int
-cocoimg__crypt_config_add_key(cocoimg__crypt_config *cfg, const char *spec, cocoimg_error **err)
-{
-    if (strncmp(spec, "provider:", 9) == 0)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "key provider '%s' is not supported yet",
-                                  spec + 9);
-    if (!*spec)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "empty key specification");
-    const char *colon = strrchr(spec, ':');
-    if (file_exists(spec) || !colon)
-        return cocoimg__crypt_config_add_key_password(cfg, spec, NULL, err);
-    _cleanup_free_ char *file = strndup(spec, (size_t)(colon - spec));
-    if (!file)
-        return cocoimg__error_oom(err);
-    if (!file_exists(file))
-        return cocoimg__error_set(err, COCOIMG_ENOTFOUND, ENOENT, "key file '%s' not found", spec);
-    char *password = NULL;
-    int r = password_from_spec(&password, colon + 1, err);
-    if (r < 0)
-        return r;
-    r = cocoimg__crypt_config_add_key_password(cfg, file, password, err);
-    cocoimg__free_wipe_str(password);
-    return r;
-}
-
-int
-cocoimg__crypt_config_add_dec_cert(cocoimg__crypt_config *cfg, const char *file,
-                                   cocoimg_error **err)
-{
-    if (strncmp(file, "pkcs7:", 6) == 0 && !file_exists(file))
-        file += 6;
-    X509 *x = NULL;
-    int r = cocoimg__cert_load_file(&x, file, err);
-    if (r < 0)
-        return r;
-    return add_cert(&cfg->dec_certs, &cfg->n_dec_certs, x, err);
 }

@@ -3,8 +3,8 @@
 #define COCOIMG_CRYPT_KEYS_H
 
 /*
- * Key, certificate and JWK loading (ocicrypt spec section 8), and the
- * builders of a cocoimg__crypt_config from CLI-style strings (section 7).
+ * Key, certificate and JWK loading (ocicrypt spec section 8).  Key specs
+ * ("FILE:pass=...") are in crypt/keyspec.h, the crypt config in crypt/config.h.
  *
  * Accepted (a superset of ocicrypt):
  *   public keys   SPKI PEM/DER, PKCS#1 RSA public PEM/DER, JWK (kty RSA/EC)
@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypt/keywrap.h"
 #include "util/error.h"
 
 /* Largest key, certificate or password file we read. */
@@ -87,47 +86,9 @@ const char *cocoimg__pkey_jwk_kid(const EVP_PKEY *pkey);
 int cocoimg__key_read_file(uint8_t **out, size_t *len, const char *path, size_t max,
                            cocoimg_error **err);
 
-/* --- crypt config builders ------------------------------------------------ */
-
-/* New empty config (free with cocoimg__crypt_config_free()). */
-int cocoimg__crypt_config_new(cocoimg__crypt_config **out, cocoimg_error **err);
-
-/*
- * Add an encryption recipient "SCHEME:VALUE": "jwe:PUBKEYFILE",
- * "pkcs7:CERTFILE", "pgp:EMAIL-OR-KEYID".  The split is at the first ':'.
- * Unknown schemes fail with COCOIMG_EINVAL, "provider:"/"pkcs11:" with
- * COCOIMG_ENOTSUP.
- */
-int cocoimg__crypt_config_add_recipient(cocoimg__crypt_config *cfg, const char *spec,
-                                        cocoimg_error **err);
-
-/*
- * Add a decryption key "FILE[:PASSWORD]" (spec 7.3).  When FILE itself does
- * not exist, the string is split at its last ':' provided the part before
- * it is an existing file; the password part may be "pass=PW", "file=PATH"
- * (whole content) or "fd=N" (up to 64 bytes), anything else is the literal
- * password.  A file holding an X.509 certificate is added to the decryption
- * certificates instead (as skopeo does).
- */
-int cocoimg__crypt_config_add_key(cocoimg__crypt_config *cfg, const char *spec,
-                                  cocoimg_error **err);
-
-/* Add the private key in @p file, decrypted with @p password (may be NULL). */
-int cocoimg__crypt_config_add_key_password(cocoimg__crypt_config *cfg, const char *file,
-                                           const char *password, cocoimg_error **err);
-
-/* Add a certificate for PKCS7 decryption ("FILE" or "pkcs7:FILE"). */
-int cocoimg__crypt_config_add_dec_cert(cocoimg__crypt_config *cfg, const char *file,
-                                       cocoimg_error **err);
-
-/*
- * The credentials of public crypt options (keys, certificates, GnuPG,
- * recipients when @p encrypt, the unwrap callback); @p o may be NULL.
- */
-struct cocoimg_crypt_options;
-int cocoimg__crypt_config_from_options(cocoimg__crypt_config **out,
-                                       const struct cocoimg_crypt_options *o, bool encrypt,
-                                       cocoimg_error **err);
+/* Does @p data look like an X.509 certificate / an OpenPGP secret keyring? */
+bool cocoimg__key_is_cert(const void *data, size_t len);
+bool cocoimg__key_is_openpgp(const uint8_t *data, size_t len);
 
 /* The first OpenSSL error reason, for messages (static text); clears the error queue. */
 const char *cocoimg__ossl_reason(void);

@@ -213,15 +213,55 @@ rsa_oaep(int enc, EVP_PKEY *key, const char *md, const uint8_t *in, size_t in_le
 
 /* --- wrap ------------------------------------------------------------------------ */
 
-static bool
-jwe_has_recipients(const cocoimg__crypt_config *cfg)
+static int
+jwe_state_new(void **out, cocoimg_error **err)
 {
-    return cfg && cfg->n_jwe_pubkeys > 0;
+    *out = calloc(1, sizeof(struct cocoimg__jwe_state));
+    return *out ? 0 : cocoimg__error_oom(err);
+}
+
+static void
+jwe_state_free(void *state)
+{
+    struct cocoimg__jwe_state *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_pubkeys; i++)
+        EVP_PKEY_free(st->pubkeys[i]);
+    free(st->pubkeys);
+    free(st);
+}
+
+/* "jwe:PUBKEY-FILE" */
+static int
+jwe_add_recipient(void *state, const char *value, cocoimg_error **err)
+{
+    struct cocoimg__jwe_state *st = state;
+    EVP_PKEY *pk = NULL;
+    int r = cocoimg__key_load_public_file(&pk, value, err);
+    if (r < 0)
+        return r;
+    EVP_PKEY **np = realloc(st->pubkeys, (st->n_pubkeys + 1) * sizeof(*np));
+    if (!np) {
+        EVP_PKEY_free(pk);
+        return cocoimg__error_oom(err);
+    }
+    st->pubkeys = np;
+    st->pubkeys[st->n_pubkeys++] = pk;
+    return 0;
 }
 
 static bool
-jwe_has_keys(const cocoimg__crypt_config *cfg)
+jwe_has_recipients(const void *state)
 {
+    const struct cocoimg__jwe_state *st = state;
+    return st && st->n_pubkeys > 0;
+}
+
+static bool
+jwe_has_keys(const cocoimg__crypt_config *cfg, const void *state)
+{
+    (void)state;
     return cfg && cfg->n_privkeys > 0;
 }
 
@@ -323,10 +363,10 @@ set_str(json_t *obj, const char *k, const char *v, cocoimg_error **err)
 }
 
 static int
-jwe_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t **out,
-         size_t *out_len, cocoimg_error **err)
+jwe_wrap_blob(const struct cocoimg__jwe_state *st, const cocoimg__secret *opts, uint8_t **out,
+              size_t *out_len, cocoimg_error **err)
 {
-    size_t n = cfg ? cfg->n_jwe_pubkeys : 0;
+    size_t n = st ? st->n_pubkeys : 0;
     if (n == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no JWE recipients");
     if (n > JWE_MAX_RECIPIENTS)
@@ -354,7 +394,7 @@ jwe_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
         _cleanup_free_ char *ek = NULL;
         if (!hdr)
             return cocoimg__error_oom(err);
-        if ((r = wrap_one(hdr, &ek, cfg->jwe_pubkeys[i], cek, i, err)) < 0)
+        if ((r = wrap_one(hdr, &ek, st->pubkeys[i], cek, i, err)) < 0)
             return r;
         if (n == 1) {
             /* flattened: every header goes into the protected one, sorted */
@@ -806,9 +846,22 @@ try_recipient(cocoimg__secret **out, const struct jwe *j, const uint8_t *aad, si
 }
 
 static int
-jwe_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, cocoimg__secret **out,
-           cocoimg_error **err)
+jwe_wrap(const void *state, const cocoimg__secret *opts, json_t *annotations, cocoimg_error **err)
 {
+    _cleanup_free_ uint8_t *blob = NULL;
+    size_t len = 0;
+    int r = jwe_wrap_blob(state, opts, &blob, &len, err);
+    if (r < 0)
+        return r;
+    return cocoimg__keywrap_append(annotations, cocoimg__keywrap_jwe.annotation, blob, len, err);
+}
+
+static int
+jwe_unwrap(const cocoimg__crypt_config *cfg, const void *state, const char *annotation,
+           const uint8_t *blob, size_t len, cocoimg__secret **out, cocoimg_error **err)
+{
+    (void)state;
+    (void)annotation;
     _cleanup_(jwe_freep) struct jwe *j = NULL;
     int r = jwe_parse(&j, blob, len, err);
     if (r < 0)
@@ -911,8 +964,12 @@ jwe_describe(const uint8_t *blob, size_t len, json_t **out, cocoimg_error **err)
 }
 
 const struct cocoimg__keywrapper cocoimg__keywrap_jwe = {
+    .id = COCOIMG__KW_jwe,
     .scheme = "jwe",
     .annotation = COCOIMG_ENC_KEYS_PREFIX "jwe",
+    .state_new = jwe_state_new,
+    .state_free = jwe_state_free,
+    .add_recipient = jwe_add_recipient,
     .has_recipients = jwe_has_recipients,
     .has_keys = jwe_has_keys,
     .wrap = jwe_wrap,

@@ -2,8 +2,8 @@
 /*
  * OpenPGP key wrapper (ocicrypt "pgp", spec 6.3) through GPGME.
  *
- * wrap: one binary (non-armored) OpenPGP message to all cfg->pgp_recipients,
- * keys looked up in the keyring of cfg->gpg_homedir (GnuPG's default when
+ * wrap: one binary (non-armored) OpenPGP message to all the state's recipients,
+ * keys looked up in the keyring of the state's homedir (GnuPG's default when
  * NULL), trusted unconditionally as ocicrypt does, no compression, no
  * default encrypt-to keys.  Recipient strings match like ocicrypt (exact
  * e-mail address or exact display name of a user ID) or, in addition, a key
@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypt/keys.h"
 #include "crypt/keywrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -289,10 +290,10 @@ new_ctx_home(gpgme_ctx_t *out, const char *homedir, struct pass_state *ps, cocoi
 }
 
 static int
-new_ctx(gpgme_ctx_t *out, const cocoimg__crypt_config *cfg, struct pass_state *ps,
+new_ctx(gpgme_ctx_t *out, const struct cocoimg__pgp_state *st, struct pass_state *ps,
         cocoimg_error **err)
 {
-    return new_ctx_home(out, cfg->gpg_homedir, ps, err);
+    return new_ctx_home(out, st->homedir, ps, err);
 }
 
 void
@@ -315,11 +316,11 @@ cocoimg__pgp_home_remove(const char *home)
     cocoimg__rm_rf(AT_FDCWD, home, NULL);
 }
 
-int
-cocoimg__pgp_import_keyring(cocoimg__crypt_config *cfg, const uint8_t *buf, size_t len,
-                            const char *name, cocoimg_error **err)
+static int
+pgp_import_keyring(struct cocoimg__pgp_state *cfg, const uint8_t *buf, size_t len, const char *name,
+                   cocoimg_error **err)
 {
-    if (!cfg->pgp_keyring_home) {
+    if (!cfg->keyring_home) {
         const char *tmp = getenv("TMPDIR");
         char *home = NULL;
         if (asprintf(&home, "%s/cocoimg-gnupg.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
@@ -329,11 +330,11 @@ cocoimg__pgp_import_keyring(cocoimg__crypt_config *cfg, const uint8_t *buf, size
             free(home);
             return cocoimg__error_set(err, COCOIMG_EIO, e, "pgp: cannot create a GnuPG home");
         }
-        cfg->pgp_keyring_home = home;
+        cfg->keyring_home = home;
     }
     struct pass_state ps = {0};
     _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
-    int r = new_ctx_home(&ctx, cfg->pgp_keyring_home, &ps, err);
+    int r = new_ctx_home(&ctx, cfg->keyring_home, &ps, err);
     if (r < 0)
         return r;
     _cleanup_(data_releasep) gpgme_data_t data = NULL;
@@ -454,10 +455,10 @@ find_recipient(gpgme_ctx_t ctx, struct keylist *l, const char *want, cocoimg_err
 }
 
 static int
-pgp_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t **out,
-         size_t *out_len, cocoimg_error **err)
+pgp_wrap_blob(const struct cocoimg__pgp_state *cfg, const cocoimg__secret *opts, uint8_t **out,
+              size_t *out_len, cocoimg_error **err)
 {
-    if (cfg->n_pgp_recipients == 0)
+    if (!cfg || cfg->n_recipients == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pgp: no recipients");
     struct pass_state ps = {0};
     _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
@@ -467,8 +468,8 @@ pgp_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t 
     _cleanup_(keylist_freep) struct keylist *l = calloc(1, sizeof(*l));
     if (!l)
         return cocoimg__error_oom(err);
-    for (size_t i = 0; i < cfg->n_pgp_recipients; i++) {
-        r = find_recipient(ctx, l, cfg->pgp_recipients[i], err);
+    for (size_t i = 0; i < cfg->n_recipients; i++) {
+        r = find_recipient(ctx, l, cfg->recipients[i], err);
         if (r < 0)
             return r;
     }
@@ -564,9 +565,24 @@ static int unwrap_home(const char *homedir, const struct pgp_scan *scan, const u
                        size_t len, cocoimg__secret **out, cocoimg_error **err);
 
 static int
-pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, cocoimg__secret **out,
-           cocoimg_error **err)
+pgp_wrap(const void *state, const cocoimg__secret *opts, json_t *annotations, cocoimg_error **err)
 {
+    _cleanup_free_ uint8_t *blob = NULL;
+    size_t len = 0;
+    int r = pgp_wrap_blob(state, opts, &blob, &len, err);
+    if (r < 0)
+        return r;
+    return cocoimg__keywrap_append(annotations, cocoimg__keywrap_pgp.annotation, blob, len, err);
+}
+
+static int
+pgp_unwrap(const cocoimg__crypt_config *c, const void *state, const char *annotation,
+           const uint8_t *blob, size_t len, cocoimg__secret **out, cocoimg_error **err)
+{
+    (void)c;
+    (void)annotation;
+    static const struct cocoimg__pgp_state none = {0};
+    const struct cocoimg__pgp_state *cfg = state ? state : &none;
     _cleanup_free_ struct pgp_scan *scan = malloc(sizeof(*scan));
     if (!scan)
         return cocoimg__error_oom(err);
@@ -578,13 +594,13 @@ pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, co
     if (scan->n_pkesk == 0)
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "pgp: message has no public-key recipients");
-    if (!cfg->pgp_decrypt && !cfg->pgp_keyring_home)
+    if (!cfg->decrypt && !cfg->keyring_home)
         return cocoimg__error_set(err, COCOIMG_ENOKEY, 0, "pgp: GnuPG decryption not enabled");
     /* keyrings given as keys first, then the user's GnuPG home */
-    if (cfg->pgp_keyring_home) {
+    if (cfg->keyring_home) {
         cocoimg_error *e1 = NULL;
-        r = unwrap_home(cfg->pgp_keyring_home, scan, blob, len, out, &e1);
-        if (r != COCOIMG_ENOKEY || !cfg->pgp_decrypt) {
+        r = unwrap_home(cfg->keyring_home, scan, blob, len, out, &e1);
+        if (r != COCOIMG_ENOKEY || !cfg->decrypt) {
             if (r < 0 && err && !*err)
                 *err = e1;
             else
@@ -593,7 +609,7 @@ pgp_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len, co
         }
         cocoimg_error_free(e1);
     }
-    return unwrap_home(cfg->gpg_homedir, scan, blob, len, out, err);
+    return unwrap_home(cfg->homedir, scan, blob, len, out, err);
 }
 
 static int
@@ -659,21 +675,90 @@ unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blo
 
 /* ------------------------------------------------------------------------ */
 
-static bool
-pgp_has_recipients(const cocoimg__crypt_config *cfg)
+static int
+pgp_state_new(void **out, cocoimg_error **err)
 {
-    return cfg->n_pgp_recipients > 0;
+    *out = calloc(1, sizeof(struct cocoimg__pgp_state));
+    return *out ? 0 : cocoimg__error_oom(err);
+}
+
+static void
+pgp_state_free(void *state)
+{
+    struct cocoimg__pgp_state *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_recipients; i++)
+        free(st->recipients[i]);
+    free(st->recipients);
+    free(st->homedir);
+    if (st->keyring_home) {
+        cocoimg__pgp_home_remove(st->keyring_home);
+        free(st->keyring_home);
+    }
+    free(st);
+}
+
+int
+cocoimg__pgp_state_configure(void *state, const char *homedir, bool decrypt, cocoimg_error **err)
+{
+    struct cocoimg__pgp_state *st = state;
+    free(st->homedir);
+    st->homedir = NULL;
+    if (homedir && !(st->homedir = strdup(homedir)))
+        return cocoimg__error_oom(err);
+    st->decrypt = decrypt;
+    return 0;
+}
+
+/* "pgp:EMAIL-OR-KEYID" */
+static int
+pgp_add_recipient(void *state, const char *value, cocoimg_error **err)
+{
+    struct cocoimg__pgp_state *st = state;
+    char **np = realloc(st->recipients, (st->n_recipients + 1) * sizeof(*np));
+    if (!np)
+        return cocoimg__error_oom(err);
+    st->recipients = np;
+    if (!(np[st->n_recipients] = strdup(value)))
+        return cocoimg__error_oom(err);
+    st->n_recipients++;
+    return 0;
+}
+
+/* skopeo takes OpenPGP secret keyrings as decryption keys */
+static int
+pgp_accept_key(void *state, const uint8_t *buf, size_t len, const char *name, cocoimg_error **err)
+{
+    if (!cocoimg__key_is_openpgp(buf, len))
+        return 0;
+    int r = pgp_import_keyring(state, buf, len, name, err);
+    return r < 0 ? r : 1;
 }
 
 static bool
-pgp_has_keys(const cocoimg__crypt_config *cfg)
+pgp_has_recipients(const void *state)
 {
-    return cfg->pgp_decrypt || cfg->pgp_keyring_home;
+    const struct cocoimg__pgp_state *st = state;
+    return st && st->n_recipients > 0;
+}
+
+static bool
+pgp_has_keys(const cocoimg__crypt_config *cfg, const void *state)
+{
+    (void)cfg;
+    const struct cocoimg__pgp_state *st = state;
+    return st && (st->decrypt || st->keyring_home);
 }
 
 const struct cocoimg__keywrapper cocoimg__keywrap_pgp = {
+    .id = COCOIMG__KW_pgp,
     .scheme = "pgp",
     .annotation = COCOIMG_ENC_KEYS_PREFIX "pgp",
+    .state_new = pgp_state_new,
+    .state_free = pgp_state_free,
+    .add_recipient = pgp_add_recipient,
+    .accept_key = pgp_accept_key,
     .has_recipients = pgp_has_recipients,
     .has_keys = pgp_has_keys,
     .wrap = pgp_wrap,

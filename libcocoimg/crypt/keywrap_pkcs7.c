@@ -50,6 +50,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crypt/keys.h"
 #include "crypt/keywrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -573,9 +574,11 @@ key_matches_cert(EVP_PKEY *pkey, X509 *cert)
 }
 
 static int
-pkcs7_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
-             cocoimg__secret **out, cocoimg_error **err)
+pkcs7_unwrap(const cocoimg__crypt_config *cfg, const void *state, const char *annotation,
+             const uint8_t *blob, size_t len, cocoimg__secret **out, cocoimg_error **err)
 {
+    (void)state;
+    (void)annotation;
     _cleanup_(p7_msg_freep) struct p7_msg *m = NULL;
     int r = p7_parse(&m, blob, len, err);
     if (r < 0)
@@ -654,10 +657,10 @@ pkcs7_unwrap(const cocoimg__crypt_config *cfg, const uint8_t *blob, size_t len,
 /* wrap                                                                      */
 
 static int
-pkcs7_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_t **out,
-           size_t *out_len, cocoimg_error **err)
+pkcs7_wrap_blob(const struct cocoimg__pkcs7_state *st, const cocoimg__secret *opts, uint8_t **out,
+                size_t *out_len, cocoimg_error **err)
 {
-    if (cfg->n_pkcs7_certs == 0)
+    if (!st || st->n_certs == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pkcs7: no recipient certificates");
     if (opts->len > INT_MAX)
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pkcs7: options too large");
@@ -665,8 +668,8 @@ pkcs7_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_
     if (!certs)
         return cocoimg__error_oom(err);
     int r = 0;
-    for (size_t i = 0; i < cfg->n_pkcs7_certs && r == 0; i++) {
-        X509 *c = cfg->pkcs7_certs[i];
+    for (size_t i = 0; i < st->n_certs && r == 0; i++) {
+        X509 *c = st->certs[i];
         /* ocicrypt only handles RSA (EC certificates crash old builds) */
         if (!c || !is_rsa(X509_get0_pubkey(c)))
             r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
@@ -698,6 +701,17 @@ pkcs7_wrap(const cocoimg__crypt_config *cfg, const cocoimg__secret *opts, uint8_
     sk_X509_free(certs);
     ERR_clear_error();
     return r;
+}
+
+static int
+pkcs7_wrap(const void *state, const cocoimg__secret *opts, json_t *annotations, cocoimg_error **err)
+{
+    _cleanup_free_ uint8_t *blob = NULL;
+    size_t len = 0;
+    int r = pkcs7_wrap_blob(state, opts, &blob, &len, err);
+    if (r < 0)
+        return r;
+    return cocoimg__keywrap_append(annotations, cocoimg__keywrap_pkcs7.annotation, blob, len, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -777,15 +791,55 @@ pkcs7_describe(const uint8_t *blob, size_t len, json_t **out, cocoimg_error **er
 
 /* ------------------------------------------------------------------------ */
 
-static bool
-pkcs7_has_recipients(const cocoimg__crypt_config *cfg)
+static int
+pkcs7_state_new(void **out, cocoimg_error **err)
 {
-    return cfg->n_pkcs7_certs > 0;
+    *out = calloc(1, sizeof(struct cocoimg__pkcs7_state));
+    return *out ? 0 : cocoimg__error_oom(err);
+}
+
+static void
+pkcs7_state_free(void *state)
+{
+    struct cocoimg__pkcs7_state *st = state;
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n_certs; i++)
+        X509_free(st->certs[i]);
+    free(st->certs);
+    free(st);
+}
+
+/* "pkcs7:CERT-FILE" */
+static int
+pkcs7_add_recipient(void *state, const char *value, cocoimg_error **err)
+{
+    struct cocoimg__pkcs7_state *st = state;
+    X509 *x = NULL;
+    int r = cocoimg__cert_load_file(&x, value, err);
+    if (r < 0)
+        return r;
+    X509 **np = realloc(st->certs, (st->n_certs + 1) * sizeof(*np));
+    if (!np) {
+        X509_free(x);
+        return cocoimg__error_oom(err);
+    }
+    st->certs = np;
+    st->certs[st->n_certs++] = x;
+    return 0;
 }
 
 static bool
-pkcs7_has_keys(const cocoimg__crypt_config *cfg)
+pkcs7_has_recipients(const void *state)
 {
+    const struct cocoimg__pkcs7_state *st = state;
+    return st && st->n_certs > 0;
+}
+
+static bool
+pkcs7_has_keys(const cocoimg__crypt_config *cfg, const void *state)
+{
+    (void)state;
     for (size_t k = 0; k < cfg->n_privkeys; k++)
         for (size_t c = 0; c < cfg->n_dec_certs; c++)
             if (key_matches_cert(cfg->privkeys[k].pkey, cfg->dec_certs[c]))
@@ -794,8 +848,12 @@ pkcs7_has_keys(const cocoimg__crypt_config *cfg)
 }
 
 const struct cocoimg__keywrapper cocoimg__keywrap_pkcs7 = {
+    .id = COCOIMG__KW_pkcs7,
     .scheme = "pkcs7",
     .annotation = COCOIMG_ENC_KEYS_PREFIX "pkcs7",
+    .state_new = pkcs7_state_new,
+    .state_free = pkcs7_state_free,
+    .add_recipient = pkcs7_add_recipient,
     .has_recipients = pkcs7_has_recipients,
     .has_keys = pkcs7_has_keys,
     .wrap = pkcs7_wrap,

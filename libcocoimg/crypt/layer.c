@@ -113,29 +113,13 @@ wrap_all(const cocoimg__crypt_config *cfg, const cocoimg__secret *privjson, json
          cocoimg_error **err)
 {
     int wrapped = 0;
-    for (const struct cocoimg__keywrapper *const *w = cocoimg__keywrappers; *w; w++) {
-        if (!(*w)->has_recipients(cfg))
+    for (size_t i = 0; i < COCOIMG__KW_COUNT; i++) {
+        const struct cocoimg__keywrapper *w = cocoimg__keywrappers[i];
+        if (!w->has_recipients(cfg->state[i]))
             continue;
-        _cleanup_free_ uint8_t *blob = NULL;
-        size_t blob_len = 0;
-        int r = (*w)->wrap(cfg, privjson, &blob, &blob_len, err);
+        int r = w->wrap(cfg->state[i], privjson, annotations, err);
         if (r < 0)
-            return cocoimg__error_wrap(err, r, "%s", (*w)->scheme);
-        _cleanup_free_ char *b64 = NULL;
-        if ((r = cocoimg__b64_encode(&b64, blob, blob_len, COCOIMG_B64_STD, err)) < 0)
-            return r;
-        const char *old = cocoimg__json_str(annotations, (*w)->annotation);
-        json_t *v;
-        if (old && *old) {
-            _cleanup_free_ char *joined = NULL;
-            if (asprintf(&joined, "%s,%s", old, b64) < 0)
-                return cocoimg__error_oom(err);
-            v = json_string(joined);
-        } else {
-            v = json_string(b64);
-        }
-        if (!v || json_object_set_new(annotations, (*w)->annotation, v) < 0)
-            return cocoimg__error_oom(err);
+            return cocoimg__error_wrap(err, r, "%s", w->scheme);
         wrapped++;
     }
     if (!wrapped)
@@ -219,44 +203,23 @@ cocoimg__layer_encrypt_finish(cocoimg__layer_crypt *lc, json_t *desc, cocoimg_er
     return 0;
 }
 
-#define PROVIDER_PREFIX COCOIMG_ENC_KEYS_PREFIX "provider."
-/* Largest privopts a key provider may hand back (real ones are ~200 bytes). */
-#define PROVIDER_OPTS_MAX (64u * 1024)
-
-/* The caller's unwrapper for one keys.provider.<name> item. */
+/*
+ * Every failure to unwrap or parse wrapped key material ends here: one
+ * message, one code, no parser context, nothing of the decrypted bytes.
+ */
 static int
-provider_unwrap(const cocoimg__crypt_config *cfg, const char *provider, const uint8_t *blob,
-                size_t len, cocoimg__secret **out, cocoimg_error **err)
+unwrap_failed(cocoimg_error **err)
 {
-    uint8_t *opts = NULL;
-    size_t opts_len = 0;
-    int r = cfg->unwrap_cb(cfg->unwrap_payload, provider, blob, len, &opts, &opts_len);
-    if (r == 0 && (!opts || opts_len == 0 || opts_len > PROVIDER_OPTS_MAX))
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                               "key provider '%s' returned %zu bytes of layer options", provider,
-                               opts_len);
-    else if (r == 0)
-        r = cocoimg__secret_dup(out, opts, opts_len, err);
-    else if (r == COCOIMG_ENOKEY)
-        r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0, "key provider '%s' has no key for it",
-                               provider);
-    else
-        r = cocoimg__error_set(err, r < 0 ? r : COCOIMG_EUSER, 0,
-                               "key provider '%s' failed to unwrap the layer key", provider);
-    if (opts) {
-        cocoimg__wipe(opts, opts_len);
-        free(opts);
-    }
-    return r;
+    return cocoimg__error_set(err, COCOIMG_ENOKEY, 0, COCOIMG__UNWRAP_FAILED_MSG);
 }
 
 /* One attempt per comma item of one scheme's annotation. */
 static int
-try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const char *provider,
+try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const void *state,
            const cocoimg__crypt_config *cfg, const char *annotation, const char *value,
            cocoimg_error **first_err)
 {
-    const char *scheme = w ? w->scheme : provider;
+    const char *scheme = annotation + strlen(COCOIMG_ENC_KEYS_PREFIX);
     int result = COCOIMG_ENOKEY;
     const char *p = value;
     while (*p) {
@@ -272,8 +235,7 @@ try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const cha
         cocoimg_error *e = NULL;
         int r = cocoimg__b64_decode(&blob, &blob_len, p, n, COCOIMG_B64_STD, annotation, &e);
         if (r == 0)
-            r = w ? w->unwrap(cfg, blob, blob_len, out, &e)
-                  : provider_unwrap(cfg, provider, blob, blob_len, out, &e);
+            r = w->unwrap(cfg, state, annotation, blob, blob_len, out, &e);
         cocoimg__wipe(blob, blob_len);
         if (r == 0) {
             cocoimg_error_free(e);
@@ -315,8 +277,7 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
 
     bool any_scheme = false, any_keys = false;
     _cleanup_secret_ cocoimg__secret *priv = NULL;
-    _cleanup_error_ cocoimg_error *first = NULL;
-    int worst = COCOIMG_ENOKEY;
+    _cleanup_error_ cocoimg_error *first = NULL, *provider_err = NULL;
     char schemes[256] = "";
     const char *k;
     json_t *v;
@@ -329,10 +290,7 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
         snprintf(schemes + used, sizeof(schemes) - used, "%s%s", used ? ", " : "",
                  k + strlen(COCOIMG_ENC_KEYS_PREFIX));
         const struct cocoimg__keywrapper *w = cocoimg__keywrap_by_annotation(k);
-        const char *provider = NULL;
-        if (!w && strncmp(k, PROVIDER_PREFIX, strlen(PROVIDER_PREFIX)) == 0 && cfg->unwrap_cb)
-            provider = k + strlen(PROVIDER_PREFIX);
-        if (!w && !provider) {
+        if (!w) {
             cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "ignoring unknown key scheme annotation '%s'", k);
             continue;
         }
@@ -341,14 +299,25 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
                                       k);
         if (json_string_length(v) > WRAPPED_ANNOTATION_MAX)
             return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "annotation '%s' is too large", k);
-        if (w && !w->has_keys(cfg))
+        const void *state = cfg->state[w->id];
+        if (!w->has_keys(cfg, state))
             continue;
         any_keys = true;
-        r = try_scheme(&priv, w, provider, cfg, k, json_string_value(v), &first);
+        r = try_scheme(&priv, w, state, cfg, k, json_string_value(v), &first);
         if (r == 0)
             break;
-        if (r != COCOIMG_ENOKEY)
-            worst = r;
+        /*
+         * What went wrong inside a wrapper stays here: whether a key did
+         * not fit, the padding or tag was bad or the JSON did not parse
+         * must not be told apart from outside (issue 12).
+         */
+        if (w == &cocoimg__keywrap_provider && first &&
+            (!provider_err || (cocoimg_error_code(provider_err) == COCOIMG_ENOKEY &&
+                               cocoimg_error_code(first) != COCOIMG_ENOKEY))) {
+            cocoimg_error_free(provider_err);
+            provider_err = TAKE_PTR(first);
+        }
+        cocoimg_error_free(TAKE_PTR(first));
     }
     if (!priv) {
         if (!any_scheme)
@@ -360,15 +329,16 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
                 "missing private key needed for decryption (layer key wrapped "
                 "for: %s)",
                 schemes);
-        if (first && err && !*err) {
-            *err = TAKE_PTR(first);
-            return cocoimg__error_wrap(err, worst, "none of the keys could unwrap the layer key");
+        /* a key provider's own reason (the caller's words) reaches the user */
+        if (provider_err && err && !*err) {
+            *err = TAKE_PTR(provider_err);
+            return cocoimg_error_code(*err);
         }
-        return cocoimg__error_set(err, worst, 0, "none of the keys could unwrap the layer key");
+        return unwrap_failed(err);
     }
     _cleanup_privopts_ cocoimg__privopts *po = NULL;
-    if ((r = cocoimg__privopts_parse(&po, priv->ptr, priv->len, err)) < 0)
-        return cocoimg__error_wrap(err, r, "unwrapped layer options");
+    if ((r = cocoimg__privopts_parse(&po, priv->ptr, priv->len, NULL)) < 0)
+        return unwrap_failed(err);
     if ((r = cocoimg__layer_options_combine(out, po, pub, err)) < 0)
         return r;
     if (privjson_out)

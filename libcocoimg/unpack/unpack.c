@@ -19,8 +19,7 @@
 #include <cocoimg/reference.h>
 #include <cocoimg/unpack.h>
 
-#include "crypt/keys.h"
-#include "crypt/keywrap.h"
+#include "crypt/config.h"
 #include "crypt/layer.h"
 #include "oci/model.h"
 #include "resolve.h"
@@ -299,14 +298,14 @@ fail(struct pull *p, int r, cocoimg_error *e)
     cocoimg_error_free(e);
 }
 
-/* Decryption keys of opts->crypt (keys, PKCS7 certificates, GnuPG, unwrap callback). */
+/* Decryption keys of opts->crypt (keys, PKCS7 certificates, GnuPG, key provider). */
 static int
 crypt_config(struct pull *p, cocoimg_error **err)
 {
     if (p->crypt)
         return 0;
     _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
-    int r = cocoimg__crypt_config_from_options(&cfg, p->opts->crypt, false, err);
+    int r = cocoimg__crypt_config_from_options(&cfg, p->opts->crypt, COCOIMG__CRYPT_UNPACK, err);
     if (r < 0)
         return r;
     p->crypt = TAKE_PTR(cfg);
@@ -674,6 +673,17 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
                                   opts->jobs, COCOIMG_UNPACK_MAX_JOBS);
     if (!bundle || !*bundle)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "unpack: empty bundle path");
+    /* refuse crypt options unpack does not use instead of ignoring them */
+    if (opts->crypt) {
+        int rc = cocoimg__crypt_options_check(opts->crypt, COCOIMG__CRYPT_UNPACK, err);
+        if (rc < 0)
+            return cocoimg__error_wrap(err, rc, "unpack");
+        const char *cp = opts->crypt->platform;
+        if (cp && (!opts->platform || strcmp(cp, opts->platform) != 0))
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                      "unpack: crypt option 'platform' does not apply to unpack "
+                                      "(use the unpack options' platform)");
+    }
     cocoimg__resolve_options ro;
     int r = cocoimg__resolve_options_init(&ro, opts->platform, false, err);
     if (r < 0)

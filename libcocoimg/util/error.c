@@ -50,6 +50,22 @@ cocoimg__error_set(cocoimg_error **err, int code, int errnum, const char *fmt, .
 }
 
 int
+cocoimg_error_new(cocoimg_error **err, int code, const char *fmt, ...)
+{
+    if (!err || *err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    if (!msg)
+        return cocoimg__error_oom(err), code;
+    cocoimg__error_set(err, code, 0, "%s", msg);
+    free(msg);
+    return code;
+}
+
+int
 cocoimg__error_wrap(cocoimg_error **err, int code, const char *fmt, ...)
 {
     if (!err)

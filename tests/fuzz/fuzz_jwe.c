@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crypt/config.h"
 #include "crypt/keys.h"
 #include "crypt/keywrap.h"
 
@@ -80,7 +81,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     cocoimg__secret *out = NULL;
     cocoimg_error *err = NULL;
-    int r = cocoimg__keywrap_jwe.unwrap(cfg, data, size, &out, &err);
+    int r = cocoimg__keywrap_jwe.unwrap(cfg, NULL, cocoimg__keywrap_jwe.annotation, data, size,
+                                        &out, &err);
     /* a result always comes with exactly one of: plaintext, error */
     if ((r == 0) != (out != NULL) || (r < 0) != (err != NULL))
         abort();

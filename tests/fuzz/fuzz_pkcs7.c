@@ -106,7 +106,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cocoimg__crypt_config cfg = {
         .privkeys = &pk, .n_privkeys = 1, .dec_certs = certs, .n_dec_certs = 1};
     cocoimg__secret *out = NULL;
-    int r = cocoimg__keywrap_pkcs7.unwrap(&cfg, data, size, &out, &err);
+    int r = cocoimg__keywrap_pkcs7.unwrap(&cfg, NULL, cocoimg__keywrap_pkcs7.annotation, data, size,
+                                          &out, &err);
     /* an error code always comes with an error object, success with output */
     if ((r < 0) != (err != NULL) || (r == 0) != (out != NULL))
         __builtin_trap();

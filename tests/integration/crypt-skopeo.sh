@@ -148,9 +148,9 @@ refuse flipped-ciphertext-byte 3 flip 1 40 -- --key "$K/rsa_priv.pem"
 refuse truncated-blob 3 truncate 0 10 -- --key "$K/rsa_priv.pem"
 refuse tampered-pubopts-hmac 3 pubopts-hmac 0 -- --key "$K/rsa_priv.pem"
 refuse missing-pubopts 1 annotation 0 org.opencontainers.image.enc.pubopts - -- --key "$K/rsa_priv.pem"
-refuse malformed-jwe 1 annotation 0 org.opencontainers.image.enc.keys.jwe "bm90IGEgandl" -- --key "$K/rsa_priv.pem"
+refuse malformed-jwe 3 annotation 0 org.opencontainers.image.enc.keys.jwe "bm90IGEgandl" -- --key "$K/rsa_priv.pem"
 refuse wrong-key 3 flip 0 0 -- --key "$K/ec_priv.pem"
-REFUSE_SRC=enc-pkcs7 refuse malformed-pkcs7 1 annotation 0 org.opencontainers.image.enc.keys.pkcs7 \
+REFUSE_SRC=enc-pkcs7 refuse malformed-pkcs7 3 annotation 0 org.opencontainers.image.enc.keys.pkcs7 \
     "MIIBAgMEBQ==" -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
 REFUSE_SRC=enc-pkcs7 refuse pkcs7-flipped-pubopts 3 pubopts-hmac 1 -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
 ok "decrypt into an existing layout leaves it unchanged on failure" bash -c '

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypt/config.h"
 #include "crypt/keys.h"
 #include "crypt/keywrap.h"
 
@@ -65,14 +66,15 @@ main(int argc, char **argv)
         cocoimg__secret opts = {in, len};
         uint8_t *out = NULL;
         size_t out_len = 0;
-        if (r == 0 && (r = w->wrap(cfg, &opts, &out, &out_len, &e)) == 0)
+        if (r == 0 &&
+            (r = cocoimg__keywrap_wrap_blob(w, cfg->state[w->id], &opts, &out, &out_len, &e)) == 0)
             fwrite(out, 1, out_len, stdout);
         free(out);
     } else if (strcmp(argv[1], "unwrap") == 0) {
         for (int i = 2; r == 0 && i < argc; i++)
             r = cocoimg__crypt_config_add_key(cfg, argv[i], &e);
         cocoimg__secret *out = NULL;
-        if (r == 0 && (r = w->unwrap(cfg, in, len, &out, &e)) == 0)
+        if (r == 0 && (r = w->unwrap(cfg, NULL, w->annotation, in, len, &out, &e)) == 0)
             fwrite(out->ptr, 1, out->len, stdout);
         cocoimg__secret_free(out);
     } else if (strcmp(argv[1], "describe") == 0) {

@@ -93,10 +93,10 @@ main(int argc, char **argv)
         for (size_t i = 0; ok && i < n; i++)
             ok = (certs[i] = load_cert(argv[2 + i])) != NULL;
         if (ok) {
-            cocoimg__crypt_config cfg = {.pkcs7_certs = certs, .n_pkcs7_certs = n};
+            struct cocoimg__pkcs7_state cfg = {.certs = certs, .n_certs = n};
             r = cocoimg__secret_dup(&opts, in, len, &err);
             if (r == 0)
-                r = w->wrap(&cfg, opts, &out, &out_len, &err);
+                r = cocoimg__keywrap_wrap_blob(w, &cfg, opts, &out, &out_len, &err);
             if (r == 0 && fwrite(out, 1, out_len, stdout) != out_len)
                 r = COCOIMG_EIO;
             r = exit_code(r, err);
@@ -117,7 +117,7 @@ main(int argc, char **argv)
             cocoimg__crypt_config cfg = {
                 .privkeys = &pk, .n_privkeys = 1, .dec_certs = &cert, .n_dec_certs = 1};
             cocoimg__secret *out = NULL;
-            r = w->unwrap(&cfg, in, len, &out, &err);
+            r = w->unwrap(&cfg, NULL, w->annotation, in, len, &out, &err);
             if (r == 0 && fwrite(out->ptr, 1, out->len, stdout) != out->len)
                 r = COCOIMG_EIO;
             cocoimg__secret_free(out);

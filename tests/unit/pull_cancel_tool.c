@@ -8,7 +8,7 @@
  *
  * --cancel-after N  the progress callback cancels at its N-th call
  * --provider        keys.provider.test items "TEST:<privopts>" unwrap to
- *                   <privopts> through the unwrap callback
+ *                   <privopts> through the key provider's unwrap
  * --threads M       M unpacks of SRC at once on one context, into
  *                   BUNDLE-0 .. BUNDLE-(M-1)
  *
@@ -58,10 +58,11 @@ progress(size_t layer, uint64_t done, uint64_t total, void *payload)
 }
 
 static int
-unwrap(void *payload, const char *provider, const uint8_t *wrapped, size_t len, uint8_t **out,
-       size_t *out_len)
+unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *wrapped, size_t len,
+       cocoimg_error **err, void *payload)
 {
     (void)payload;
+    (void)err;
     if (!current) {
         fprintf(stderr, "pull_cancel_tool: unwrap on a library thread\n");
         atomic_store(&bad, 1);
@@ -136,8 +137,9 @@ main(int argc, char **argv)
     }
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     const char *keys[1] = {key};
+    cocoimg_keyprovider kp = {COCOIMG_KEYPROVIDER_VERSION, NULL, unwrap, NULL};
     if (provider)
-        co.unwrap_cb = unwrap;
+        co.keyprovider = &kp;
     if (key) {
         co.keys = keys;
         co.n_keys = 1;

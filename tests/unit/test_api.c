@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Rules of the public API: versioned option structs, the context's settings. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,126 @@ test_context_flags(void)
     return 0;
 }
 
+/* Was the call refused with COCOIMG_EINVAL naming crypt option @p field? */
+static bool
+field_refused(int rc, cocoimg_error *e, const char *field)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "crypt option '%s' does not apply", field);
+    bool refused = rc == COCOIMG_EINVAL && e && strstr(cocoimg_error_message(e), want);
+    if (!refused)
+        printf("# %s: got %d (%s)\n", field, rc, e ? cocoimg_error_message(e) : "no error");
+    cocoimg_error_free(e);
+    return refused;
+}
+
+static int
+kp_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *wrapped,
+          size_t wrapped_len, cocoimg_error **err, void *payload)
+{
+    (void)out, (void)out_len, (void)provider, (void)wrapped, (void)wrapped_len, (void)payload;
+    return cocoimg_error_new(err, COCOIMG_ENOKEY, "no key %d", 42);
+}
+
+/* cocoimg_crypt_options serves four operations: fields that do not apply are refused. */
+static int
+test_crypt_fields_per_operation(void)
+{
+    _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
+    CHECK_OK(cocoimg_context_new(&ctx, NULL));
+    const char *src = "oci:/nonexistent-cocoimg-api/src:a",
+               *dst = "oci:/nonexistent-cocoimg-api/dst:a";
+    const char *list[] = {"x"};
+    const int layers[] = {0};
+    cocoimg_keyprovider kp = {COCOIMG_KEYPROVIDER_VERSION, NULL, kp_unwrap, NULL};
+    cocoimg_error *e = NULL;
+    char *out = NULL;
+    int rc;
+
+    /* unpack: recipients, layers, all, and a platform that is not unpack's own */
+    cocoimg_crypt_options cr = COCOIMG_CRYPT_OPTIONS_INIT;
+    cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
+    uo.crypt = &cr;
+    cr.recipients = list, cr.n_recipients = 1;
+    rc = cocoimg_unpack(ctx, src, "/nonexistent-cocoimg-api/b", &uo, &e);
+    CHECK(field_refused(rc, e, "recipients"));
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.layers = layers, cr.n_layers = 1;
+    e = NULL;
+    rc = cocoimg_unpack(ctx, src, "/nonexistent-cocoimg-api/b", &uo, &e);
+    CHECK(field_refused(rc, e, "layers"));
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.all = 1;
+    e = NULL;
+    rc = cocoimg_unpack(ctx, src, "/nonexistent-cocoimg-api/b", &uo, &e);
+    CHECK(field_refused(rc, e, "all"));
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.platform = "linux/s390x";
+    e = NULL;
+    rc = cocoimg_unpack(ctx, src, "/nonexistent-cocoimg-api/b", &uo, &e);
+    CHECK(field_refused(rc, e, "platform"));
+    /* ... but keys and a key provider apply (the source does not exist: not found) */
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.keyprovider = &kp;
+    cr.keys = list, cr.n_keys = 1;
+    e = NULL;
+    rc = cocoimg_unpack(ctx, src, "/nonexistent-cocoimg-api/b", &uo, &e);
+    CHECK(rc < 0 && !strstr(cocoimg_error_message(e), "does not apply"));
+    cocoimg_error_free(e);
+
+    /* decrypt: recipients */
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.keys = list, cr.n_keys = 1;
+    cr.recipients = list, cr.n_recipients = 1;
+    e = NULL;
+    rc = cocoimg_decrypt(ctx, src, dst, &cr, &e);
+    CHECK(field_refused(rc, e, "recipients"));
+
+    /* layerinfo: no keys of any kind */
+    const struct {
+        const char *field;
+        cocoimg_crypt_options o;
+    } info[] = {
+        {"recipients", {.version = 1, .recipients = list, .n_recipients = 1}},
+        {"keys", {.version = 1, .keys = list, .n_keys = 1}},
+        {"dec_recipients", {.version = 1, .dec_recipients = list, .n_dec_recipients = 1}},
+        {"gpg_homedir", {.version = 1, .gpg_homedir = "/nonexistent"}},
+        {"use_gpg_keys", {.version = 1, .use_gpg_keys = 1}},
+        {"keyprovider", {.version = 1, .keyprovider = &kp}},
+    };
+    for (size_t i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
+        e = NULL;
+        rc = cocoimg_layerinfo(&out, ctx, src, &info[i].o, &e);
+        CHECK(field_refused(rc, e, info[i].field));
+        CHECK(!out);
+    }
+
+    /* a key provider of an unknown version */
+    cocoimg_keyprovider kp2 = {COCOIMG_KEYPROVIDER_VERSION + 1, NULL, kp_unwrap, NULL};
+    cr = (cocoimg_crypt_options)COCOIMG_CRYPT_OPTIONS_INIT;
+    cr.keyprovider = &kp2;
+    e = NULL;
+    rc = cocoimg_decrypt(ctx, src, dst, &cr, &e);
+    CHECK(version_refused(rc, e));
+    return 0;
+}
+
+/* cocoimg_error_new(): for callbacks to hand a reason to the library. */
+static int
+test_error_new(void)
+{
+    cocoimg_error *e = NULL;
+    CHECK(cocoimg_error_new(&e, COCOIMG_EAUTH, "service said %s", "no") == COCOIMG_EAUTH);
+    CHECK(e && cocoimg_error_code(e) == COCOIMG_EAUTH &&
+          strcmp(cocoimg_error_message(e), "service said no") == 0);
+    /* the first error is kept */
+    CHECK(cocoimg_error_new(&e, COCOIMG_EIO, "later") == COCOIMG_EIO);
+    CHECK(strcmp(cocoimg_error_message(e), "service said no") == 0);
+    cocoimg_error_free(e);
+    CHECK(cocoimg_error_new(NULL, COCOIMG_EIO, "x") == COCOIMG_EIO);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_error_code_type),
     TAP_TEST(test_version_rule),
@@ -196,6 +317,8 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_operations_check_versions),
     TAP_TEST(test_context_tmpdir),
     TAP_TEST(test_context_flags),
+    TAP_TEST(test_crypt_fields_per_operation),
+    TAP_TEST(test_error_new),
     {0},
 };
 

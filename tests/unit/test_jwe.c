@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crypt/config.h"
 #include "crypt/keys.h"
 #include "crypt/keywrap.h"
 #include "tap.h"
@@ -101,7 +102,7 @@ unwrap_is(const cocoimg__crypt_config *cfg, const void *blob, size_t len, int co
 {
     cocoimg__secret *out = NULL;
     cocoimg_error *e = NULL;
-    int r = W->unwrap(cfg, blob, len, &out, &e);
+    int r = W->unwrap(cfg, NULL, W->annotation, blob, len, &out, &e);
     int ok = r == code && (r < 0 || !want ||
                            (out->len == strlen(want) && memcmp(out->ptr, want, out->len) == 0));
     if (!ok)
@@ -191,7 +192,8 @@ test_vectors(void)
                 int ok = 0;
                 for (size_t b = 0; b < n; b++) {
                     cocoimg__secret *out = NULL;
-                    if (W->unwrap(cfg, jwes[b], strlen((char *)jwes[b]), &out, NULL) == 0) {
+                    if (W->unwrap(cfg, NULL, W->annotation, jwes[b], strlen((char *)jwes[b]), &out,
+                                  NULL) == 0) {
                         ok = out->len == strlen(want) && memcmp(out->ptr, want, out->len) == 0;
                         cocoimg__secret_free(out);
                         break;
@@ -274,12 +276,10 @@ static const char privopts[] =
 static int
 wrap(uint8_t **out, size_t *len, EVP_PKEY **pubs, size_t n)
 {
-    cocoimg__crypt_config cfg = {0};
-    cfg.jwe_pubkeys = pubs;
-    cfg.n_jwe_pubkeys = n;
+    struct cocoimg__jwe_state st = {pubs, n};
     cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts)};
     cocoimg_error *e = NULL;
-    int r = W->wrap(&cfg, &opts, out, len, &e);
+    int r = cocoimg__keywrap_wrap_blob(W, &st, &opts, out, len, &e);
     if (r < 0)
         printf("# wrap: %s\n", cocoimg_error_message(e));
     cocoimg_error_free(e);
@@ -397,13 +397,13 @@ test_wrap_format(void)
     json_decref(j);
     free(out);
 
-    cocoimg__crypt_config empty = {0};
+    struct cocoimg__jwe_state empty = {0};
     cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts)};
     cocoimg_error *e = NULL;
-    CHECK(W->wrap(&empty, &opts, &out, &len, &e) == COCOIMG_EINVAL);
+    CHECK(cocoimg__keywrap_wrap_blob(W, &empty, &opts, &out, &len, &e) == COCOIMG_EINVAL);
     cocoimg_error_free(e);
-    CHECK(!W->has_recipients(&empty) &&
-          W->has_recipients(&(cocoimg__crypt_config){.jwe_pubkeys = keys, .n_jwe_pubkeys = 2}));
+    CHECK(!W->has_recipients(&empty) && !W->has_recipients(NULL) &&
+          W->has_recipients(&(struct cocoimg__jwe_state){.pubkeys = keys, .n_pubkeys = 2}));
     EVP_PKEY_free(keys[0]);
     EVP_PKEY_free(keys[1]);
     return 0;

@@ -71,22 +71,22 @@ drop_home(const char *home)
 }
 
 static void
-cfg_for(cocoimg__crypt_config *cfg, char *home, char **recipients, size_t n)
+cfg_for(struct cocoimg__pgp_state *cfg, char *home, char **recipients, size_t n)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->gpg_homedir = home;
-    cfg->pgp_decrypt = true;
-    cfg->pgp_recipients = recipients;
-    cfg->n_pgp_recipients = n;
+    cfg->homedir = home;
+    cfg->decrypt = true;
+    cfg->recipients = recipients;
+    cfg->n_recipients = n;
 }
 
 static int
 unwrap_with(char *home, const uint8_t *blob, size_t len, cocoimg__secret **out)
 {
-    cocoimg__crypt_config cfg;
+    struct cocoimg__pgp_state cfg;
     cfg_for(&cfg, home, NULL, 0);
     _cleanup_error_ cocoimg_error *err = NULL;
-    int r = W->unwrap(&cfg, blob, len, out, &err);
+    int r = W->unwrap(NULL, &cfg, W->annotation, blob, len, out, &err);
     if (r < 0) {
         printf("#   unwrap: %s\n", cocoimg_error_message(err));
         if (!err || cocoimg_error_code(err) != r)
@@ -157,13 +157,13 @@ static const char opts[] = "{\"symkey\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 static int
 wrap_with(char *home, char **recipients, size_t n, uint8_t **out, size_t *out_len)
 {
-    cocoimg__crypt_config cfg;
+    struct cocoimg__pgp_state cfg;
     cfg_for(&cfg, home, recipients, n);
     _cleanup_secret_ cocoimg__secret *s = NULL;
     _cleanup_error_ cocoimg_error *err = NULL;
     int r = cocoimg__secret_dup(&s, opts, strlen(opts), &err);
     if (r == 0)
-        r = W->wrap(&cfg, s, out, out_len, &err);
+        r = cocoimg__keywrap_wrap_blob(W, &cfg, s, out, out_len, &err);
     if (r < 0) {
         printf("#   wrap: %s\n", cocoimg_error_message(err));
         if (!err || cocoimg_error_code(err) != r)
@@ -235,11 +235,11 @@ test_no_secret_key(void)
     CHECK(unwrap_with(home_pub, vec, vlen, &out) == COCOIMG_ENOKEY);
     CHECK(out == NULL);
     /* pgp_decrypt off: no attempt */
-    cocoimg__crypt_config cfg;
+    struct cocoimg__pgp_state cfg;
     cfg_for(&cfg, home_sec, NULL, 0);
-    cfg.pgp_decrypt = false;
-    CHECK(!W->has_keys(&cfg));
-    CHECK(W->unwrap(&cfg, vec, vlen, &out, NULL) == COCOIMG_ENOKEY);
+    cfg.decrypt = false;
+    CHECK(!W->has_keys(NULL, &cfg));
+    CHECK(W->unwrap(NULL, &cfg, W->annotation, vec, vlen, &out, NULL) == COCOIMG_ENOKEY);
     return 0;
 }
 

@@ -68,7 +68,7 @@ unwrap_code(const uint8_t *blob, size_t len, EVP_PKEY *key, X509 *cert)
     dcfg_init(&d, key, cert);
     _cleanup_error_ cocoimg_error *err = NULL;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    int r = W->unwrap(&d.cfg, blob, len, &out, &err);
+    int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, &err);
     if (r < 0) {
         printf("#   unwrap: %s\n", cocoimg_error_message(err));
         if (err == NULL || cocoimg_error_code(err) != r)
@@ -84,7 +84,7 @@ unwrap_equals(const uint8_t *blob, size_t len, EVP_PKEY *key, X509 *cert, const 
     dcfg_init(&d, key, cert);
     _cleanup_error_ cocoimg_error *err = NULL;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    int r = W->unwrap(&d.cfg, blob, len, &out, &err);
+    int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, &err);
     if (r < 0) {
         printf("# unwrap failed: %s\n", cocoimg_error_message(err));
         return -1;
@@ -207,14 +207,12 @@ test_describe(void)
 static int
 wrap_to(X509 **certs, size_t n, const char *opts, uint8_t **out, size_t *out_len)
 {
-    cocoimg__crypt_config cfg = {0};
-    cfg.pkcs7_certs = certs;
-    cfg.n_pkcs7_certs = n;
+    struct cocoimg__pkcs7_state cfg = {certs, n};
     _cleanup_secret_ cocoimg__secret *s = NULL;
     _cleanup_error_ cocoimg_error *err = NULL;
     int r = cocoimg__secret_dup(&s, opts, strlen(opts), &err);
     if (r == 0)
-        r = W->wrap(&cfg, s, out, out_len, &err);
+        r = cocoimg__keywrap_wrap_blob(W, &cfg, s, out, out_len, &err);
     if (r < 0)
         printf("# wrap: %s\n", cocoimg_error_message(err));
     return r;
@@ -265,7 +263,7 @@ test_roundtrip_two(void)
     d.certs[1] = cert2;
     d.cfg.n_dec_certs = 2;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    CHECK_OK(W->unwrap(&d.cfg, blob, len, &out, NULL));
+    CHECK_OK(W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, NULL));
     CHECK(out->len == strlen(opts));
 
     json_t *arr = NULL;
@@ -350,7 +348,7 @@ test_truncated(void)
         for (size_t n = 0; n < len; n++) {
             _cleanup_error_ cocoimg_error *err = NULL;
             cocoimg__secret *out = NULL;
-            int r = W->unwrap(&d.cfg, blob, n, &out, &err);
+            int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, n, &out, &err);
             if (r != COCOIMG_EFORMAT) {
                 printf("# %s truncated to %zu: %d\n", layouts[l], n, r);
                 cocoimg__secret_free(out);
@@ -370,14 +368,14 @@ test_bad_recipients(void)
     _cleanup_free_ uint8_t *blob = NULL;
     size_t len = 0;
     X509 *certs[] = {cert1, ec_cert};
-    cocoimg__crypt_config cfg = {.pkcs7_certs = certs, .n_pkcs7_certs = 2};
+    struct cocoimg__pkcs7_state cfg = {.certs = certs, .n_certs = 2};
     _cleanup_secret_ cocoimg__secret *s = NULL;
     CHECK_OK(cocoimg__secret_dup(&s, opts, strlen(opts), NULL));
     _cleanup_error_ cocoimg_error *err = NULL;
-    CHECK(W->wrap(&cfg, s, &blob, &len, &err) == COCOIMG_ENOTSUP);
+    CHECK(cocoimg__keywrap_wrap_blob(W, &cfg, s, &blob, &len, &err) == COCOIMG_ENOTSUP);
     CHECK(strstr(cocoimg_error_message(err), "only RSA") != NULL);
-    cocoimg__crypt_config none = {0};
-    CHECK(W->wrap(&none, s, &blob, &len, NULL) == COCOIMG_EINVAL);
+    struct cocoimg__pkcs7_state none = {0};
+    CHECK(cocoimg__keywrap_wrap_blob(W, &none, s, &blob, &len, NULL) == COCOIMG_EINVAL);
     CHECK(!W->has_recipients(&none));
     CHECK(W->has_recipients(&cfg));
     return 0;
@@ -388,11 +386,11 @@ test_has_keys(void)
 {
     struct dcfg d;
     dcfg_init(&d, key1, cert1);
-    CHECK(W->has_keys(&d.cfg));
+    CHECK(W->has_keys(&d.cfg, NULL));
     dcfg_init(&d, key1, cert2);
-    CHECK(!W->has_keys(&d.cfg));
+    CHECK(!W->has_keys(&d.cfg, NULL));
     dcfg_init(&d, key1, NULL);
-    CHECK(!W->has_keys(&d.cfg));
+    CHECK(!W->has_keys(&d.cfg, NULL));
     CHECK(strcmp(W->annotation, "org.opencontainers.image.enc.keys.pkcs7") == 0);
     return 0;
 }
