@@ -526,9 +526,16 @@ int
 cocoimg__layer_options_combine(cocoimg__layer_options **out, const cocoimg__privopts *priv,
                                const cocoimg__pubopts *pub, cocoimg_error **err)
 {
-    const uint8_t *nonce = pub->has_nonce ? pub->nonce : priv->has_nonce ? priv->nonce : NULL;
+    /*
+     * The nonce comes only from the wrapped (authenticated) private options:
+     * a nonce in the public options is unauthenticated, anyone on the way
+     * could set it (issue 12), so it is never used, not even as a fallback.
+     */
+    (void)pub->has_nonce;
+    const uint8_t *nonce = priv->has_nonce ? priv->nonce : NULL;
     if (!nonce)
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "layer options: no nonce");
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "layer options: no nonce in the private options");
     _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
     int r =
         cocoimg__layer_options_new(&o, priv->symkey->ptr, priv->symkey->len, nonce, pub->hmac, err);

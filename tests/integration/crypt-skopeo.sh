@@ -20,7 +20,7 @@ gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 cd "$T_TMP" || exit 1
 
-plan 37
+plan 39
 
 # sources: 2 gzip layers; zstd; 1 plain tar layer; Docker schema2; umoci-built
 cp -r "$V/layouts/plain-gzip" gz
@@ -153,6 +153,18 @@ refuse wrong-key 3 flip 0 0 -- --key "$K/ec_priv.pem"
 REFUSE_SRC=enc-pkcs7 refuse malformed-pkcs7 3 annotation 0 org.opencontainers.image.enc.keys.pkcs7 \
     "MIIBAgMEBQ==" -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
 REFUSE_SRC=enc-pkcs7 refuse pkcs7-flipped-pubopts 3 pubopts-hmac 1 -- --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
+# issue 12: an unauthenticated pubopts nonce is never used: the layers decrypt as encrypted
+ok "a nonce added to the public options is ignored" bash -c '
+    rm -rf t-nonce && cp -r enc-jwe-rsa t-nonce && python3 "$1" t-nonce v1 pubopts-nonce 0 &&
+    "$COCO_IMG" decrypt --key "$K/rsa_priv.pem" oci:t-nonce:v1 oci:out-nonce:v1 &&
+    [ "$(layers gz:v1)" = "$(layers out-nonce:v1)" ]' _ "$TAMPER"
+# issue 12: every unwrap failure has one message and exit code, no parser context
+ok "a malformed and a tampered wrapped key give the same message" bash -c '
+    a=$("$COCO_IMG" decrypt --key "$K/rsa_priv.pem" oci:t-malformed-jwe:v1 oci:o1:v1 2>&1 >/dev/null)
+    b=$("$COCO_IMG" decrypt --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem" oci:t-malformed-pkcs7:v1 oci:o2:v1 2>&1 >/dev/null)
+    echo "$a"; echo "$b"
+    [ "${a##*: }" = "cannot unwrap the layer key" ] && [ "${b##*: }" = "${a##*: }" ] &&
+    ! grep -q near <<<"$a$b"'
 ok "decrypt into an existing layout leaves it unchanged on failure" bash -c '
     cp -r gz existing && before=$(fx_listing existing) &&
     ! "$COCO_IMG" decrypt --key "$K/rsa_priv.pem" oci:t-flipped-ciphertext-byte:v1 oci:existing:v2 &&

@@ -8,6 +8,7 @@ only the targeted check can catch it.
   tamper.py LAYOUT REF truncate LAYER N         drop the last N bytes
   tamper.py LAYOUT REF annotation LAYER KEY VAL set (VAL '-' removes) an annotation
   tamper.py LAYOUT REF pubopts-hmac LAYER       replace the HMAC in pubopts
+  tamper.py LAYOUT REF pubopts-nonce LAYER      add a (zero) cipheroptions.nonce to pubopts
   tamper.py LAYOUT REF diffid LAYER             change config rootfs.diff_ids[LAYER]
 """
 import base64, hashlib, json, os, sys
@@ -47,6 +48,12 @@ elif op == "pubopts-hmac":
     ann = desc["annotations"]
     pub = json.loads(base64.b64decode(ann["org.opencontainers.image.enc.pubopts"]))
     pub["hmac"] = base64.b64encode(bytes(32)).decode()
+    ann["org.opencontainers.image.enc.pubopts"] = base64.b64encode(
+        json.dumps(pub, separators=(",", ":")).encode()).decode()
+elif op == "pubopts-nonce":
+    ann = desc["annotations"]
+    pub = json.loads(base64.b64decode(ann["org.opencontainers.image.enc.pubopts"]))
+    pub["cipheroptions"] = {"nonce": base64.b64encode(bytes(16)).decode()}
     ann["org.opencontainers.image.enc.pubopts"] = base64.b64encode(
         json.dumps(pub, separators=(",", ":")).encode()).decode()
 elif op == "diffid":

@@ -311,7 +311,7 @@ test_options_lenient(void)
     CHECK_OK(cocoimg__privopts_parse(&p2, priv2, strlen(priv2), NULL));
     CHECK(memcmp(p2->symkey->ptr, key, 32) == 0 && !p2->has_nonce);
 
-    /* nonce from pubopts wins over privopts (ocicrypt's lookup order) */
+    /* an unauthenticated pubopts nonce never overrides the wrapped one (issue 12) */
     static const char pub1[] = "{\"CIPHER\":\"AES_256_CTR_HMAC_SHA256\",\"hmac\":\"" H32
                                "\",\"cipheroptions\":{\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}}";
     _cleanup_pubopts_ cocoimg__pubopts *u = NULL;
@@ -319,8 +319,7 @@ test_options_lenient(void)
     CHECK(u->has_nonce && memcmp(u->hmac, hmac, 32) == 0);
     _cleanup_layer_options_ cocoimg__layer_options *o = NULL;
     CHECK_OK(cocoimg__layer_options_combine(&o, p, u, NULL));
-    static const uint8_t zero[16] = {0};
-    CHECK(memcmp(o->nonce, zero, 16) == 0 && o->has_hmac);
+    CHECK(memcmp(o->nonce, nonce, 16) == 0 && o->has_hmac);
 
     /* pubopts without a nonce: privopts' nonce; null cipheroptions allowed */
     static const char pub2[] =
@@ -441,6 +440,13 @@ test_options_reject(void)
     _cleanup_error_ cocoimg_error *err = NULL;
     cocoimg__layer_options *o = NULL;
     CHECK(cocoimg__layer_options_combine(&o, pn, un, &err) == COCOIMG_EFORMAT && !o);
+    /* ... and a nonce in the public half only is not taken either */
+    static const char pubn[] = "{\"cipher\":\"AES_256_CTR_HMAC_SHA256\",\"hmac\":\"" H32
+                               "\",\"cipheroptions\":{\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}}";
+    _cleanup_pubopts_ cocoimg__pubopts *upn = NULL;
+    CHECK_OK(cocoimg__pubopts_parse(&upn, pubn, strlen(pubn), NULL));
+    CHECK(upn->has_nonce);
+    CHECK(cocoimg__layer_options_combine(&o, pn, upn, NULL) == COCOIMG_EFORMAT && !o);
 
     /* wrong key length on the encrypt side */
     uint8_t k[31] = {0}, n[16] = {0};
