@@ -46,7 +46,7 @@ setup() {
     gpgconf --homedir "$G" --kill all
     set +e
 }
-plan 51
+plan 53
 ok "make RSA keys, a certificate, an OpenPGP key; encrypt an image for each scheme" setup
 
 P=$(free_port)
@@ -200,4 +200,18 @@ ok "gpg-agent inherited the CLI's environment but not the password" \
         grep -qx COCOIMG_VISIBLE=seen agent.txt && ! grep -qF -f "$T/pw" agent.txt &&
         ! grep -q "^COCOIMG_KEY_PASSWORD=" agent.txt' _ "$AGENT"
 gpgconf --homedir "$G" --kill all 2>/dev/null
+# --- the man pages say the same for each command ---------------------------------
+section() { sed -n '/^# KEY OPTIONS$/,/^# /p' "$top_srcdir/docs/coco-img-$1.1.md" | sed '$d'; }
+export -f section
+ok "decrypt, encrypt, pull and unpack man pages have the same KEY OPTIONS section" bash -c '
+    a=$(section decrypt); [ -n "$a" ] || exit 1
+    for c in encrypt pull unpack; do [ "$(section $c)" = "$a" ] || { echo "differs: $c"; exit 1; }; done'
+ok "every flag of that section is in the --help of each of them" bash -c '
+    for c in decrypt encrypt pull unpack; do
+        "$CI" $c --help >h.txt || exit 1
+        for f in -k, --key --decryption-key --dec-recipient --gpg-homedir "--gpg " COCOIMG_KEY_PASSWORD; do
+            grep -qF -- "$f" h.txt || { echo "$c --help lacks $f"; exit 1; }
+        done
+    done
+    "$CI" layerinfo --help | grep -q "takes no keys"'
 done_testing
