@@ -146,13 +146,18 @@ mkdir -m 755 "$T/pub"
 chmod 755 "$T"
 mkfifo -m 666 "$T/pub/fifo"
 export NOBODY=65534
-[ "$(id -u)" -eq 0 ] || NOBODY=$(id -u)
-as_user() { setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups "$@"; }
+PRIV="setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups"
+[ "$(id -u)" -eq 0 ] || { NOBODY=$(id -u); PRIV=; }
+# as root: become nobody; otherwise stay who we are (already unprivileged)
+as_user() {
+    if [ "$(id -u)" -eq 0 ]; then setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups "$@"
+    else "$@"; fi
+}
 export -f as_user
 cp -a enc-jwe "$T/pub/enc" && chmod -R a+rX "$T/pub/enc"
 # (setpriv itself in the background, so that $! is the CLI's PID)
 COCOIMG_KEY_PASSWORD=$PW COCOIMG_VISIBLE=seen \
-    setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups "$CI" decrypt --key "$T/pub/fifo" oci:"$T/pub/enc":v1 oci:"$T/pub/o":v1 \
+    $PRIV "$CI" decrypt --key "$T/pub/fifo" oci:"$T/pub/enc":v1 oci:"$T/pub/o":v1 \
     >"$T/fifo.log" 2>&1 &
 CLIPID=$!
 T_CLEANUP="$T_CLEANUP kill $CLIPID 2>/dev/null;"
@@ -170,7 +175,7 @@ ok "the CLI is not dumpable: its /proc files belong to root, its user cannot rea
     bash -c '[ "$(stat -c %u /proc/$1/environ)" = 0 ] && [ "$(stat -c %u /proc/$1/status)" = 0 ] &&
         grep -q "^Uid:[[:space:]]*$NOBODY" /proc/$1/status && ! as_user cat /proc/$1/environ' _ "$CLIPID"
 # control: the same check sees a dumpable process of that user
-setpriv --reuid="$NOBODY" --regid="$NOBODY" --clear-groups sleep 30 &
+$PRIV sleep 30 &
 SLPID=$!
 T_CLEANUP="$T_CLEANUP kill $SLPID 2>/dev/null;"
 sleep 0.3
