@@ -3,6 +3,7 @@
 #define COCOIMG_CLI_H
 
 #include <cocoimg/cocoimg.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -106,5 +107,80 @@ int cli_registry_parse(struct cli_registry *r, const char *cmd, int c, const cha
 int cli_registry_apply(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx);
 /* Help lines for the flags; @p src_dest adds the --src-/--dest- forms. */
 void cli_registry_usage(FILE *out, bool src_dest);
+
+/*
+ * Key flags (key_opts.c), shared by every command that takes keys
+ * (decrypt, encrypt, pull, unpack).  A command adds CLI_KEY_LONGOPTS to its
+ * getopt table and CLI_KEY_SHORTOPTS to its short options, hands every
+ * option to cli_keys_parse(), fills its crypt options with cli_keys_apply()
+ * and wipes with cli_keys_clear().  A command that takes no keys lists the
+ * flags too and refuses them with cli_keys_refuse(), so the user learns why.
+ */
+enum {
+    CLI_OPT_KEY = 'k',
+    CLI_OPT_DEC_RECIPIENT = 0x2100,
+    CLI_OPT_GPG_HOMEDIR,
+    CLI_OPT_GPG,
+};
+
+#define CLI_KEY_SHORTOPTS "k:"
+#define CLI_KEY_LONGOPTS                                                                           \
+    {"key", required_argument, NULL, CLI_OPT_KEY},                                                 \
+        {"decryption-key", required_argument, NULL, CLI_OPT_KEY},                                  \
+        {"dec-recipient", required_argument, NULL, CLI_OPT_DEC_RECIPIENT},                         \
+        {"gpg-homedir", required_argument, NULL, CLI_OPT_GPG_HOMEDIR},                             \
+    {                                                                                              \
+        "gpg", no_argument, NULL, CLI_OPT_GPG                                                      \
+    }
+
+#define CLI_KEYS_MAX 64
+
+struct cli_keys {
+    const char *keys[CLI_KEYS_MAX];
+    size_t n_keys;
+    char *owned[CLI_KEYS_MAX]; /* "FILE:fd=N" for keys taking $COCOIMG_KEY_PASSWORD */
+    int fds[CLI_KEYS_MAX];     /* read ends of those password pipes, -1: none */
+    const char *dec_recipients[CLI_KEYS_MAX];
+    size_t n_dec_recipients;
+    const char *gpg_homedir;
+    bool gpg;
+};
+
+#define CLI_KEYS_INIT                                                                              \
+    {                                                                                              \
+        .n_keys = 0                                                                                \
+    }
+
+/*
+ * Once, first thing in main(): take $COCOIMG_KEY_PASSWORD into private
+ * memory, overwrite the environment string and unsetenv() it, so neither
+ * /proc/PID/environ nor any child (gpg, gpg-agent) sees it.
+ */
+void cli_keys_take_env(void);
+/*
+ * Handle getopt result @p c with argument @p arg: 1 when it was a key flag,
+ * 0 when not, CLI_EXIT_USAGE (message printed) when its value is bad.
+ */
+int cli_keys_parse(struct cli_keys *k, const char *cmd, int c, const char *arg);
+/*
+ * For a command without keys: CLI_EXIT_USAGE with a message naming the flag
+ * (@p flag as the user spelled it) when @p c is a key flag, else 0.
+ */
+int cli_keys_refuse(const char *cmd, int c, const char *flag);
+/*
+ * Fill the key fields of @p o from @p k.  A --key FILE without a password
+ * gets $COCOIMG_KEY_PASSWORD through a pipe ("FILE:fd=N"), never on a
+ * string an error message could quote.  Returns CLI_EXIT_OK or an exit
+ * code (message printed).
+ */
+int cli_keys_apply(struct cli_keys *k, const char *cmd, cocoimg_crypt_options *o);
+/* Wipe and free what cli_keys_apply() made, close its pipes. */
+void cli_keys_clear(struct cli_keys *k);
+/* True when some key or GnuPG home was given. */
+bool cli_keys_any(const struct cli_keys *k);
+/* Help lines for the flags; @p purpose says what the keys are for. */
+void cli_keys_usage(FILE *out, const char *purpose);
+/* The flag as the user spelled it, for messages: "--NAME" or "-C". */
+const char *cli_flag_name(const struct option *opts, int longindex, int c, char buf[static 32]);
 
 #endif

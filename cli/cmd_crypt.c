@@ -15,11 +15,7 @@
 struct crypt_args {
     const char *recipients[MAX_ARGS];
     size_t n_recipients;
-    const char *keys[MAX_ARGS];
-    size_t n_keys;
-    char *owned_keys[MAX_ARGS]; /* keys rewritten with a password from the environment */
-    const char *dec_recipients[MAX_ARGS];
-    size_t n_dec_recipients;
+    struct cli_keys keys;
     int layers[MAX_ARGS];
     size_t n_layers;
     int json;
@@ -44,15 +40,13 @@ usage_encrypt(FILE *out)
         "                        the top (-1 = topmost); repeatable or N,M; default: all\n"
         "  -p, --platform P      from an index, the manifest for P (default: host)\n"
         "  -a, --all             every manifest of an index\n"
-        "  -k, --key K           private key, to add recipients to encrypted layers\n"
-        "                        (syntax as for decrypt)\n"
-        "      --dec-recipient pkcs7:CERT  certificate of a PKCS7 --key\n"
-        "      --gpg-homedir DIR GnuPG home for pgp: recipients\n"
         "  -h, --help            show this help\n\n"
         "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
         "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].  Docker schema2 images are converted to\n"
         "OCI.  On failure DST is left as it was (a registry may keep blobs; the tag is\n"
         "not written).\n");
+    cli_keys_usage(out, "to add recipients to encrypted layers; --gpg-homedir is also\n"
+                        "the keyring of pgp: recipients");
     cli_registry_usage(out, true);
 }
 
@@ -62,26 +56,18 @@ usage_decrypt(FILE *out)
     fprintf(
         out,
         "Usage: coco-img decrypt --key FILE[:PASSWORD] [--key ...] [--dec-recipient pkcs7:CERT]\n"
-        "                        [--gpg-homedir DIR] [--layer N ...]\n"
+        "                        [--gpg-homedir DIR | --gpg] [--layer N ...]\n"
         "                        [--platform OS/ARCH[/VARIANT] | --all] SRC DST\n\n"
         "Copy SRC to DST decrypting the selected encrypted layers.  A layer is written only\n"
         "after its HMAC and digest were verified; on any failure DST is left as it was.\n\n"
         "Options:\n"
-        "  -k, --key K           private key (PEM/DER PKCS#1, PKCS#8, encrypted PKCS#8,\n"
-        "                        legacy encrypted PEM, SEC1 EC, JWK) or X.509 certificate:\n"
-        "                          FILE, FILE:PASSWORD, FILE:pass=PASSWORD,\n"
-        "                          FILE:file=PWFILE, FILE:fd=N\n"
-        "                        COCOIMG_KEY_PASSWORD in the environment is the password of\n"
-        "                        every FILE given without one (keeps it off the command line)\n"
-        "      --dec-recipient pkcs7:CERT  certificate matching a PKCS7 private key\n"
-        "      --gpg-homedir DIR decrypt pgp-wrapped keys with this GnuPG home's secret keys\n"
-        "      --gpg             decrypt pgp-wrapped keys with the default GnuPG home\n"
         "  -l, --layer N         layer to decrypt (as for encrypt); default: all\n"
         "  -p, --platform P      from an index, the manifest for P (default: host)\n"
         "  -a, --all             every manifest of an index\n"
         "  -h, --help            show this help\n\n"
         "SRC and DST: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
         "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
+    cli_keys_usage(out, "at least one --key, --gpg-homedir or --gpg");
     cli_registry_usage(out, true);
 }
 
@@ -98,6 +84,7 @@ usage_layerinfo(FILE *out)
                  "  -p, --platform P      from an index, only the manifest for P\n"
                  "  -a, --all             every manifest of an index (default for layerinfo)\n"
                  "  -h, --help            show this help\n\n"
+                 "layerinfo takes no keys: the key options of decrypt are refused.\n\n"
                  "SRC: oci:DIR[:REF], oci-archive:FILE[:REF],\n"
                  "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
     cli_registry_usage(out, false);
@@ -135,74 +122,44 @@ push(const char **arr, size_t *n, const char *cmd, const char *v)
     return 0;
 }
 
-/* FILE without a password part + COCOIMG_KEY_PASSWORD -> FILE:pass=PASSWORD */
-static int
-apply_env_password(struct crypt_args *a)
-{
-    const char *pw = getenv("COCOIMG_KEY_PASSWORD");
-    if (!pw || !*pw)
-        return 0;
-    for (size_t i = 0; i < a->n_keys; i++) {
-        if (strchr(a->keys[i], ':'))
-            continue;
-        char *k = NULL;
-        if (asprintf(&k, "%s:pass=%s", a->keys[i], pw) < 0)
-            return -1;
-        a->owned_keys[i] = k;
-        a->keys[i] = k;
-    }
-    return 0;
-}
-
 static void
 free_args(struct crypt_args *a)
 {
-    for (size_t i = 0; i < MAX_ARGS; i++) {
-        if (a->owned_keys[i]) {
-            explicit_bzero(a->owned_keys[i], strlen(a->owned_keys[i]));
-            free(a->owned_keys[i]);
-        }
-    }
+    cli_keys_clear(&a->keys);
 }
 
-enum { OPT_DEC_RECIPIENT = 1000, OPT_GPG_HOMEDIR, OPT_GPG, OPT_JSON };
+enum { OPT_JSON = 1000 };
 
 static int
 parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc, char **argv,
       void (*usage)(FILE *))
 {
-    static const struct option opts[] = {
-        {"recipient", required_argument, NULL, 'r'},
-        {"key", required_argument, NULL, 'k'},
-        {"layer", required_argument, NULL, 'l'},
-        {"platform", required_argument, NULL, 'p'},
-        {"all", no_argument, NULL, 'a'},
-        {"dec-recipient", required_argument, NULL, OPT_DEC_RECIPIENT},
-        {"gpg-homedir", required_argument, NULL, OPT_GPG_HOMEDIR},
-        {"gpg", no_argument, NULL, OPT_GPG},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_LONGOPTS,
-        CLI_REGISTRY_SD_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"recipient", required_argument, NULL, 'r'},
+                                         {"layer", required_argument, NULL, 'l'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"all", no_argument, NULL, 'a'},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         CLI_KEY_LONGOPTS,
+                                         CLI_REGISTRY_LONGOPTS,
+                                         CLI_REGISTRY_SD_LONGOPTS,
+                                         {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "r:k:l:p:ah", opts, NULL)) != -1) {
+    int c, li = -1;
+    char flag[32];
+    while ((c = getopt_long(argc, argv, "r:l:p:ah" CLI_KEY_SHORTOPTS, opts, &li)) != -1) {
+        int kr = info ? cli_keys_refuse(cmd, c, cli_flag_name(opts, li, c, flag))
+                      : cli_keys_parse(&a->keys, cmd, c, optarg);
+        li = -1;
+        if (kr == 1)
+            continue;
+        if (kr != 0)
+            return kr;
         switch (c) {
         case 'r':
             if (!enc)
                 return cli_usage_error(cmd, "--recipient is an encrypt option");
             if (push(a->recipients, &a->n_recipients, cmd, optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'k':
-            if (info)
-                return cli_usage_error(cmd, "layerinfo takes no keys");
-            if (push(a->keys, &a->n_keys, cmd, optarg) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_DEC_RECIPIENT:
-            if (info || push(a->dec_recipients, &a->n_dec_recipients, cmd, optarg) < 0)
                 return CLI_EXIT_USAGE;
             break;
         case 'l':
@@ -214,13 +171,6 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
             break;
         case 'a':
             o->all = 1;
-            break;
-        case OPT_GPG_HOMEDIR:
-            o->gpg_homedir = optarg;
-            o->use_gpg_keys = !enc;
-            break;
-        case OPT_GPG:
-            o->use_gpg_keys = 1;
             break;
         case OPT_JSON:
             if (!info)
@@ -243,14 +193,8 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
     }
     if (o->all && o->platform)
         return cli_usage_error(cmd, "--all and --platform are mutually exclusive");
-    if (apply_env_password(a) < 0)
-        return CLI_EXIT_FAIL;
     o->recipients = a->recipients;
     o->n_recipients = a->n_recipients;
-    o->keys = a->keys;
-    o->n_keys = a->n_keys;
-    o->dec_recipients = a->dec_recipients;
-    o->n_dec_recipients = a->n_dec_recipients;
     o->layers = a->layers;
     o->n_layers = a->n_layers;
     return 0;
@@ -276,9 +220,13 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         free_args(&a);
         return cli_usage_error(cmd, "no --recipient given: nothing to encrypt for");
     }
-    if (strcmp(cmd, "decrypt") == 0 && !a.n_keys && !o.use_gpg_keys) {
+    if (strcmp(cmd, "decrypt") == 0 && !cli_keys_any(&a.keys)) {
         free_args(&a);
         return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg) given");
+    }
+    if ((r = cli_keys_apply(&a.keys, cmd, &o)) != CLI_EXIT_OK) {
+        free_args(&a);
+        return r;
     }
     cocoimg_context *ctx = cli_context();
     if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK) {

@@ -23,14 +23,12 @@ usage_pull(FILE *out)
             "      --prefetch-max SIZE staged (prefetched) layers take at most SIZE bytes of\n"
             "                          disk (suffix K, M, G; default 1G); larger layers are\n"
             "                          streamed when their turn comes\n"
-            "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
-            "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
-            "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
             "      --max-layer-size SIZE  fail when a layer decompresses to more than SIZE\n"
             "                          bytes (suffix K, M, G; default 64 times its blob\n"
             "                          size, at least 1G)\n"
             "      --keep-setid        not as root: keep setuid/setgid bits (dropped by default)\n"
             "  -h, --help              show this help\n");
+    cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
 }
 

@@ -29,14 +29,12 @@ usage_unpack(FILE *out)
             "      --prefetch-max SIZE registries: staged (prefetched) layers take at most\n"
             "                          SIZE bytes of disk (suffix K, M, G; default 1G);\n"
             "                          larger layers are streamed when their turn comes\n"
-            "      --key FILE[:PASS]   private key for encrypted layers (repeatable)\n"
-            "      --dec-recipient R   PKCS7 recipient certificate for decryption (repeatable)\n"
-            "      --gpg-homedir DIR   GnuPG home for OpenPGP-wrapped keys\n"
             "      --max-layer-size SIZE  fail when a layer decompresses to more than SIZE\n"
             "                          bytes (suffix K, M, G; default 64 times its blob\n"
             "                          size, at least 1G)\n"
             "      --keep-setid        not as root: keep setuid/setgid bits (dropped by default)\n"
             "  -h, --help              show this help\n");
+    cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
 }
 
@@ -111,35 +109,33 @@ parse_size(uint64_t *out, const char *cmd, const char *opt, const char *arg)
 int
 cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
 {
-    enum { OPT_KEY = 256, OPT_DEC_RCPT, OPT_GPG_HOME, OPT_PREFETCH_MAX, OPT_MAX_LAYER, OPT_SETID };
+    enum { OPT_PREFETCH_MAX = 256, OPT_MAX_LAYER, OPT_SETID };
     static const struct option opts[] = {
         {"platform", required_argument, NULL, 'p'},
         {"jobs", required_argument, NULL, 'j'},
         {"prefetch-max", required_argument, NULL, OPT_PREFETCH_MAX},
-        {"key", required_argument, NULL, OPT_KEY},
-        {"dec-recipient", required_argument, NULL, OPT_DEC_RCPT},
-        {"gpg-homedir", required_argument, NULL, OPT_GPG_HOME},
         {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER},
         {"keep-setid", no_argument, NULL, OPT_SETID},
         {"help", no_argument, NULL, 'h'},
+        CLI_KEY_LONGOPTS,
         CLI_REGISTRY_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     struct cli_registry reg = CLI_REGISTRY_INIT;
-    /* at most one value per argument */
-    const char **keys = calloc((size_t)argc, sizeof(*keys));
-    const char **rcpts = calloc((size_t)argc, sizeof(*rcpts));
+    struct cli_keys keys = CLI_KEYS_INIT;
     void (*usage)(FILE *) = pull ? cli_cmd_pull.usage : cli_cmd_unpack.usage;
     cocoimg_context *ctx = NULL;
     int rc = CLI_EXIT_OK;
-    if (!keys || !rcpts) {
-        fprintf(stderr, "coco-img: out of memory\n");
-        rc = CLI_EXIT_FAIL;
-        goto out;
-    }
     int c;
-    while ((c = getopt_long(argc, argv, "p:j:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:j:h" CLI_KEY_SHORTOPTS, opts, NULL)) != -1) {
+        int kr = cli_keys_parse(&keys, cmd, c, optarg);
+        if (kr == 1)
+            continue;
+        if (kr != 0) {
+            rc = kr;
+            goto out;
+        }
         switch (c) {
         case 'p':
             uo.platform = optarg;
@@ -160,16 +156,6 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
             break;
         case OPT_SETID:
             uo.flags |= COCOIMG_UNPACK_KEEP_SETID;
-            break;
-        case OPT_KEY:
-            keys[co.n_keys++] = optarg;
-            break;
-        case OPT_DEC_RCPT:
-            rcpts[co.n_dec_recipients++] = optarg;
-            break;
-        case OPT_GPG_HOME:
-            co.gpg_homedir = optarg;
-            co.use_gpg_keys = 1;
             break;
         case 'h':
             usage(stdout);
@@ -195,8 +181,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
                              src);
         goto out;
     }
-    co.keys = keys;
-    co.dec_recipients = rcpts;
+    if ((rc = cli_keys_apply(&keys, cmd, &co)) != CLI_EXIT_OK)
+        goto out;
     co.platform = uo.platform;
     uo.crypt = &co;
     ctx = cli_context();
@@ -210,8 +196,7 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     unpack_signals_catch(false);
 out:
     cocoimg_context_free(ctx);
-    free(keys);
-    free(rcpts);
+    cli_keys_clear(&keys);
     if (unpack_signal)
         raise(unpack_signal);
     return rc;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <malloc.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -168,6 +170,15 @@ json_free_wiped(void *p)
 int
 main(int argc, char **argv)
 {
+    /*
+     * Before any secret is read: no core dump, no ptrace or /proc/PID/mem
+     * and /proc/PID/environ for other processes of the same user.
+     */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fprintf(stderr, "coco-img: cannot mark the process non-dumpable: %s\n", strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    cli_keys_take_env();
     json_set_alloc_funcs(malloc, json_free_wiped);
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},

@@ -14,9 +14,9 @@
 . "$top_srcdir/tests/integration/registry-fixtures.sh"
 fx_need docker-registry skopeo umoci jq python3 zstd htpasswd openssl
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (owners; umoci without --rootless)"
-"$COCO_IMG" pull --help >/dev/null 2>&1 || skip_all "coco-img has no pull command registered"
+"$COCO_IMG" pull --help >/dev/null 2>&1 || bail_out "coco-img has no pull command registered"
 TOOL="$top_builddir/tests/unit/pull_cancel_tool"
-[ -x "$TOOL" ] || skip_all "pull_cancel_tool not built"
+[ -x "$TOOL" ] || bail_out "pull_cancel_tool not built"
 V="$OCI_VECTORS"
 
 T=$T_TMP

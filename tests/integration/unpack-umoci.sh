@@ -12,7 +12,7 @@ command -v umoci >/dev/null || skip_all "umoci not installed"
 command -v jq >/dev/null || skip_all "jq not installed"
 command -v zstd >/dev/null || skip_all "zstd not installed"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (owners, devices, umoci without --rootless)"
-"$COCO_IMG" unpack --help >/dev/null 2>&1 || skip_all "coco-img has no unpack command registered"
+"$COCO_IMG" unpack --help >/dev/null 2>&1 || bail_out "coco-img has no unpack command registered"
 
 cd "$T_TMP" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
