@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -114,6 +117,59 @@ cli_context(void)
     return ctx;
 }
 
+extern char **environ;
+
+#ifdef COCOIMG_MAN_PROGRAM
+/* Run man(1) (by the absolute path configure found) and wait for it. */
+static int
+run_man(const char *const *args, bool quiet)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return -1;
+    if (quiet && (posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0) != 0 ||
+                  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0) != 0)) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -1;
+    }
+    int r = posix_spawn(&pid, COCOIMG_MAN_PROGRAM, &fa, NULL, (char *const *)args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+#endif
+
+/*
+ * "coco-img help CMD" shows the man page coco-img-CMD(1) when man finds it
+ * (like "git help CMD"), so the help and the manual cannot drift apart;
+ * without man or the page (an uninstalled build) it prints the command's
+ * usage, which is what "coco-img CMD --help" prints.
+ */
+static bool
+show_man_page(const char *cmd)
+{
+#ifdef COCOIMG_MAN_PROGRAM
+    char page[64];
+    if (snprintf(page, sizeof page, "coco-img%s%s", cmd ? "-" : "", cmd ? cmd : "") >=
+        (int)sizeof page)
+        return false;
+    const char *where[] = {"man", "-w", page, NULL};
+    if (run_man(where, true) != 0)
+        return false;
+    fflush(stdout);
+    const char *show[] = {"man", page, NULL};
+    return run_man(show, false) == 0;
+#else
+    (void)cmd;
+    return false;
+#endif
+}
+
 static int
 cmd_help(int argc, char **argv)
 {
@@ -124,6 +180,8 @@ cmd_help(int argc, char **argv)
     const struct cli_command *c = find(argv[1]);
     if (!c)
         return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+    if (c != &cli_builtin_help && c != &cli_builtin_version && show_man_page(c->name))
+        return 0;
     c->usage(stdout);
     return 0;
 }
@@ -132,7 +190,9 @@ static void
 usage_help(FILE *out)
 {
     fprintf(out,
-            "Usage: coco-img help [COMMAND]\n\nShow help for COMMAND, or list the commands.\n");
+            "Usage: coco-img help [COMMAND]\n\n"
+            "Show the manual page coco-img-COMMAND(1) (through man, when it is installed),\n"
+            "else the usage of COMMAND; without COMMAND, list the commands.\n");
 }
 
 static int
