@@ -189,10 +189,9 @@ cmd_help(int argc, char **argv)
 static void
 usage_help(FILE *out)
 {
-    fprintf(out,
-            "Usage: coco-img help [COMMAND]\n\n"
-            "Show the manual page coco-img-COMMAND(1) (through man, when it is installed),\n"
-            "else the usage of COMMAND; without COMMAND, list the commands.\n");
+    fprintf(out, "Usage: coco-img help [COMMAND]\n\n"
+                 "Show the manual page coco-img-COMMAND(1) (through man, when it is installed),\n"
+                 "else the usage of COMMAND; without COMMAND, list the commands.\n");
 }
 
 static int
