@@ -6,6 +6,7 @@
 
 #include "copy.h"
 #include "resolve.h"
+#include "signatures/check.h"
 #include "transport/transport.h"
 #include "util/context.h"
 #include "util/json.h"
@@ -298,6 +299,8 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
         ro.check = hooks->check;
         ro.check_payload = hooks->payload;
     }
+    /* the signature policy of the context wins over a hook's check */
+    cocoimg__policy_install(&ro, ctx);
 
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *dref = NULL;

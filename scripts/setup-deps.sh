@@ -8,7 +8,7 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 BUILD="build-essential autoconf automake libtool pkg-config
  libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
- libcurl4-openssl-dev libgpgme-dev go-md2man"
+ libcurl4-openssl-dev libgpgme-dev libyaml-dev go-md2man"
 TEST="skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto python3-cryptography
  zstd gzip tar time xz-utils apache2-utils curl attr clang-format man-db"
 # clang + libFuzzer only for --enable-fuzzing builds

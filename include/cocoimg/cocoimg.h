@@ -13,5 +13,6 @@
 #include <cocoimg/crypt.h>
 #include <cocoimg/unpack.h>
 #include <cocoimg/kbs.h>
+#include <cocoimg/policy.h>
 
 #endif

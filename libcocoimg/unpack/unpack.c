@@ -23,6 +23,7 @@
 #include "crypt/layer.h"
 #include "oci/model.h"
 #include "resolve.h"
+#include "signatures/check.h"
 #include "transport/transport.h"
 #include "unpack/apply.h"
 #include "unpack/runtime.h"
@@ -688,6 +689,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     int r = cocoimg__resolve_options_init(&ro, opts->platform, false, err);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "unpack");
+    cocoimg__policy_install(&ro, ctx);
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
     if ((r = cocoimg_reference_parse(&ref, src, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack: source");

@@ -14,6 +14,7 @@
 
 typedef enum {
     COCOIMG__CONTEXT_SLOT_REGISTRY = 0, /* struct cocoimg__registry_settings[2] */
+    COCOIMG__CONTEXT_SLOT_POLICY,       /* struct cocoimg__sigcheck (signatures/check.c) */
     COCOIMG__CONTEXT_N_SLOTS,
 } cocoimg__context_slot_id;
 

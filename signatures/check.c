@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Policy evaluation (containers/image signature/policy_eval.go semantics):
+ * the requirements of the most specific scope must ALL be satisfied; a
+ * signedBy requirement is satisfied by at least one signature of the image
+ * that verifies under its keys, for this manifest digest, with a matching
+ * identity.  Each refusal says which requirement and why each signature
+ * was refused.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cocoimg/policy.h>
+
+#include "signatures/check.h"
+#include "signatures/lookaside.h"
+#include "signatures/policy.h"
+#include "signatures/registries_d.h"
+#include "signatures/simple.h"
+#include "transport/transport.h"
+#include "util/context.h"
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
+
+struct cocoimg__sigcheck {
+    cocoimg__policy *policy;
+    cocoimg__registries_d *rd;
+    char *policy_path;
+};
+
+static void
+sigcheck_free(void *p)
+{
+    struct cocoimg__sigcheck *s = p;
+    if (!s)
+        return;
+    cocoimg__policy_free(s->policy);
+    cocoimg__registries_d_free(s->rd);
+    free(s->policy_path);
+    free(s);
+}
+
+int
+cocoimg_policy_options_init(cocoimg_policy_options *opts, unsigned int version)
+{
+    if (!opts || !COCOIMG__VERSION_OK(version, COCOIMG_POLICY_OPTIONS_VERSION))
+        return COCOIMG_EINVAL;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return 0;
+}
+
+int
+cocoimg_context_set_policy(cocoimg_context *ctx, const cocoimg_policy_options *opts,
+                           cocoimg_error **err)
+{
+    if (!ctx || !opts || !COCOIMG__VERSION_OK(opts->version, COCOIMG_POLICY_OPTIONS_VERSION))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "policy: invalid options");
+    if (!opts->policy_path || !*opts->policy_path)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "policy: no policy file given");
+    struct cocoimg__sigcheck *s = calloc(1, sizeof(*s));
+    if (!s || !(s->policy_path = strdup(opts->policy_path))) {
+        free(s);
+        return cocoimg__error_oom(err);
+    }
+    int r = cocoimg__policy_load(&s->policy, opts->policy_path, err);
+    if (r == 0) {
+        if (opts->registries_d)
+            r = cocoimg__registries_d_load(&s->rd, opts->registries_d, err);
+        else
+            r = cocoimg__registries_d_new(&s->rd, err);
+    }
+    if (r < 0) {
+        sigcheck_free(s);
+        return r;
+    }
+    cocoimg__context_slot_set(ctx, COCOIMG__CONTEXT_SLOT_POLICY, s, sigcheck_free);
+    return 0;
+}
+
+/* a growing "; "-separated list of reasons */
+struct reasons {
+    char buf[2048];
+    size_t len;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+reason_add(struct reasons *rs, const char *fmt, ...)
+{
+    if (rs->len >= sizeof(rs->buf) - 1)
+        return;
+    if (rs->len) {
+        int n = snprintf(rs->buf + rs->len, sizeof(rs->buf) - rs->len, "; ");
+        rs->len += (size_t)n;
+        if (rs->len >= sizeof(rs->buf))
+            rs->len = sizeof(rs->buf) - 1;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(rs->buf + rs->len, sizeof(rs->buf) - rs->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        rs->len += (size_t)n;
+    if (rs->len >= sizeof(rs->buf))
+        rs->len = sizeof(rs->buf) - 1;
+}
+
+struct eval {
+    cocoimg_context *ctx;
+    struct cocoimg__sigcheck *sc;
+    const cocoimg_reference *ref;
+    const cocoimg__resolve_doc *image;
+    bool fetched;
+    cocoimg__sig_list sigs;
+    char *where; /* where the signatures came from, for messages */
+};
+
+static int
+fetch_sigs(struct eval *ev, cocoimg_error **err)
+{
+    if (ev->fetched)
+        return 0;
+    ev->fetched = true;
+    if (cocoimg_reference_transport(ev->ref) != COCOIMG_TRANSPORT_DOCKER) {
+        ev->where = strdup("(this transport stores no simple signatures)");
+        return 0;
+    }
+    cocoimg__sigstore_config cfg;
+    cocoimg__registries_d_for(&cfg, ev->sc->rd, ev->ref);
+    if (!cfg.lookaside) {
+        ev->where = strdup("(no lookaside store for this image in registries.d)");
+        return 0;
+    }
+    ev->where = cocoimg__lookaside_url(cfg.lookaside, ev->ref, &ev->image->digest, 1);
+    return cocoimg__lookaside_fetch(&ev->sigs, cfg.lookaside, ev->ref, &ev->image->digest, err);
+}
+
+static int
+eval_signed_by(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **err)
+{
+    int r = fetch_sigs(ev, err);
+    if (r < 0)
+        return r;
+    char dg[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&ev->image->digest, dg);
+    if (ev->sigs.n == 0)
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                  "rejected by %s (signedBy): no signatures for manifest %s %s",
+                                  rq->path, dg, ev->where ? ev->where : "");
+    _cleanup_(cocoimg__simple_keys_freep) cocoimg__simple_keys *keys = NULL;
+    if ((r = cocoimg__simple_keys_new(&keys, &rq->keys, cocoimg__context_tmpdir(ev->ctx), err)) < 0)
+        return cocoimg__error_wrap(err, r, "policy requirement %s", rq->path);
+    struct reasons rs = {0};
+    for (size_t i = 0; i < ev->sigs.n; i++) {
+        _cleanup_error_ cocoimg_error *e = NULL;
+        char fpr[41];
+        r = cocoimg__simple_verify(keys, rq, ev->ref, ev->sigs.v[i], ev->sigs.len[i],
+                                   ev->image->bytes, ev->image->len, fpr, &e);
+        if (r == 0) {
+            cocoimg__log(ev->ctx, COCOIMG_LOG_INFO, "signature %zu of %s accepted (key %s)", i + 1,
+                         dg, fpr);
+            return 0;
+        }
+        if (r != COCOIMG_EPOLICY) {
+            if (err && !*err)
+                *err = TAKE_PTR(e);
+            return r;
+        }
+        reason_add(&rs, "signature-%zu: %s", i + 1, cocoimg_error_message(e));
+    }
+    return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                              "rejected by %s (signedBy): no signature of manifest %s is "
+                              "accepted: %s",
+                              rq->path, dg, rs.buf);
+}
+
+static int
+check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__resolve_doc *top,
+           const cocoimg__resolve_doc *image, cocoimg_error **err)
+{
+    (void)top;
+    cocoimg_context *ctx = payload;
+    struct cocoimg__sigcheck *sc = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_POLICY);
+    if (!sc)
+        return 0;
+    const cocoimg__policy_reqs *reqs = NULL;
+    int r = cocoimg__policy_for(&reqs, sc->policy, user_ref, err);
+    if (r < 0)
+        return r;
+    struct eval ev = {.ctx = ctx, .sc = sc, .ref = user_ref, .image = image};
+    for (size_t i = 0; i < reqs->n && r == 0; i++) {
+        const cocoimg__requirement *rq = &reqs->v[i];
+        switch (rq->type) {
+        case COCOIMG__REQ_ACCEPT:
+            break;
+        case COCOIMG__REQ_REJECT:
+            r = cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "rejected by %s (reject) of policy %s",
+                                   rq->path, sc->policy_path);
+            break;
+        case COCOIMG__REQ_SIGNED_BY:
+            r = eval_signed_by(&ev, rq, err);
+            break;
+        case COCOIMG__REQ_SIGSTORE:
+            r = cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                   "rejected by %s: sigstoreSigned verification is not supported "
+                                   "yet",
+                                   rq->path);
+            break;
+        }
+    }
+    cocoimg__sig_list_clear(&ev.sigs);
+    free(ev.where);
+    return r;
+}
+
+void
+cocoimg__policy_install(cocoimg__resolve_options *ro, cocoimg_context *ctx)
+{
+    if (cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_POLICY)) {
+        ro->check = check_hook;
+        ro->check_payload = ctx;
+    }
+}
+
+int
+cocoimg_verify(cocoimg_context *ctx, const char *ref, const char *platform, cocoimg_error **err)
+{
+    if (!cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_POLICY))
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "verify: the context has no policy");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = NULL;
+    int rc = cocoimg_reference_parse(&r, ref, err);
+    if (rc < 0)
+        return cocoimg__error_wrap(err, rc, "verify");
+    cocoimg__resolve_options ro;
+    if ((rc = cocoimg__resolve_options_init(&ro, platform, false, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "verify");
+    cocoimg__policy_install(&ro, ctx);
+    _cleanup_source_ cocoimg__source *s = NULL;
+    if ((rc = cocoimg__source_open(&s, ctx, r, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "verify");
+    _cleanup_resolve_ cocoimg__resolve *res = NULL;
+    if ((rc = cocoimg__resolve_open(&res, s, r, &ro, err)) < 0)
+        return cocoimg__error_wrap(err, rc, "verify '%s'", ref);
+    return 0;
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * registries.d parsing and lookup, the simple-signing payload parser, and
+ * lookaside URLs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cocoimg/reference.h>
+
+#include "signatures/lookaside.h"
+#include "signatures/registries_d.h"
+#include "signatures/simple.h"
+#include "tap.h"
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
+
+static cocoimg_reference *
+ref(const char *s)
+{
+    cocoimg_reference *r = NULL;
+    return cocoimg_reference_parse(&r, s, NULL) == 0 ? r : NULL;
+}
+
+static int
+add(cocoimg__registries_d *rd, const char *yaml, const char *name, char **msg)
+{
+    cocoimg_error *e = NULL;
+    int r = cocoimg__registries_d_add(rd, yaml, strlen(yaml), name, &e);
+    if (msg)
+        *msg = e ? strdup(cocoimg_error_message(e)) : NULL;
+    cocoimg_error_free(e);
+    return r;
+}
+
+static int
+refused_rd(const char *yaml, const char *want)
+{
+    cocoimg__registries_d *rd = NULL;
+    if (cocoimg__registries_d_new(&rd, NULL) < 0)
+        return -1;
+    char *msg = NULL;
+    int r = add(rd, yaml, "f.yaml", &msg);
+    int ok = r == COCOIMG_EFORMAT && msg && strstr(msg, want);
+    if (!ok)
+        printf("# yaml %s: r=%d msg=%s (wanted %s)\n", yaml, r, msg ? msg : "-", want);
+    free(msg);
+    cocoimg__registries_d_free(rd);
+    return ok ? 0 : -1;
+}
+
+static int
+test_registries_d_refusals(void)
+{
+    CHECK(refused_rd("docker: [1, 2]", "docker: not a mapping") == 0);
+    CHECK(refused_rd("default-docker:\n  lookaside: [x]\n",
+                     "default-docker.lookaside: not a string") == 0);
+    CHECK(refused_rd("default-docker:\n  use-sigstore-attachments: maybe\n", "not a boolean") == 0);
+    CHECK(
+        refused_rd("docker:\n  a.io/x: {lookaside: file:///a}\n  a.io/x: {lookaside: file:///b}\n",
+                   "appears twice") == 0);
+    CHECK(refused_rd("a: &x {lookaside: file:///a}\ndocker:\n  q.io: *x\n", "aliases") == 0);
+    CHECK(refused_rd("docker: {\n", "YAML error") == 0);
+    CHECK(refused_rd("a: 1\n---\nb: 2\n", "more than one YAML document") == 0);
+    return 0;
+}
+
+static int
+test_registries_d_lookup(void)
+{
+    cocoimg__registries_d *rd = NULL;
+    CHECK_OK(cocoimg__registries_d_new(&rd, NULL));
+    CHECK(
+        add(rd,
+            "default-docker:\n  sigstore: file:///default\n"
+            "docker:\n"
+            "  quay.io/ns:\n    lookaside: https://sigs.example.com/ns\n    lookaside-staging: "
+            "file:///stage\n"
+            "  quay.io/ns/app:v1:\n    sigstore: file:///old\n    sigstore-staging: "
+            "file:///oldstage\n"
+            "  '*.example.org':\n    lookaside: file:///wild\n    use-sigstore-attachments: true\n"
+            "  unknown.io:\n    some-future-key: 1\n",
+            "a.yaml", NULL) == 0);
+    char *msg = NULL;
+    CHECK(add(rd, "docker:\n  quay.io/ns: {lookaside: file:///dup}\n", "b.yaml", &msg) ==
+          COCOIMG_EFORMAT);
+    CHECK(
+        msg &&
+        strstr(msg,
+               "invalid registries.d file b.yaml: docker.quay.io/ns is already defined in a.yaml"));
+    free(msg);
+    CHECK(add(rd, "default-docker: {lookaside: file:///dup}\n", "c.yaml", NULL) == COCOIMG_EFORMAT);
+    cocoimg__sigstore_config c;
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r1 = ref("docker://quay.io/ns/app:v2");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r2 = ref("docker://quay.io/ns/app:v1");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r3 = ref("docker://a.b.example.org/x:1");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r4 = ref("docker://busybox");
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r5 = ref("docker://unknown.io/x");
+    CHECK(r1 && r2 && r3 && r4 && r5);
+    cocoimg__registries_d_for(&c, rd, r1);
+    CHECK(strcmp(c.lookaside, "https://sigs.example.com/ns") == 0 &&
+          strcmp(c.lookaside_staging, "file:///stage") == 0);
+    cocoimg__registries_d_for(&c, rd, r2);
+    CHECK(strcmp(c.lookaside, "file:///old") == 0 &&
+          strcmp(c.lookaside_staging, "file:///oldstage") == 0);
+    cocoimg__registries_d_for(&c, rd, r3);
+    CHECK(strcmp(c.lookaside, "file:///wild") == 0 && c.use_sigstore_attachments);
+    cocoimg__registries_d_for(&c, rd, r4);
+    CHECK(strcmp(c.lookaside, "file:///default") == 0 &&
+          strcmp(c.lookaside_staging, "file:///default") == 0);
+    /* the most specific scope wins even when it has no lookaside */
+    cocoimg__registries_d_for(&c, rd, r5);
+    CHECK(c.lookaside == NULL);
+    cocoimg__registries_d_free(rd);
+    return 0;
+}
+
+static int
+test_registries_d_dir(void)
+{
+    cocoimg__registries_d *rd = NULL;
+    CHECK_OK(cocoimg__registries_d_load(&rd, "/nonexistent/registries.d", NULL));
+    cocoimg__registries_d_free(rd);
+    return 0;
+}
+
+#define DG "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int
+payload(const char *json, char **msg)
+{
+    cocoimg__simple_payload p;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__simple_payload_parse(&p, json, strlen(json), &e);
+    if (msg)
+        *msg = e ? strdup(cocoimg_error_message(e)) : NULL;
+    cocoimg_error_free(e);
+    if (r == 0)
+        cocoimg__simple_payload_clear(&p);
+    return r;
+}
+
+static int
+test_payload(void)
+{
+    const char *good = "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+                       "{\"docker-manifest-digest\": \"" DG "\"}, \"identity\": "
+                       "{\"docker-reference\": \"quay.io/a/b:v1\"}}, \"optional\": "
+                       "{\"creator\": \"x\", \"timestamp\": 1, \"future\": true}}";
+    CHECK(payload(good, NULL) == 0);
+    const char *bad[] = {
+        /* an unknown critical field */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}, \"new\": 1}, \"optional\": {}}",
+        /* an unknown top-level field */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}, \"optional\": {}, \"x\": 1}",
+        /* no optional */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}}",
+        /* wrong type */
+        "{\"critical\": {\"type\": \"other\", \"image\": {\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}, \"optional\": {}}",
+        /* extra image field */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"" DG
+        "\", \"x\": 1}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}, \"optional\": {}}",
+        /* bad digest */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"sha256:xyz\"}, \"identity\": {\"docker-reference\": "
+        "\"q.io/a:b\"}}, \"optional\": {}}",
+        /* timestamp not an integer */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"image\": "
+        "{\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}, \"optional\": {\"timestamp\": "
+        "\"1\"}}",
+        /* duplicate keys */
+        "{\"critical\": {\"type\": \"atomic container signature\", \"type\": \"atomic container "
+        "signature\", \"image\": {\"docker-manifest-digest\": \"" DG
+        "\"}, \"identity\": {\"docker-reference\": \"q.io/a:b\"}}, \"optional\": {}}",
+        "[]",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *msg = NULL;
+        int r = payload(bad[i], &msg);
+        if (r != COCOIMG_EFORMAT || !msg || strncmp(msg, "signature payload: ", 19) != 0)
+            printf("# bad payload %zu: r=%d %s\n", i, r, msg ? msg : "-");
+        CHECK(r == COCOIMG_EFORMAT);
+        free(msg);
+    }
+    /* what we make is what we parse */
+    char *made = NULL;
+    size_t len = 0;
+    CHECK_OK(cocoimg__simple_payload_make(&made, &len, DG, "quay.io/a/b:v1", NULL));
+    cocoimg__simple_payload p;
+    CHECK_OK(cocoimg__simple_payload_parse(&p, made, len, NULL));
+    CHECK(strcmp(p.manifest_digest, DG) == 0 && strcmp(p.docker_reference, "quay.io/a/b:v1") == 0);
+    cocoimg__simple_payload_clear(&p);
+    free(made);
+    return 0;
+}
+
+static int
+test_lookaside_url(void)
+{
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = ref("docker://quay.io/ns/app:v1");
+    CHECK(r);
+    cocoimg__digest d;
+    CHECK_OK(cocoimg__digest_parse(&d, DG, NULL));
+    char *u = cocoimg__lookaside_url("https://sigs.example.com/store//", r, &d, 3);
+    CHECK(u &&
+          strcmp(u, "https://sigs.example.com/store/ns/"
+                    "app@sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/"
+                    "signature-3") == 0);
+    free(u);
+    return 0;
+}
+
+static const struct tap_test tests[] = {
+    TAP_TEST(test_registries_d_refusals), TAP_TEST(test_registries_d_lookup),
+    TAP_TEST(test_registries_d_dir),      TAP_TEST(test_payload),
+    TAP_TEST(test_lookaside_url),         {0},
+};
+
+int
+main(void)
+{
+    return tap_run(tests);
+}
