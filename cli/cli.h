@@ -180,6 +180,42 @@ void cli_keys_clear(struct cli_keys *k);
 bool cli_keys_any(const struct cli_keys *k);
 /* Help lines for the flags; @p purpose says what the keys are for. */
 void cli_keys_usage(FILE *out, const char *purpose);
+/*
+ * Signature policy flags (policy_opts.c): verify, copy, encrypt, decrypt,
+ * pull and unpack.  The policy is always enforced unless --insecure-policy
+ * is given (not for verify); no policy file anywhere is an error.
+ */
+enum {
+    CLI_OPT_POLICY = 0x2200,
+    CLI_OPT_REGISTRIES_D,
+    CLI_OPT_INSECURE_POLICY,
+};
+
+#define CLI_POLICY_LONGOPTS                                                                        \
+    {"policy", required_argument, NULL, CLI_OPT_POLICY},                                           \
+        {"registries.d", required_argument, NULL, CLI_OPT_REGISTRIES_D},                           \
+    {                                                                                              \
+        "insecure-policy", no_argument, NULL, CLI_OPT_INSECURE_POLICY                              \
+    }
+
+struct cli_policy {
+    const char *policy;
+    const char *registries_d;
+    bool insecure;
+    bool allow_insecure; /* the command accepts --insecure-policy */
+};
+
+#define CLI_POLICY_INIT                                                                            \
+    {                                                                                              \
+        .allow_insecure = true                                                                     \
+    }
+
+/* 1 when @p c was a policy flag, 0 when not, CLI_EXIT_USAGE when bad. */
+int cli_policy_parse(struct cli_policy *p, const char *cmd, int c, const char *arg);
+/* Load the policy into @p ctx (unless --insecure-policy); an exit code. */
+int cli_policy_apply(const struct cli_policy *p, const char *cmd, cocoimg_context *ctx);
+void cli_policy_usage(FILE *out, bool insecure);
+
 /* The flag as the user spelled it, for messages: "--NAME" or "-C". */
 const char *cli_flag_name(const struct option *opts, int longindex, int c, char buf[static 32]);
 

@@ -21,16 +21,21 @@ usage_copy(FILE *out)
                  "  -p, --platform P      from an index, copy the manifest for P (default: host)\n"
                  "  -h, --help            show this help\n");
     cli_registry_usage(out, true);
+    cli_policy_usage(out, true);
 }
 
 static int
 cmd_copy(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"all", no_argument, NULL, 'a'},  {"platform", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'}, CLI_REGISTRY_LONGOPTS,
-        CLI_REGISTRY_SD_LONGOPTS,         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         CLI_REGISTRY_LONGOPTS,
+                                         CLI_REGISTRY_SD_LONGOPTS,
+                                         CLI_POLICY_LONGOPTS,
+                                         {NULL, 0, NULL, 0}};
     struct cli_registry reg = CLI_REGISTRY_INIT;
+    struct cli_policy pol = CLI_POLICY_INIT;
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
     int c;
     while ((c = getopt_long(argc, argv, "ap:h", opts, NULL)) != -1) {
@@ -45,7 +50,9 @@ cmd_copy(int argc, char **argv)
             usage_copy(stdout);
             return CLI_EXIT_OK;
         default: {
-            int rr = cli_registry_parse(&reg, "copy", c, optarg);
+            int rr = cli_policy_parse(&pol, "copy", c, optarg);
+            if (rr == 0)
+                rr = cli_registry_parse(&reg, "copy", c, optarg);
             if (rr == 1)
                 break;
             return rr ? rr : cli_usage_error("copy", "invalid option");
@@ -58,6 +65,8 @@ cmd_copy(int argc, char **argv)
         return cli_usage_error("copy", "expected SRC and DST");
     cocoimg_context *ctx = cli_context();
     int rc = cli_registry_apply(&reg, "copy", ctx);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_policy_apply(&pol, "copy", ctx);
     if (rc != CLI_EXIT_OK) {
         cocoimg_context_free(ctx);
         return rc;

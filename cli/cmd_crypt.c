@@ -20,6 +20,7 @@ struct crypt_args {
     size_t n_layers;
     int json;
     struct cli_registry reg;
+    struct cli_policy pol;
 };
 
 static void
@@ -48,6 +49,7 @@ usage_encrypt(FILE *out)
     cli_keys_usage(out, "to add recipients to encrypted layers; --gpg-homedir is also\n"
                         "the keyring of pgp: recipients");
     cli_registry_usage(out, true);
+    cli_policy_usage(out, true);
 }
 
 static void
@@ -69,6 +71,7 @@ usage_decrypt(FILE *out)
         "docker://HOST[:PORT]/REPO[:TAG][@DIGEST].\n");
     cli_keys_usage(out, "at least one --key, --gpg-homedir or --gpg");
     cli_registry_usage(out, true);
+    cli_policy_usage(out, true);
 }
 
 static void
@@ -143,6 +146,7 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
                                          CLI_KEY_LONGOPTS,
                                          CLI_REGISTRY_LONGOPTS,
                                          CLI_REGISTRY_SD_LONGOPTS,
+                                         CLI_POLICY_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
     int c, li = -1;
@@ -184,7 +188,12 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
             if (info && c >= CLI_OPT_SRC_CREDS && c <= CLI_OPT_DEST_TLS_VERIFY)
                 return cli_usage_error(cmd, "layerinfo has one image: use --creds, --authfile, "
                                             "--cert-dir, --tls-verify");
-            int rr = cli_registry_parse(&a->reg, cmd, c, optarg);
+            if (info && c >= CLI_OPT_POLICY && c <= CLI_OPT_INSECURE_POLICY)
+                return cli_usage_error(cmd, "layerinfo does not check signatures (use "
+                                            "'coco-img verify')");
+            int rr = cli_policy_parse(&a->pol, cmd, c, optarg);
+            if (rr == 0)
+                rr = cli_registry_parse(&a->reg, cmd, c, optarg);
             if (rr == 1)
                 break;
             return rr ? rr : cli_usage_error(cmd, "invalid option");
@@ -205,7 +214,7 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
               int (*fn)(cocoimg_context *, const char *, const char *,
                         const cocoimg_crypt_options *, cocoimg_error **))
 {
-    struct crypt_args a = {.reg = CLI_REGISTRY_INIT};
+    struct crypt_args a = {.reg = CLI_REGISTRY_INIT, .pol = CLI_POLICY_INIT};
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, cmd, argc, argv, usage);
     if (r != 0) {
@@ -229,7 +238,8 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         return r;
     }
     cocoimg_context *ctx = cli_context();
-    if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK) {
+    if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK ||
+        (r = cli_policy_apply(&a.pol, cmd, ctx)) != CLI_EXIT_OK) {
         cocoimg_context_free(ctx);
         free_args(&a);
         return r;
@@ -282,7 +292,7 @@ print_table(const cocoimg_layer_list *list)
 static int
 cmd_layerinfo(int argc, char **argv)
 {
-    struct crypt_args a = {.reg = CLI_REGISTRY_INIT};
+    struct crypt_args a = {.reg = CLI_REGISTRY_INIT, .pol = CLI_POLICY_INIT};
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, "layerinfo", argc, argv, usage_layerinfo);
     if (r != 0)

@@ -30,6 +30,7 @@ usage_pull(FILE *out)
             "  -h, --help              show this help\n");
     cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
+    cli_policy_usage(out, true);
 }
 
 static int

@@ -36,6 +36,7 @@ usage_unpack(FILE *out)
             "  -h, --help              show this help\n");
     cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
+    cli_policy_usage(out, true);
 }
 
 /*
@@ -119,10 +120,12 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         {"help", no_argument, NULL, 'h'},
         CLI_KEY_LONGOPTS,
         CLI_REGISTRY_LONGOPTS,
+        CLI_POLICY_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     struct cli_registry reg = CLI_REGISTRY_INIT;
+    struct cli_policy pol = CLI_POLICY_INIT;
     struct cli_keys keys = CLI_KEYS_INIT;
     void (*usage)(FILE *) = pull ? cli_cmd_pull.usage : cli_cmd_unpack.usage;
     cocoimg_context *ctx = NULL;
@@ -161,7 +164,9 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
             usage(stdout);
             goto out;
         default: {
-            int rr = cli_registry_parse(&reg, cmd, c, optarg);
+            int rr = cli_policy_parse(&pol, cmd, c, optarg);
+            if (rr == 0)
+                rr = cli_registry_parse(&reg, cmd, c, optarg);
             if (rr == 1)
                 break;
             rc = rr ? rr : cli_usage_error(cmd, "invalid option");
@@ -186,7 +191,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     co.platform = uo.platform;
     uo.crypt = &co;
     ctx = cli_context();
-    if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK)
+    if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK ||
+        (rc = cli_policy_apply(&pol, cmd, ctx)) != CLI_EXIT_OK)
         goto out;
     cocoimg_error *err = NULL;
     uo.cancel = &unpack_signal;

@@ -13,6 +13,7 @@ const struct cli_command *const cli_commands[] = {
     &cli_cmd_layerinfo,
     &cli_cmd_pull,
     &cli_cmd_unpack,
+    &cli_cmd_verify,
     &cli_cmd_get_resource, &cli_cmd_attest,
     &cli_builtin_help,
     &cli_builtin_version,

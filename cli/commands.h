@@ -13,6 +13,7 @@ extern const struct cli_command cli_cmd_encrypt;
 extern const struct cli_command cli_cmd_decrypt;
 extern const struct cli_command cli_cmd_layerinfo;
 extern const struct cli_command cli_cmd_unpack;
+extern const struct cli_command cli_cmd_verify;
 extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_get_resource, cli_cmd_attest;
 
