@@ -29,6 +29,11 @@ mkdir -p "$BUILD_DIR"
 COCO_IMG=$(cd "$BUILD_DIR" && pwd)/coco-img
 run "$COCO_IMG" version
 
+# build-side commands check their source against a policy too: here the
+# local images are trusted; the guest pull below requires a signature
+echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$DEMO_DIR/policy-build.json"
+export COCOIMG_POLICY=$DEMO_DIR/policy-build.json
+
 step "building a two-layer image with umoci in $DEMO_DIR/layout"
 mkdir -p "$DEMO_DIR/rootfs/etc" "$DEMO_DIR/rootfs/bin"
 echo "hello from coco-img" >"$DEMO_DIR/rootfs/etc/hello"
@@ -96,20 +101,50 @@ REF=docker://127.0.0.1:$port/demo/app:enc
 run "$COCO_IMG" copy --dest-tls-verify=false "oci:$DEMO_DIR/encrypted:demo" "$REF"
 run "$COCO_IMG" layerinfo --tls-verify=false "$REF"
 
+step "signing it at build time (skopeo, simple signing with a fresh GPG key)"
+export GNUPGHOME=$DEMO_DIR/gnupg
+mkdir -p -m 700 "$GNUPGHOME"
+trap 'kill $reg_pid 2>/dev/null || true; gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true' EXIT
+run gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key "Demo builder <builder@example.com>" ed25519 sign never
+fpr=$(gpg --batch --with-colons --list-keys builder@example.com | awk -F: '/^fpr/ {print $10; exit}')
+gpg --batch --export "$fpr" >"$DEMO_DIR/builder.gpg"
+mkdir -p "$DEMO_DIR/registries.d"
+printf 'default-docker:\n  lookaside: file://%s/sigstore\n  lookaside-staging: file://%s/sigstore\n' \
+    "$DEMO_DIR" "$DEMO_DIR" >"$DEMO_DIR/registries.d/demo.yaml"
+run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --src-tls-verify=false \
+    --dest-tls-verify=false --sign-by "$fpr" "$REF" "$REF"
+cat >"$DEMO_DIR/policy-guest.json" <<EOF
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"127.0.0.1:$port/demo": [
+   {"type": "signedBy", "keyType": "GPGKeys", "keyPath": "$DEMO_DIR/builder.gpg"}]}}}
+EOF
+GUEST="--policy $DEMO_DIR/policy-guest.json --registries.d $DEMO_DIR/registries.d"
+run "$COCO_IMG" verify --tls-verify=false $GUEST "$REF"
+
 step "pulling it as a guest would: verify, decrypt, unpack into a bundle"
 rm -rf "$DEMO_DIR/bundle"
-run "$COCO_IMG" pull --tls-verify=false --key "$DEMO_DIR/key.pem" "$REF" "$DEMO_DIR/bundle"
+run "$COCO_IMG" pull --tls-verify=false $GUEST --key "$DEMO_DIR/key.pem" "$REF" "$DEMO_DIR/bundle"
 run ls "$DEMO_DIR/bundle" "$DEMO_DIR/bundle/rootfs/bin"
 run cat "$DEMO_DIR/bundle/rootfs/etc/hello"
 run jq -c .process.args "$DEMO_DIR/bundle/config.json"
 
 step "without the key the pull is refused and leaves nothing behind"
-if "$COCO_IMG" pull --tls-verify=false "$REF" "$DEMO_DIR/nokey" 2>"$DEMO_DIR/nokey.err"; then
+if "$COCO_IMG" pull --tls-verify=false $GUEST "$REF" "$DEMO_DIR/nokey" 2>"$DEMO_DIR/nokey.err"; then
     echo "pull without a key succeeded" >&2
     exit 1
 fi
 cat "$DEMO_DIR/nokey.err"
 [ ! -e "$DEMO_DIR/nokey" ] || { echo "a bundle was left behind" >&2; exit 1; }
+
+step "an unsigned image is refused before any blob is fetched"
+run "$COCO_IMG" copy --dest-tls-verify=false "oci:$DEMO_DIR/encrypted:demo" "docker://127.0.0.1:$port/demo/app:unsigned"
+if "$COCO_IMG" pull --tls-verify=false $GUEST --key "$DEMO_DIR/key.pem" \
+    "docker://127.0.0.1:$port/demo/app:unsigned" "$DEMO_DIR/unsigned" 2>"$DEMO_DIR/unsigned.err"; then
+    echo "pull of an unsigned image succeeded" >&2
+    exit 1
+fi
+cat "$DEMO_DIR/unsigned.err"
+[ ! -e "$DEMO_DIR/unsigned" ] || { echo "a bundle was left behind" >&2; exit 1; }
 
 step "the bundle's rootfs equals umoci's unpack of the plain image"
 umoci unpack --rootless --image "$DEMO_DIR/layout:demo" "$DEMO_DIR/umoci-bundle" >/dev/null
