@@ -136,11 +136,11 @@ fi
 cat "$DEMO_DIR/nokey.err"
 [ ! -e "$DEMO_DIR/nokey" ] || { echo "a bundle was left behind" >&2; exit 1; }
 
-step "an unsigned image is refused before any blob is fetched"
+step "the same image under a tag nobody signed is refused before any blob is fetched"
 run "$COCO_IMG" copy --dest-tls-verify=false "oci:$DEMO_DIR/encrypted:demo" "docker://127.0.0.1:$port/demo/app:unsigned"
 if "$COCO_IMG" pull --tls-verify=false $GUEST --key "$DEMO_DIR/key.pem" \
     "docker://127.0.0.1:$port/demo/app:unsigned" "$DEMO_DIR/unsigned" 2>"$DEMO_DIR/unsigned.err"; then
-    echo "pull of an unsigned image succeeded" >&2
+    echo "pull of an image signed for another tag succeeded" >&2
     exit 1
 fi
 cat "$DEMO_DIR/unsigned.err"
