@@ -677,7 +677,75 @@ test_credhelper_authfile(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_challenge_bearer),
+/* The realm of a parsed challenge: may the registry's credentials go there? -1: refused. */
+static int
+realm_verdict(const char *www_auth, const char *reg_host, const char *reg_scheme, bool insecure)
+{
+    cocoimg__auth_challenge c;
+    if (parse_ok(&c, www_auth) < 0)
+        return -2;
+    bool send = true;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__auth_realm_check(&send, c.realm, reg_host, reg_scheme, insecure, &e);
+    int v = r < 0 ? (cocoimg_error_code(e) == COCOIMG_EHTTP && !send ? -1 : -3) : send ? 1 : 0;
+    cocoimg_error_free(e);
+    cocoimg__auth_challenge_clear(&c);
+    return v;
+}
+
+static int
+test_realm_policy(void)
+{
+    /* a TLS-verified registry: only https realms, credentials to any of them */
+    CHECK(realm_verdict("Bearer realm=\"https://auth.example/token\",service=reg", "reg.example",
+                        "https", false) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://evil.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"http://reg.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"HTTP://reg.example:443/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"ftp://reg.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"file:///etc/passwd\"", "reg.example", "https", true) < 0);
+    /* an insecure registry: plain http realms, credentials only to its own host:port */
+    CHECK(realm_verdict("Bearer realm=\"http://127.0.0.1:5000/token\"", "127.0.0.1:5000", "http",
+                        true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://127.0.0.1:5001/token\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"http://evil.example:5000/token\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"http://LocalHost/token\"", "localhost", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://localhost:80/t\"", "localhost", "http", true) == 1);
+    /* the registry over https on 443: an http realm on the same name is port 80, not the same */
+    CHECK(realm_verdict("Bearer realm=\"http://localhost/t\"", "localhost", "https", true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"https://other:9/t\"", "localhost", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://[::1]:5000/t\"", "[::1]:5000", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://user@127.0.0.2:5000/t\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"not a url\"", "reg.example", "https", false) == -3);
+    return 0;
+}
+
+static int
+test_token_chars(void)
+{
+    static const char *const good[] = {"abc", "eyJhbGciOi.eyJzdWIi.sig-_~+/", "dG9rZW4=", "a=="};
+    static const char *const bad[] = {
+        "",    "abc\r\nX-Evil: 1", "abc\n", "a b", "tok\x01", "tok\x7f", "=abc",
+        "a=b", "\xc3\xa9",         "a\tb",  "a,b", "\"q\""};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK(cocoimg__auth_token_ok(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(!cocoimg__auth_token_ok(bad[i], strlen(bad[i])));
+    /* an embedded NUL (jansson allows \u0000) */
+    CHECK(!cocoimg__auth_token_ok("ab\0cd", 5));
+    return 0;
+}
+
+static const struct tap_test tests[] = {TAP_TEST(test_realm_policy),
+                                        TAP_TEST(test_token_chars),
+                                        TAP_TEST(test_challenge_bearer),
                                         TAP_TEST(test_challenge_basic_and_multi),
                                         TAP_TEST(test_challenge_bad),
                                         TAP_TEST(test_authfile_lookup),
