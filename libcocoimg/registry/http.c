@@ -20,6 +20,15 @@
 #define RING_CAP (2u * RECV_BUFSZ)
 
 void
+cocoimg__slist_wipe(struct curl_slist *l)
+{
+    /* curl_slist_append() made its own copies: the Authorization header among them */
+    for (; l; l = l->next)
+        if (l->data)
+            cocoimg__wipe(l->data, strlen(l->data));
+}
+
+void
 cocoimg__xfer_free(struct cocoimg__xfer *x)
 {
     if (!x)
@@ -30,6 +39,7 @@ cocoimg__xfer_free(struct cocoimg__xfer *x)
         curl_easy_cleanup(x->easy);
     if (x->multi)
         curl_multi_cleanup(x->multi);
+    cocoimg__slist_wipe(x->hdrs);
     curl_slist_free_all(x->hdrs);
     if (x->auth_header)
         cocoimg__free_wipe_str(x->auth_header);
@@ -40,6 +50,8 @@ cocoimg__xfer_free(struct cocoimg__xfer *x)
     free(x->www_auth);
     free(x->content_range);
     free(x->range);
+    if (x->body && !x->stream)
+        cocoimg__wipe(x->body, x->body_len); /* a token answer */
     free(x->body);
     free(x->ebody);
     cocoimg_error_free(x->up_err);
@@ -213,9 +225,15 @@ write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
             cap *= 2;
         if (cap > x->body_max)
             cap = x->body_max;
-        uint8_t *nb = realloc(x->body, cap + 1);
+        /* not realloc(): the old buffer may hold a token answer, wipe it before it goes */
+        uint8_t *nb = malloc(cap + 1);
         if (!nb)
             return 0;
+        if (x->body) {
+            memcpy(nb, x->body, x->body_len);
+            cocoimg__wipe(x->body, x->body_cap);
+            free(x->body);
+        }
         x->body = nb;
         x->body_cap = cap;
     }
@@ -396,6 +414,7 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
     *out = x;
     return 0;
 oom_l:
+    cocoimg__slist_wipe(l);
     curl_slist_free_all(l);
 oom:
     cocoimg__xfer_free(x);

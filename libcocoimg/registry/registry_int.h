@@ -93,6 +93,8 @@ struct cocoimg__xfer {
     CURLcode result;
 };
 
+/* Wipe the strings of a header list in place (call before curl_slist_free_all()). */
+void cocoimg__slist_wipe(struct curl_slist *l);
 int cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
                       const struct cocoimg__xfer_spec *sp, cocoimg_error **err);
 int cocoimg__xfer_run(struct cocoimg__xfer *x, bool until_data, cocoimg_error **err);

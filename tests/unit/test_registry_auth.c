@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "tap.h"
 #include "util/base64.h"
 #include "util/fs.h"
@@ -743,7 +744,28 @@ test_token_chars(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_realm_policy),
+/* The copies curl_slist_append() makes of the Authorization header are wiped. */
+static int
+test_slist_wipe(void)
+{
+    struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+    CHECK(l);
+    struct curl_slist *n = curl_slist_append(l, "Authorization: Bearer c2VjcmV0LXRva2Vu");
+    CHECK(n);
+    l = n;
+    size_t len[2] = {strlen(l->data), strlen(l->next->data)};
+    const char *p[2] = {l->data, l->next->data};
+    cocoimg__slist_wipe(l);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < len[k]; i++)
+            CHECK(p[k][i] == 0);
+    curl_slist_free_all(l);
+    cocoimg__slist_wipe(NULL);
+    return 0;
+}
+
+static const struct tap_test tests[] = {TAP_TEST(test_slist_wipe),
+                                        TAP_TEST(test_realm_policy),
                                         TAP_TEST(test_token_chars),
                                         TAP_TEST(test_challenge_bearer),
                                         TAP_TEST(test_challenge_basic_and_multi),
