@@ -316,6 +316,24 @@ cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const
 }
 
 int
+cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
+                        const char *reg_scheme, bool insecure, cocoimg_error **err)
+{
+    int rc =
+        cocoimg__url_check(same_host, url, reg_host, reg_scheme, insecure, "upload Location", err);
+    if (rc < 0)
+        return rc;
+    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && strncasecmp(url, "https://", 8) != 0) {
+        *same_host = false;
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "registry '%s': upload Location downgrades https to plain http: "
+                                  "refused",
+                                  reg_host);
+    }
+    return 0;
+}
+
+int
 cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
                           const char *reg_scheme, bool insecure, cocoimg_error **err)
 {

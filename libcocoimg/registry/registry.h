@@ -237,6 +237,16 @@ int cocoimg__url_check(bool *same_host, const char *url, const char *reg_host,
  */
 bool cocoimg__auth_token_ok(const char *tok, size_t len);
 
+/*
+ * An upload Location, already resolved to an absolute URL: refused as by
+ * cocoimg__url_check(), and also when it is plain http while the registry
+ * is reached over https (a downgrade, even for an insecure registry).
+ * *same_host: the Location is on the registry's own host and port (only
+ * then does it get the Authorization header).
+ */
+int cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
+                            const char *reg_scheme, bool insecure, cocoimg_error **err);
+
 int cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
                               const char *reg_scheme, bool insecure, cocoimg_error **err);
 

@@ -764,7 +764,42 @@ test_slist_wipe(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_slist_wipe),
+/* 1: credentials may go there, 0: no credentials, -1: refused */
+static int
+loc_verdict(const char *loc, const char *reg_host, const char *reg_scheme, bool insecure)
+{
+    bool same = true;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__location_check(&same, loc, reg_host, reg_scheme, insecure, &e);
+    bool msg = e && cocoimg_error_message(e)[0];
+    cocoimg_error_free(e);
+    return r < 0 ? (msg && !same ? -1 : -2) : same ? 1 : 0;
+}
+
+static int
+test_location_policy(void)
+{
+    CHECK(loc_verdict("https://reg.example/v2/a/blobs/uploads/1", "reg.example", "https", false) ==
+          1);
+    CHECK(loc_verdict("https://reg.example:443/v2/a/blobs/uploads/1", "reg.example", "https",
+                      false) == 1);
+    CHECK(loc_verdict("https://cdn.example/up?x=1", "reg.example", "https", false) == 0);
+    CHECK(loc_verdict("https://reg.example:8443/up", "reg.example", "https", false) == 0);
+    /* https -> http: refused, also for an insecure registry reached over https */
+    CHECK(loc_verdict("http://reg.example/up", "reg.example", "https", false) == -1);
+    CHECK(loc_verdict("http://reg.example:443/up", "reg.example", "https", true) == -1);
+    CHECK(loc_verdict("http://evil.example/up", "reg.example", "https", true) == -1);
+    CHECK(loc_verdict("ftp://reg.example/up", "reg.example", "https", true) == -1);
+    /* a plain-http (insecure) registry */
+    CHECK(loc_verdict("http://127.0.0.1:5000/v2/a/blobs/uploads/1", "127.0.0.1:5000", "http",
+                      true) == 1);
+    CHECK(loc_verdict("http://127.0.0.1:5001/up", "127.0.0.1:5000", "http", true) == 0);
+    CHECK(loc_verdict("https://127.0.0.1:5000/up", "127.0.0.1:5000", "http", true) == 1);
+    return 0;
+}
+
+static const struct tap_test tests[] = {TAP_TEST(test_location_policy),
+                                        TAP_TEST(test_slist_wipe),
                                         TAP_TEST(test_realm_policy),
                                         TAP_TEST(test_token_chars),
                                         TAP_TEST(test_challenge_bearer),
