@@ -798,7 +798,44 @@ test_location_policy(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_location_policy),
+/*
+ * A 200 answer to a resumed request skips the bytes already handed on.  When
+ * the buffer is full the callback pauses and curl delivers the same bytes
+ * again: the skip must not have been consumed by the paused call.
+ */
+static int
+test_resume_skip_pause(void)
+{
+    struct cocoimg__xfer *x = calloc(1, sizeof(*x));
+    CHECK(x);
+    x->stream = true;
+    CHECK((x->body = malloc(COCOIMG__XFER_RING_CAP)));
+    x->hdr_done = true;
+    x->status = 200;
+    x->skip = 5;
+    x->body_len = COCOIMG__XFER_RING_CAP - 10; /* the consumer is behind */
+    char buf[100];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (char)('a' + i % 26);
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == CURL_WRITEFUNC_PAUSE);
+    CHECK(x->paused && x->skip == 5);
+    x->body_len = 0; /* the consumer caught up */
+    x->body_off = 0;
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == sizeof(buf));
+    CHECK(x->body_len == sizeof(buf) - 5 && x->skip == 0);
+    CHECK(memcmp(x->body, buf + 5, sizeof(buf) - 5) == 0);
+    /* a buffer wholly inside the skip is consumed and dropped */
+    x->skip = 200;
+    x->body_len = 0;
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == sizeof(buf));
+    CHECK(x->skip == 100 && x->body_len == 0);
+    free(x->body);
+    free(x);
+    return 0;
+}
+
+static const struct tap_test tests[] = {TAP_TEST(test_resume_skip_pause),
+                                        TAP_TEST(test_location_policy),
                                         TAP_TEST(test_slist_wipe),
                                         TAP_TEST(test_realm_policy),
                                         TAP_TEST(test_token_chars),
