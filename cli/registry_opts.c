@@ -64,9 +64,10 @@ apply_side(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx, 
     cocoimg_registry_options ro = COCOIMG_REGISTRY_OPTIONS_INIT;
     ro.authfile = pick(r->authfile, side);
     ro.cert_dir = pick(r->cert_dir, side);
-    ro.tls_verify = r->tls_verify[side] >= 0 ? r->tls_verify[side]
-                    : r->tls_verify[0] >= 0  ? r->tls_verify[0]
-                                             : 1;
+    int verify = r->tls_verify[side] >= 0 ? r->tls_verify[side]
+                 : r->tls_verify[0] >= 0  ? r->tls_verify[0]
+                                          : 1;
+    ro.insecure = !verify;
     const char *creds = pick(r->creds, side);
     char *user = NULL;
     if (creds) {

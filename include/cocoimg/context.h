@@ -76,14 +76,16 @@ typedef enum {
     COCOIMG_SIDE_DST = 1u << 1,
 } cocoimg_side;
 
-#define COCOIMG_REGISTRY_OPTIONS_VERSION 1
+#define COCOIMG_REGISTRY_OPTIONS_VERSION 2
 
 /**
  * Settings for the registries of a docker:// reference (skopeo's --creds,
- * --authfile, --cert-dir and --tls-verify).  Every pointer may be NULL.
+ * --authfile, --cert-dir and --tls-verify).  Every pointer may be NULL,
+ * and a zeroed struct with only @p version set is the safe default (TLS
+ * verified).
  *
  *   cocoimg_registry_options ro = COCOIMG_REGISTRY_OPTIONS_INIT;
- *   ro.username = "alice"; ro.password = pw; ro.tls_verify = 0;
+ *   ro.username = "alice"; ro.password = pw; ro.insecure = 1;
  *   cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST, &ro, &err);
  */
 typedef struct cocoimg_registry_options {
@@ -102,18 +104,28 @@ typedef struct cocoimg_registry_options {
      * certs.d/HOST, /etc/containers/certs.d/HOST, /etc/docker/certs.d/HOST).
      */
     const char *cert_dir;
-    /** 1 (default): verify TLS; 0: no verification and plain HTTP allowed. */
-    int tls_verify;
+    /**
+     * 0 (default): verify TLS, https only; non-zero: no TLS verification
+     * and plain HTTP allowed (--tls-verify=false).
+     *
+     * Version 1 of this struct had `int tls_verify` here (1: verify, 0:
+     * not) with 1 as the default.  A struct whose @p version is 1 keeps that
+     * meaning: the library reads this field as tls_verify and sets
+     * insecure = !tls_verify, so old binaries behave as before.  Source that
+     * used tls_verify no longer compiles: write insecure = !tls_verify.
+     */
+    int insecure;
 } cocoimg_registry_options;
 
 #define COCOIMG_REGISTRY_OPTIONS_INIT                                                              \
     {                                                                                              \
-        COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1                                \
+        COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0                                \
     }
 
 /**
  * Initialise @p opts to the defaults of @p version (1 up to
- * COCOIMG_REGISTRY_OPTIONS_VERSION).
+ * COCOIMG_REGISTRY_OPTIONS_VERSION): for version 1 the last field is
+ * tls_verify and is set to 1, for version 2 insecure is set to 0.
  * @return 0, or COCOIMG_EINVAL for an unknown version.
  */
 COCOIMG_EXTERN(int)

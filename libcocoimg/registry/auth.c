@@ -255,6 +255,116 @@ out:
     return r;
 }
 
+/* --- URLs a registry sends us --- */
+
+/* Scheme, host and port (default port filled in) of @p url; false when it does not parse. */
+static bool
+url_parts(const char *url, char **scheme, char **host, char **port)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return false;
+    *scheme = *host = *port = NULL;
+    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    curl_url_cleanup(u);
+    if (!ok) {
+        curl_free(*scheme);
+        curl_free(*host);
+        curl_free(*port);
+        *scheme = *host = *port = NULL;
+    }
+    return ok;
+}
+
+int
+cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const char *reg_scheme,
+                   bool insecure, const char *what, cocoimg_error **err)
+{
+    *same_host = false;
+    char *us = NULL, *uh = NULL, *up = NULL, *rs = NULL, *rh = NULL, *rp = NULL;
+    _cleanup_free_ char *reg_url = NULL;
+    int rc = 0;
+    if (asprintf(&reg_url, "%s://%s/", reg_scheme ? reg_scheme : "https", reg_host) < 0) {
+        reg_url = NULL;
+        return cocoimg__error_oom(err);
+    }
+    if (!url_parts(url, &us, &uh, &up))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "registry '%s': invalid %s URL",
+                                  reg_host, what);
+    if (strcasecmp(us, "https") != 0 && strcasecmp(us, "http") != 0) {
+        rc = cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                "registry '%s': %s URL with scheme '%s' refused", reg_host, what,
+                                us);
+    } else if (strcasecmp(us, "http") == 0 && !insecure) {
+        rc = cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                "registry '%s': plain-http %s on '%s' refused for a TLS-verified "
+                                "registry",
+                                reg_host, what, uh);
+    } else if (url_parts(reg_url, &rs, &rh, &rp)) {
+        *same_host = strcasecmp(uh, rh) == 0 && strcmp(up, rp) == 0;
+    }
+    curl_free(us);
+    curl_free(uh);
+    curl_free(up);
+    curl_free(rs);
+    curl_free(rh);
+    curl_free(rp);
+    return rc;
+}
+
+int
+cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
+                        const char *reg_scheme, bool insecure, cocoimg_error **err)
+{
+    int rc =
+        cocoimg__url_check(same_host, url, reg_host, reg_scheme, insecure, "upload Location", err);
+    if (rc < 0)
+        return rc;
+    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && strncasecmp(url, "https://", 8) != 0) {
+        *same_host = false;
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "registry '%s': upload Location downgrades https to plain http: "
+                                  "refused",
+                                  reg_host);
+    }
+    return 0;
+}
+
+int
+cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
+                          const char *reg_scheme, bool insecure, cocoimg_error **err)
+{
+    *send = false;
+    bool same = false;
+    int rc = cocoimg__url_check(&same, realm, reg_host, reg_scheme, insecure, "token realm", err);
+    if (rc < 0)
+        return rc;
+    *send = strncasecmp(realm, "https://", 8) == 0 || same;
+    return 0;
+}
+
+bool
+cocoimg__auth_token_ok(const char *tok, size_t len)
+{
+    if (!tok || len == 0 || len > 65536)
+        return false;
+    size_t i = 0;
+    for (; i < len; i++) {
+        char c = tok[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+            break;
+    }
+    if (i == 0)
+        return false;
+    while (i < len && tok[i] == '=')
+        i++;
+    return i == len;
+}
+
 /* --- credential files --- */
 
 /*
@@ -966,8 +1076,22 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
     if (rc < 0)
         return rc;
 
+    pthread_mutex_lock(&r->lock);
+    const char *reg_scheme = r->scheme;
+    pthread_mutex_unlock(&r->lock);
+    bool send_creds = false;
+    if ((rc = cocoimg__auth_realm_check(&send_creds, url, r->host, reg_scheme, r->insecure, err)) <
+        0) {
+        curl_free(url);
+        return rc;
+    }
+    if (r->username && !send_creds)
+        cocoimg__log(r->ctx, COCOIMG_LOG_WARNING,
+                     "registry '%s': token realm is plain http on another host: credentials "
+                     "not sent there",
+                     r->host);
     char *auth = NULL;
-    if (r->username && (rc = basic_header(&auth, r, err)) < 0) {
+    if (r->username && send_creds && (rc = basic_header(&auth, r, err)) < 0) {
         curl_free(url);
         return rc;
     }
@@ -993,12 +1117,25 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
     cocoimg__wipe(x->body, x->body_len);
     if (rc < 0)
         return cocoimg__error_wrap(err, rc, "registry '%s'", r->host);
-    const char *tok = cocoimg__json_str(j, "token");
-    if (!tok || !*tok)
-        tok = cocoimg__json_str(j, "access_token");
-    if (!tok || !*tok)
+    json_t *tj = json_object_get(j, "token");
+    if (!json_is_string(tj) || json_string_length(tj) == 0)
+        tj = json_object_get(j, "access_token");
+    wipe_json_string(json_object_get(j, "refresh_token"));
+    if (!json_is_string(tj) || json_string_length(tj) == 0) {
+        wipe_json_string(json_object_get(j, "token"));
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                   "registry '%s': token response without a token", r->host);
+    }
+    /* the token goes into a header: no CR/LF (header injection), no control characters */
+    if (!cocoimg__auth_token_ok(json_string_value(tj), json_string_length(tj))) {
+        wipe_json_string(json_object_get(j, "token"));
+        wipe_json_string(json_object_get(j, "access_token"));
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': token response: the token has characters a "
+                                  "Bearer token cannot have",
+                                  r->host);
+    }
+    const char *tok = json_string_value(tj);
     json_int_t exp = 60;
     json_t *e = json_object_get(j, "expires_in");
     if (json_is_integer(e) && json_integer_value(e) > 0)
@@ -1010,8 +1147,12 @@ fetch_token(cocoimg__registry *r, const cocoimg__auth_challenge *ch, const char 
         if (t)
             free(t->scope);
         free(t);
+        wipe_json_string(json_object_get(j, "token"));
+        wipe_json_string(json_object_get(j, "access_token"));
         return cocoimg__error_oom(err);
     }
+    wipe_json_string(json_object_get(j, "token"));
+    wipe_json_string(json_object_get(j, "access_token"));
     /* renew a little early so a token does not expire in flight */
     t->expires = time(NULL) + (exp > 20 ? exp - 10 : exp);
     pthread_mutex_lock(&r->lock);

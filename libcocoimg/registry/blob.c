@@ -200,9 +200,13 @@ cocoimg__registry_blob_exists(bool *exists, int64_t *size_out, cocoimg__registry
     return blob_head(exists, size_out, r, repo, ds, scope, err);
 }
 
-/* Resolve an upload Location (often relative) against the request URL. */
+/*
+ * Resolve an upload Location (often relative) against the request URL, a
+ * URL of the registry; refuse a scheme downgrade (cocoimg__location_check()).
+ */
 static int
-resolve_location(char **out, const struct cocoimg__xfer *x, const char *query, cocoimg_error **err)
+resolve_location(char **out, cocoimg__registry *r, const struct cocoimg__xfer *x, const char *query,
+                 cocoimg_error **err)
 {
     if (!x->location || !*x->location)
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0, "upload response without Location");
@@ -222,6 +226,19 @@ resolve_location(char **out, const struct cocoimg__xfer *x, const char *query, c
     curl_url_cleanup(u);
     if (rc < 0)
         return rc;
+    pthread_mutex_lock(&r->lock);
+    const char *scheme = r->scheme;
+    pthread_mutex_unlock(&r->lock);
+    bool same = false;
+    rc = cocoimg__location_check(&same, s, r->host, scheme, r->insecure, err);
+    if (rc < 0) {
+        curl_free(s);
+        return rc;
+    }
+    if (!same)
+        cocoimg__log(r->ctx, COCOIMG_LOG_DEBUG,
+                     "registry '%s': upload continues on another host (no credentials sent there)",
+                     r->host);
     *out = strdup(s);
     curl_free(s);
     return *out ? 0 : cocoimg__error_oom(err);
@@ -280,14 +297,14 @@ upload_start(bool *mounted, char **loc_out, cocoimg__registry *r, const char *re
     }
     if (x->status != 202)
         return cocoimg__registry_status_error(r, repo, what, x, err);
-    if ((rc = resolve_location(loc_out, x, NULL, err)) < 0)
+    if ((rc = resolve_location(loc_out, r, x, NULL, err)) < 0)
         return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
     return 0;
 }
 
 /* The upload URL @p loc with "digest=DS" added: the URL of the final PUT. */
 static int
-commit_url(char **out, const char *loc, const char *ds, cocoimg_error **err)
+commit_url(char **out, cocoimg__registry *r, const char *loc, const char *ds, cocoimg_error **err)
 {
     _cleanup_free_ char *q = NULL;
     if (asprintf(&q, "digest=%s", ds) < 0) {
@@ -295,7 +312,7 @@ commit_url(char **out, const char *loc, const char *ds, cocoimg_error **err)
         return cocoimg__error_oom(err);
     }
     struct cocoimg__xfer x0 = {.url = (char *)loc, .location = (char *)loc};
-    return resolve_location(out, &x0, q, err);
+    return resolve_location(out, r, &x0, q, err);
 }
 
 int
@@ -393,14 +410,14 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
             return cocoimg__registry_status_error(r, repo, what, x, err);
         free(loc);
         loc = NULL;
-        if ((rc = resolve_location(&loc, x, NULL, err)) < 0)
+        if ((rc = resolve_location(&loc, r, x, NULL, err)) < 0)
             return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
         off += n;
     }
 
     /* Final PUT: the whole blob (monolithic) or nothing more (chunked). */
     _cleanup_free_ char *put_url = NULL;
-    if ((rc = commit_url(&put_url, loc, ds, err)) < 0)
+    if ((rc = commit_url(&put_url, r, loc, ds, err)) < 0)
         return rc;
     const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};
     struct cocoimg__xfer_spec sp = {.method = "PUT", .url = put_url, .headers = hdrs};
@@ -535,7 +552,7 @@ stream_chunks(uint64_t *sent, char **loc, cocoimg__registry *r, const char *repo
         if ((rc = check_upload_range(r, repo, x, *sent, err)) < 0)
             return rc;
         char *next = NULL;
-        if ((rc = resolve_location(&next, x, NULL, err)) < 0)
+        if ((rc = resolve_location(&next, r, x, NULL, err)) < 0)
             return cocoimg__error_wrap(err, rc, "registry '%s': %s", r->host, what);
         free(*loc);
         *loc = next;
@@ -594,7 +611,7 @@ cocoimg__registry_push_blob_stream(cocoimg__push_result *result, cocoimg__regist
     }
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&dg, ds);
-    if ((rc = commit_url(&put_url, loc, ds, err)) < 0)
+    if ((rc = commit_url(&put_url, r, loc, ds, err)) < 0)
         goto fail;
     {
         const char *hdrs[] = {"Content-Type: application/octet-stream", NULL};

@@ -17,7 +17,17 @@
 #define ERRBODY_MAX (64u * 1024)
 /* Size of one curl receive buffer and of the streaming buffer (two of them). */
 #define RECV_BUFSZ (128 * 1024)
-#define RING_CAP (2u * RECV_BUFSZ)
+#define RING_CAP COCOIMG__XFER_RING_CAP
+_Static_assert(RING_CAP == 2u * RECV_BUFSZ, "the ring holds two receive buffers");
+
+void
+cocoimg__slist_wipe(struct curl_slist *l)
+{
+    /* curl_slist_append() made its own copies: the Authorization header among them */
+    for (; l; l = l->next)
+        if (l->data)
+            cocoimg__wipe(l->data, strlen(l->data));
+}
 
 void
 cocoimg__xfer_free(struct cocoimg__xfer *x)
@@ -30,6 +40,7 @@ cocoimg__xfer_free(struct cocoimg__xfer *x)
         curl_easy_cleanup(x->easy);
     if (x->multi)
         curl_multi_cleanup(x->multi);
+    cocoimg__slist_wipe(x->hdrs);
     curl_slist_free_all(x->hdrs);
     if (x->auth_header)
         cocoimg__free_wipe_str(x->auth_header);
@@ -40,6 +51,8 @@ cocoimg__xfer_free(struct cocoimg__xfer *x)
     free(x->www_auth);
     free(x->content_range);
     free(x->range);
+    if (x->body && !x->stream)
+        cocoimg__wipe(x->body, x->body_len); /* a token answer */
     free(x->body);
     free(x->ebody);
     cocoimg_error_free(x->up_err);
@@ -158,8 +171,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
     return n;
 }
 
-static size_t
-write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
+size_t
+cocoimg__xfer_write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
 {
     struct cocoimg__xfer *x = userdata;
     size_t n = size * nmemb;
@@ -178,27 +191,31 @@ write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
     }
     x->body_seen = true;
     if (x->stream) {
-        if (x->skip) {
-            /* a 200 answer to a Range request: drop what we already have */
-            size_t d = n < x->skip ? n : (size_t)x->skip;
+        /*
+         * A 200 answer to a Range request: drop what we already have.  The
+         * skip is only consumed with the bytes it covers: after
+         * CURL_WRITEFUNC_PAUSE curl hands the same buffer again, whole.
+         */
+        size_t d = n < x->skip ? n : (size_t)x->skip;
+        if (d == n) {
             x->skip -= d;
-            buf += d;
-            n -= d;
-            if (n == 0)
-                return size * nmemb;
+            return size * nmemb;
         }
-        if (x->body_len + n > RING_CAP && x->body_off) {
+        const char *p = buf + d;
+        size_t m = n - d;
+        if (x->body_len + m > RING_CAP && x->body_off) {
             memmove(x->body, x->body + x->body_off, x->body_len);
             x->body_off = 0;
         }
-        if (x->body_off + x->body_len + n > RING_CAP) {
+        if (x->body_off + x->body_len + m > RING_CAP) {
             if (x->body_len == 0)
                 return 0; /* cannot happen with RECV_BUFSZ < RING_CAP */
             x->paused = true;
             return CURL_WRITEFUNC_PAUSE;
         }
-        memcpy(x->body + x->body_off + x->body_len, buf, n);
-        x->body_len += n;
+        memcpy(x->body + x->body_off + x->body_len, p, m);
+        x->body_len += m;
+        x->skip -= d;
         return size * nmemb;
     }
     if (x->nobody_sink)
@@ -213,9 +230,15 @@ write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
             cap *= 2;
         if (cap > x->body_max)
             cap = x->body_max;
-        uint8_t *nb = realloc(x->body, cap + 1);
+        /* not realloc(): the old buffer may hold a token answer, wipe it before it goes */
+        uint8_t *nb = malloc(cap + 1);
         if (!nb)
             return 0;
+        if (x->body) {
+            memcpy(nb, x->body, x->body_len);
+            cocoimg__wipe(x->body, x->body_cap);
+            free(x->body);
+        }
         x->body = nb;
         x->body_cap = cap;
     }
@@ -319,7 +342,7 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)RECV_BUFSZ);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cocoimg__xfer_write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
     if (sp->follow) {
@@ -396,6 +419,7 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
     *out = x;
     return 0;
 oom_l:
+    cocoimg__slist_wipe(l);
     curl_slist_free_all(l);
 oom:
     cocoimg__xfer_free(x);

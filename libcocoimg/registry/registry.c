@@ -360,9 +360,18 @@ cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
                           const char *what, cocoimg_error **err)
 {
     bool replayable = sp->up_reader == NULL;
+    /* the registry's credentials go to its own host:port only (an upload
+     * Location may point elsewhere) */
+    pthread_mutex_lock(&r->lock);
+    const char *scheme = r->scheme;
+    pthread_mutex_unlock(&r->lock);
+    bool own_host = false;
+    int crc = cocoimg__url_check(&own_host, sp->url, r->host, scheme, r->insecure, "request", err);
+    if (crc < 0)
+        return crc;
     for (int pass = 0; pass < 2; pass++) {
         char *auth = NULL;
-        int rc = cocoimg__auth_header(&auth, r, scope, repo, err);
+        int rc = own_host ? cocoimg__auth_header(&auth, r, scope, repo, err) : 0;
         if (rc < 0)
             return rc;
         sp->auth_header = auth;

@@ -211,6 +211,46 @@ int cocoimg__auth_challenge_parse(cocoimg__auth_challenge *out, const char *valu
 void cocoimg__auth_challenge_clear(cocoimg__auth_challenge *c);
 
 /*
+ * Check a URL a registry told the client to use (a Bearer realm, an upload
+ * Location): its scheme must be https, or http when @p insecure.  Fails
+ * with COCOIMG_EHTTP otherwise (or COCOIMG_EFORMAT when it does not parse).
+ * *same_host is true when the URL's host and port are those of the
+ * registry @p reg_host reached over @p reg_scheme (default ports per
+ * scheme); only then may the registry's own credentials go there over
+ * plain HTTP.
+ */
+int cocoimg__url_check(bool *same_host, const char *url, const char *reg_host,
+                       const char *reg_scheme, bool insecure, const char *what,
+                       cocoimg_error **err);
+
+/*
+ * May the Basic credentials of the registry be sent to the token @p realm?
+ * Fails (cocoimg__url_check()) for a realm a verified registry must not use;
+ * *send is true for an https realm and for a plain-http realm on the
+ * (insecure) registry's own host and port, false for any other.
+ */
+/*
+ * A Bearer token may go into an Authorization header: non-empty, at most
+ * 64 KiB, only the characters of RFC 6750's b64token (A-Z a-z 0-9 - . _ ~
+ * + / and trailing '=').  Control characters (CR/LF: header injection),
+ * spaces and anything else make it unusable.
+ */
+bool cocoimg__auth_token_ok(const char *tok, size_t len);
+
+/*
+ * An upload Location, already resolved to an absolute URL: refused as by
+ * cocoimg__url_check(), and also when it is plain http while the registry
+ * is reached over https (a downgrade, even for an insecure registry).
+ * *same_host: the Location is on the registry's own host and port (only
+ * then does it get the Authorization header).
+ */
+int cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
+                            const char *reg_scheme, bool insecure, cocoimg_error **err);
+
+int cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
+                              const char *reg_scheme, bool insecure, cocoimg_error **err);
+
+/*
  * Look up @p host (and, more specific, "host/repo" prefixes when @p repo
  * is not NULL) in a containers auth.json / docker config.json document.
  * As docker does, a "credHelpers" entry for @p host (keys compared like the

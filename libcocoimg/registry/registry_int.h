@@ -93,6 +93,12 @@ struct cocoimg__xfer {
     CURLcode result;
 };
 
+/* Bytes of the streaming buffer of a transfer. */
+#define COCOIMG__XFER_RING_CAP (256u * 1024)
+/* curl's write callback of a transfer (exposed for the unit tests). */
+size_t cocoimg__xfer_write_cb(char *buf, size_t size, size_t nmemb, void *userdata);
+/* Wipe the strings of a header list in place (call before curl_slist_free_all()). */
+void cocoimg__slist_wipe(struct curl_slist *l);
 int cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
                       const struct cocoimg__xfer_spec *sp, cocoimg_error **err);
 int cocoimg__xfer_run(struct cocoimg__xfer *x, bool until_data, cocoimg_error **err);

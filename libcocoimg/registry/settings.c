@@ -11,7 +11,7 @@
 #include "util/error.h"
 #include "util/secret.h"
 
-static const struct cocoimg__registry_settings settings_default = {.tls_verify = 1};
+static const struct cocoimg__registry_settings settings_default = {.insecure = false};
 
 static void
 settings_clear(struct cocoimg__registry_settings *rs)
@@ -40,6 +40,10 @@ cocoimg_registry_options_init(cocoimg_registry_options *opts, unsigned int versi
     if (!COCOIMG__VERSION_OK(version, COCOIMG_REGISTRY_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_registry_options def = COCOIMG_REGISTRY_OPTIONS_INIT;
+    def.version = version;
+    /* version 1: the last field was tls_verify, default 1 */
+    if (version == 1)
+        def.insecure = 1;
     *opts = def;
     return 0;
 }
@@ -49,6 +53,16 @@ dup_opt(char **out, const char *s)
 {
     *out = NULL;
     return s && !(*out = strdup(s)) ? -1 : 0;
+}
+
+/*
+ * The insecure setting of @p opts: version 1 had `int tls_verify` in the
+ * place of `insecure` (1: verify), version 2 has insecure (0: verify).
+ */
+static bool
+insecure_of(const cocoimg_registry_options *opts)
+{
+    return opts->version == 1 ? opts->insecure == 0 : opts->insecure != 0;
 }
 
 int
@@ -81,7 +95,7 @@ cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
     for (int i = 0; i < 2 && opts && r == 0; i++) {
         if (!(sides & (1u << i)))
             continue;
-        n[i].tls_verify = opts->tls_verify ? 1 : 0;
+        n[i].insecure = insecure_of(opts);
         if (dup_opt(&n[i].username, opts->username) < 0 ||
             dup_opt(&n[i].password, opts->password) < 0 ||
             dup_opt(&n[i].authfile, opts->authfile) < 0 ||

@@ -10,6 +10,8 @@
  * client for a source or a destination.
  */
 
+#include <stdbool.h>
+
 #include <cocoimg/context.h>
 
 /* Registry settings of one side (copies of cocoimg_registry_options). */
@@ -18,7 +20,7 @@ struct cocoimg__registry_settings {
     char *password; /* wiped on free */
     char *authfile;
     char *cert_dir;
-    int tls_verify;
+    bool insecure; /* no TLS verification, plain HTTP allowed */
 };
 
 /*

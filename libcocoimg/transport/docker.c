@@ -62,14 +62,14 @@ new_client(cocoimg__registry **out, const cocoimg_context *ctx, const char *host
         .password = rs->password,
         .authfile = rs->authfile,
         .cert_dir = rs->cert_dir,
-        .insecure = !rs->tls_verify,
+        .insecure = rs->insecure,
     };
     int r = cocoimg__registry_new(out, ctx, host, &o, err);
     if (r < 0)
         return r;
     cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "docker: %s registry '%s'%s",
                  side == COCOIMG_SIDE_SRC ? "source" : "destination", host,
-                 rs->tls_verify ? "" : " (TLS verification off, plain HTTP allowed)");
+                 rs->insecure ? " (TLS verification off, plain HTTP allowed)" : "");
     return 0;
 }
 

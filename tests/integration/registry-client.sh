@@ -187,13 +187,15 @@ else
             -keyout "$T/tok/$k.key" -out "$T/tok/$k.crt" 2>/dev/null
     done
     PT=$(free_port)
-    bg "$PY" "$top_srcdir/tests/integration/token-server.py" "$PT" "$T/tok/good.key" "$T/tok/good.crt" \
+    # https: Basic credentials never go to a plain-http realm on another host:port
+    bg env TOKEN_SERVER_TLS="$T/tok/good.crt:$T/tok/good.key" \
+        "$PY" "$top_srcdir/tests/integration/token-server.py" "$PT" "$T/tok/good.key" "$T/tok/good.crt" \
         test-issuer test-registry 'bob:t0ken-pw' "$T/tok/log" "$T/tok/bad.key"
     wait_port "$PT"
     P4=$(free_port)
     start_registry token "$P4" "auth:
   token:
-    realm: http://127.0.0.1:$PT/token
+    realm: https://127.0.0.1:$PT/token
     service: test-registry
     issuer: test-issuer
     rootcertbundle: $T/tok/good.crt"

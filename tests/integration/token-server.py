@@ -12,7 +12,8 @@ Valid Basic credentials get every requested action, no credentials get an
 empty grant, wrong credentials 401.  Each request appends one line to
 LOGFILE ("user scope...").  If the file LOGFILE.bad-once exists it is
 removed and that one token is signed with BADKEY (the registry rejects it:
-lets a test check that the client renews its token on 401).
+lets a test check that the client renews its token on 401).  With
+TOKEN_SERVER_TLS=CERT:KEY in the environment it serves https.
 """
 import base64
 import json
@@ -102,4 +103,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+srv = ThreadingHTTPServer(("127.0.0.1", int(port)), Handler)
+if os.environ.get("TOKEN_SERVER_TLS"):
+    # TOKEN_SERVER_TLS=CERT:KEY: serve https (a registry's credentials go to
+    # a plain-http realm only on the registry's own host:port)
+    import ssl
+    tls_cert, tls_key = os.environ["TOKEN_SERVER_TLS"].split(":", 1)
+    tctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tctx.load_cert_chain(tls_cert, tls_key)
+    srv.socket = tctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()

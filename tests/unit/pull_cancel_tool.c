@@ -129,7 +129,7 @@ main(int argc, char **argv)
         return 1;
     if (insecure) {
         cocoimg_registry_options ro = COCOIMG_REGISTRY_OPTIONS_INIT;
-        ro.tls_verify = 0;
+        ro.insecure = 1;
         if (cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &ro, &err) < 0) {
             fprintf(stderr, "pull_cancel_tool: %s\n", cocoimg_error_message(err));
             return 1;

@@ -61,7 +61,8 @@ test_options_init_versions(void)
     CHECK(cocoimg_inspect_options_init(&io, 1) == 0 && io.version >= 1);
     CHECK(cocoimg_crypt_options_init(&cr, 1) == 0 && cr.version >= 1);
     CHECK(cocoimg_unpack_options_init(&uo, 1) == 0 && uo.version >= 1);
-    CHECK(cocoimg_registry_options_init(&ro, 1) == 0 && ro.version >= 1 && ro.tls_verify == 1);
+    CHECK(cocoimg_registry_options_init(&ro, 1) == 0 && ro.version == 1 &&
+          ro.insecure == 1 /* v1: tls_verify */);
     CHECK(cocoimg_copy_options_init(&co, COCOIMG_COPY_OPTIONS_VERSION) == 0);
     CHECK(cocoimg_inspect_options_init(&io, COCOIMG_INSPECT_OPTIONS_VERSION) == 0);
     CHECK(cocoimg_crypt_options_init(&cr, COCOIMG_CRYPT_OPTIONS_VERSION) == 0);

@@ -24,7 +24,9 @@ test_options_init(void)
     cocoimg_registry_options o;
     memset(&o, 0x55, sizeof(o));
     CHECK(cocoimg_registry_options_init(&o, COCOIMG_REGISTRY_OPTIONS_VERSION) == 0);
-    CHECK(o.version == COCOIMG_REGISTRY_OPTIONS_VERSION && o.tls_verify == 1);
+    CHECK(o.version == COCOIMG_REGISTRY_OPTIONS_VERSION && o.insecure == 0);
+    /* version 1: the last field is tls_verify, default 1 (verify) */
+    CHECK(cocoimg_registry_options_init(&o, 1) == 0 && o.version == 1 && o.insecure == 1);
     CHECK(!o.username && !o.password && !o.authfile && !o.cert_dir);
     CHECK(cocoimg_registry_options_init(&o, 99) == COCOIMG_EINVAL);
     return 0;
@@ -46,33 +48,63 @@ test_set_registry_sides(void)
     CHECK_OK(cocoimg_context_new(&ctx, NULL));
     const struct cocoimg__registry_settings *s, *d;
     sides_of(ctx, &s, &d);
-    CHECK(s->tls_verify == 1 && d->tls_verify == 1 && !s->username && !d->cert_dir);
+    CHECK(!s->insecure && !d->insecure && !s->username && !d->cert_dir);
 
     char user[] = "alice", pw[] = "s3cret";
     cocoimg_registry_options o = COCOIMG_REGISTRY_OPTIONS_INIT;
     o.username = user;
     o.password = pw;
     o.cert_dir = "/certs";
-    o.tls_verify = 0;
+    o.insecure = 1;
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &o, NULL));
     sides_of(ctx, &s, &d);
     /* copied, not borrowed */
     memset(user, 'x', 5);
     memset(pw, 'x', 6);
     CHECK(strcmp(s->username, "alice") == 0 && strcmp(s->password, "s3cret") == 0);
-    CHECK(strcmp(s->cert_dir, "/certs") == 0 && !s->authfile && s->tls_verify == 0);
-    CHECK(!d->username && !d->password && d->tls_verify == 1);
+    CHECK(strcmp(s->cert_dir, "/certs") == 0 && !s->authfile && s->insecure);
+    CHECK(!d->username && !d->password && !d->insecure);
 
     cocoimg_registry_options o2 = COCOIMG_REGISTRY_OPTIONS_INIT;
     o2.authfile = "/auth.json";
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST, &o2, NULL));
     sides_of(ctx, &s, &d);
-    CHECK(!s->username && !s->password && !s->cert_dir && s->tls_verify == 1);
+    CHECK(!s->username && !s->password && !s->cert_dir && !s->insecure);
     CHECK(strcmp(s->authfile, "/auth.json") == 0 && strcmp(d->authfile, "/auth.json") == 0);
 
     CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_DST, NULL, NULL));
     sides_of(ctx, &s, &d);
     CHECK(!d->authfile && strcmp(s->authfile, "/auth.json") == 0);
+    return 0;
+}
+
+/* A zeroed struct verifies TLS; a version 1 struct keeps its tls_verify meaning. */
+static int
+test_set_registry_versions(void)
+{
+    _cleanup_(cocoimg_context_freep) cocoimg_context *ctx = NULL;
+    CHECK_OK(cocoimg_context_new(&ctx, NULL));
+    const struct cocoimg__registry_settings *s, *d;
+    cocoimg_registry_options z;
+    memset(&z, 0, sizeof(z));
+    z.version = COCOIMG_REGISTRY_OPTIONS_VERSION;
+    CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC | COCOIMG_SIDE_DST, &z, NULL));
+    sides_of(ctx, &s, &d);
+    CHECK(!s->insecure && !d->insecure);
+    z.insecure = 1;
+    CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &z, NULL));
+    sides_of(ctx, &s, &d);
+    CHECK(s->insecure && !d->insecure);
+    /* v1: the same int is tls_verify: 1 verifies, 0 does not */
+    z.version = 1;
+    z.insecure = 1;
+    CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_SRC, &z, NULL));
+    sides_of(ctx, &s, &d);
+    CHECK(!s->insecure);
+    z.insecure = 0;
+    CHECK_OK(cocoimg_context_set_registry(ctx, COCOIMG_SIDE_DST, &z, NULL));
+    sides_of(ctx, &s, &d);
+    CHECK(d->insecure && !s->insecure);
     return 0;
 }
 
@@ -161,6 +193,7 @@ test_docker_dest_digest_pinned(void)
 static const struct tap_test tests[] = {
     TAP_TEST(test_options_init),
     TAP_TEST(test_set_registry_sides),
+    TAP_TEST(test_set_registry_versions),
     TAP_TEST(test_set_registry_invalid),
     TAP_TEST(test_docker_open_uses_side),
     TAP_TEST(test_docker_dest_digest_pinned),

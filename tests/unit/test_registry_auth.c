@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 #include "tap.h"
 #include "util/base64.h"
 #include "util/fs.h"
@@ -677,7 +678,168 @@ test_credhelper_authfile(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_challenge_bearer),
+/* The realm of a parsed challenge: may the registry's credentials go there? -1: refused. */
+static int
+realm_verdict(const char *www_auth, const char *reg_host, const char *reg_scheme, bool insecure)
+{
+    cocoimg__auth_challenge c;
+    if (parse_ok(&c, www_auth) < 0)
+        return -2;
+    bool send = true;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__auth_realm_check(&send, c.realm, reg_host, reg_scheme, insecure, &e);
+    int v = r < 0 ? (cocoimg_error_code(e) == COCOIMG_EHTTP && !send ? -1 : -3) : send ? 1 : 0;
+    cocoimg_error_free(e);
+    cocoimg__auth_challenge_clear(&c);
+    return v;
+}
+
+static int
+test_realm_policy(void)
+{
+    /* a TLS-verified registry: only https realms, credentials to any of them */
+    CHECK(realm_verdict("Bearer realm=\"https://auth.example/token\",service=reg", "reg.example",
+                        "https", false) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://evil.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"http://reg.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"HTTP://reg.example:443/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"ftp://reg.example/token\"", "reg.example", "https",
+                        false) == -1);
+    CHECK(realm_verdict("Bearer realm=\"file:///etc/passwd\"", "reg.example", "https", true) < 0);
+    /* an insecure registry: plain http realms, credentials only to its own host:port */
+    CHECK(realm_verdict("Bearer realm=\"http://127.0.0.1:5000/token\"", "127.0.0.1:5000", "http",
+                        true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://127.0.0.1:5001/token\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"http://evil.example:5000/token\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"http://LocalHost/token\"", "localhost", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://localhost:80/t\"", "localhost", "http", true) == 1);
+    /* the registry over https on 443: an http realm on the same name is port 80, not the same */
+    CHECK(realm_verdict("Bearer realm=\"http://localhost/t\"", "localhost", "https", true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"https://other:9/t\"", "localhost", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://[::1]:5000/t\"", "[::1]:5000", "http", true) == 1);
+    CHECK(realm_verdict("Bearer realm=\"http://user@127.0.0.2:5000/t\"", "127.0.0.1:5000", "http",
+                        true) == 0);
+    CHECK(realm_verdict("Bearer realm=\"not a url\"", "reg.example", "https", false) == -3);
+    return 0;
+}
+
+static int
+test_token_chars(void)
+{
+    static const char *const good[] = {"abc", "eyJhbGciOi.eyJzdWIi.sig-_~+/", "dG9rZW4=", "a=="};
+    static const char *const bad[] = {
+        "",    "abc\r\nX-Evil: 1", "abc\n", "a b", "tok\x01", "tok\x7f", "=abc",
+        "a=b", "\xc3\xa9",         "a\tb",  "a,b", "\"q\""};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK(cocoimg__auth_token_ok(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(!cocoimg__auth_token_ok(bad[i], strlen(bad[i])));
+    /* an embedded NUL (jansson allows \u0000) */
+    CHECK(!cocoimg__auth_token_ok("ab\0cd", 5));
+    return 0;
+}
+
+/* The copies curl_slist_append() makes of the Authorization header are wiped. */
+static int
+test_slist_wipe(void)
+{
+    struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+    CHECK(l);
+    struct curl_slist *n = curl_slist_append(l, "Authorization: Bearer c2VjcmV0LXRva2Vu");
+    CHECK(n);
+    l = n;
+    size_t len[2] = {strlen(l->data), strlen(l->next->data)};
+    const char *p[2] = {l->data, l->next->data};
+    cocoimg__slist_wipe(l);
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < len[k]; i++)
+            CHECK(p[k][i] == 0);
+    curl_slist_free_all(l);
+    cocoimg__slist_wipe(NULL);
+    return 0;
+}
+
+/* 1: credentials may go there, 0: no credentials, -1: refused */
+static int
+loc_verdict(const char *loc, const char *reg_host, const char *reg_scheme, bool insecure)
+{
+    bool same = true;
+    cocoimg_error *e = NULL;
+    int r = cocoimg__location_check(&same, loc, reg_host, reg_scheme, insecure, &e);
+    bool msg = e && cocoimg_error_message(e)[0];
+    cocoimg_error_free(e);
+    return r < 0 ? (msg && !same ? -1 : -2) : same ? 1 : 0;
+}
+
+static int
+test_location_policy(void)
+{
+    CHECK(loc_verdict("https://reg.example/v2/a/blobs/uploads/1", "reg.example", "https", false) ==
+          1);
+    CHECK(loc_verdict("https://reg.example:443/v2/a/blobs/uploads/1", "reg.example", "https",
+                      false) == 1);
+    CHECK(loc_verdict("https://cdn.example/up?x=1", "reg.example", "https", false) == 0);
+    CHECK(loc_verdict("https://reg.example:8443/up", "reg.example", "https", false) == 0);
+    /* https -> http: refused, also for an insecure registry reached over https */
+    CHECK(loc_verdict("http://reg.example/up", "reg.example", "https", false) == -1);
+    CHECK(loc_verdict("http://reg.example:443/up", "reg.example", "https", true) == -1);
+    CHECK(loc_verdict("http://evil.example/up", "reg.example", "https", true) == -1);
+    CHECK(loc_verdict("ftp://reg.example/up", "reg.example", "https", true) == -1);
+    /* a plain-http (insecure) registry */
+    CHECK(loc_verdict("http://127.0.0.1:5000/v2/a/blobs/uploads/1", "127.0.0.1:5000", "http",
+                      true) == 1);
+    CHECK(loc_verdict("http://127.0.0.1:5001/up", "127.0.0.1:5000", "http", true) == 0);
+    CHECK(loc_verdict("https://127.0.0.1:5000/up", "127.0.0.1:5000", "http", true) == 1);
+    return 0;
+}
+
+/*
+ * A 200 answer to a resumed request skips the bytes already handed on.  When
+ * the buffer is full the callback pauses and curl delivers the same bytes
+ * again: the skip must not have been consumed by the paused call.
+ */
+static int
+test_resume_skip_pause(void)
+{
+    struct cocoimg__xfer *x = calloc(1, sizeof(*x));
+    CHECK(x);
+    x->stream = true;
+    CHECK((x->body = malloc(COCOIMG__XFER_RING_CAP)));
+    x->hdr_done = true;
+    x->status = 200;
+    x->skip = 5;
+    x->body_len = COCOIMG__XFER_RING_CAP - 10; /* the consumer is behind */
+    char buf[100];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (char)('a' + i % 26);
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == CURL_WRITEFUNC_PAUSE);
+    CHECK(x->paused && x->skip == 5);
+    x->body_len = 0; /* the consumer caught up */
+    x->body_off = 0;
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == sizeof(buf));
+    CHECK(x->body_len == sizeof(buf) - 5 && x->skip == 0);
+    CHECK(memcmp(x->body, buf + 5, sizeof(buf) - 5) == 0);
+    /* a buffer wholly inside the skip is consumed and dropped */
+    x->skip = 200;
+    x->body_len = 0;
+    CHECK(cocoimg__xfer_write_cb(buf, 1, sizeof(buf), x) == sizeof(buf));
+    CHECK(x->skip == 100 && x->body_len == 0);
+    free(x->body);
+    free(x);
+    return 0;
+}
+
+static const struct tap_test tests[] = {TAP_TEST(test_resume_skip_pause),
+                                        TAP_TEST(test_location_policy),
+                                        TAP_TEST(test_slist_wipe),
+                                        TAP_TEST(test_realm_policy),
+                                        TAP_TEST(test_token_chars),
+                                        TAP_TEST(test_challenge_bearer),
                                         TAP_TEST(test_challenge_basic_and_multi),
                                         TAP_TEST(test_challenge_bad),
                                         TAP_TEST(test_authfile_lookup),
