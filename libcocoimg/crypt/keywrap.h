@@ -161,6 +161,8 @@ struct cocoimg__pkcs7_state {
     size_t n_certs;
 };
 
+struct cocoimg__gpg_home; /* gpg/gpg.h */
+
 struct cocoimg__pgp_state {
     char **recipients; /* e-mail, name or key id */
     size_t n_recipients;
@@ -171,7 +173,7 @@ struct cocoimg__pgp_state {
      * keys (skopeo's --decryption-key secring.gpg); created on the first
      * such key, its agent stopped and the directory removed on free.
      */
-    char *keyring_home;
+    struct cocoimg__gpg_home *keyring_home;
 };
 
 struct cocoimg__provider_recipient {
@@ -193,7 +195,5 @@ struct cocoimg__provider_state {
 /* Set the GnuPG settings of a pgp state. */
 int cocoimg__pgp_state_configure(void *state, const char *homedir, bool decrypt,
                                  cocoimg_error **err);
-/* Stop the gpg-agent of a private GnuPG home and remove it. */
-void cocoimg__pgp_home_remove(const char *home);
 
 #endif

@@ -20,32 +20,25 @@
  * describe: the PKESK key IDs, read by the small bounded packet parser below
  * (no keys, no gpg needed).
  *
- * Every call uses its own gpgme context bound to the configured home
- * directory.  GnuPG starts a gpg-agent for that home; stopping it is up to
- * the owner of the home (`gpgconf --homedir DIR --kill all`).
+ * Every call uses its own gpgme context (gpg/) bound to the configured home
+ * directory.  Keyrings given as keys go into a private home of gpg/ whose
+ * agent is stopped and which is removed with the state.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <gpgme.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
-#include <spawn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "crypt/keys.h"
 #include "crypt/keywrap.h"
+#include "gpg/gpg.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/fs.h"
 #include "util/secret.h"
-
-extern char **environ;
 
 #define PGP_MAX_BLOB (1u << 20)
 #define PGP_MAX_PKESK 256
@@ -218,46 +211,7 @@ pgp_describe(const uint8_t *blob, size_t len, json_t **out, cocoimg_error **err)
 }
 
 /* ------------------------------------------------------------------------ */
-/* gpgme plumbing                                                            */
-
-static pthread_once_t gpgme_once = PTHREAD_ONCE_INIT;
-static bool gpgme_ok;
-
-static void
-gpgme_init_once(void)
-{
-    gpgme_ok = gpgme_check_version(NULL) != NULL &&
-               gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP) == GPG_ERR_NO_ERROR;
-}
-
-struct pass_state {
-    bool asked;
-};
-
-static gpgme_error_t
-refuse_passphrase(void *hook, const char *uid_hint, const char *info, int prev_bad, int fd)
-{
-    (void)uid_hint;
-    (void)info;
-    (void)prev_bad;
-    (void)fd;
-    ((struct pass_state *)hook)->asked = true;
-    return gpg_error(GPG_ERR_NO_PASSPHRASE);
-}
-
-static void
-ctx_releasep(gpgme_ctx_t *c)
-{
-    if (*c)
-        gpgme_release(*c);
-}
-
-static void
-data_releasep(gpgme_data_t *d)
-{
-    if (*d)
-        gpgme_data_release(*d);
-}
+/* GnuPG homes (gpg/)                                                        */
 
 static int
 gpg_fail(cocoimg_error **err, int code, gpgme_error_t e, const char *what)
@@ -266,85 +220,16 @@ gpg_fail(cocoimg_error **err, int code, gpgme_error_t e, const char *what)
 }
 
 static int
-new_ctx_home(gpgme_ctx_t *out, const char *homedir, struct pass_state *ps, cocoimg_error **err)
-{
-    pthread_once(&gpgme_once, gpgme_init_once);
-    if (!gpgme_ok)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                  "pgp: GPGME or its OpenPGP engine (gpg) is not usable");
-    gpgme_ctx_t ctx = NULL;
-    gpgme_error_t e = gpgme_new(&ctx);
-    if (e)
-        return gpg_fail(err, COCOIMG_ERROR, e, "cannot create a GPGME context");
-    if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) ||
-        (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, homedir)) ||
-        (e = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK))) {
-        gpgme_release(ctx);
-        return gpg_fail(err, COCOIMG_ERROR, e, "cannot configure the GPGME context");
-    }
-    gpgme_set_armor(ctx, 0);
-    gpgme_set_offline(ctx, 1);
-    gpgme_set_passphrase_cb(ctx, refuse_passphrase, ps);
-    *out = ctx;
-    return 0;
-}
-
-static int
-new_ctx(gpgme_ctx_t *out, const struct cocoimg__pgp_state *st, struct pass_state *ps,
-        cocoimg_error **err)
-{
-    return new_ctx_home(out, st->homedir, ps, err);
-}
-
-void
-cocoimg__pgp_home_remove(const char *home)
-{
-    /* gpg started an agent for this home: stop it before removing its socket dir */
-    pid_t pid;
-    char *argv[] = {(char *)"gpgconf", (char *)"--homedir", (char *)home,
-                    (char *)"--kill",  (char *)"all",       NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    if (posix_spawnp(&pid, "gpgconf", &fa, NULL, argv, environ) == 0) {
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    cocoimg__rm_rf(AT_FDCWD, home, NULL);
-}
-
-static int
 pgp_import_keyring(struct cocoimg__pgp_state *cfg, const uint8_t *buf, size_t len, const char *name,
                    cocoimg_error **err)
 {
-    if (!cfg->keyring_home) {
-        const char *tmp = getenv("TMPDIR");
-        char *home = NULL;
-        if (asprintf(&home, "%s/cocoimg-gnupg.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
-            return cocoimg__error_oom(err);
-        if (!mkdtemp(home)) {
-            int e = errno;
-            free(home);
-            return cocoimg__error_set(err, COCOIMG_EIO, e, "pgp: cannot create a GnuPG home");
-        }
-        cfg->keyring_home = home;
-    }
-    struct pass_state ps = {0};
-    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
-    int r = new_ctx_home(&ctx, cfg->keyring_home, &ps, err);
-    if (r < 0)
+    int r;
+    if (!cfg->keyring_home && (r = cocoimg__gpg_home_new(&cfg->keyring_home, NULL, err)) < 0)
         return r;
-    _cleanup_(data_releasep) gpgme_data_t data = NULL;
-    gpgme_error_t e = gpgme_data_new_from_mem(&data, (const char *)buf, len, 0);
-    if (e)
-        return gpg_fail(err, COCOIMG_ENOMEM, e, "cannot create data buffers");
-    if ((e = gpgme_op_import(ctx, data)))
-        return gpg_fail(err, COCOIMG_EFORMAT, e, name);
-    gpgme_import_result_t res = gpgme_op_import_result(ctx);
-    if (!res || res->secret_read == 0)
+    size_t n_secret = 0;
+    if ((r = cocoimg__gpg_home_import(cfg->keyring_home, buf, len, NULL, &n_secret, err)) < 0)
+        return r;
+    if (n_secret == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pgp: '%s' holds no OpenPGP secret key",
                                   name);
     return 0;
@@ -460,9 +345,8 @@ pgp_wrap_blob(const struct cocoimg__pgp_state *cfg, const cocoimg__secret *opts,
 {
     if (!cfg || cfg->n_recipients == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pgp: no recipients");
-    struct pass_state ps = {0};
-    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
-    int r = new_ctx(&ctx, cfg, &ps, err);
+    _cleanup_(cocoimg__gpgme_ctx_releasep) gpgme_ctx_t ctx = NULL;
+    int r = cocoimg__gpg_ctx_new(&ctx, cfg->homedir, NULL, err);
     if (r < 0)
         return r;
     _cleanup_(keylist_freep) struct keylist *l = calloc(1, sizeof(*l));
@@ -474,8 +358,8 @@ pgp_wrap_blob(const struct cocoimg__pgp_state *cfg, const cocoimg__secret *opts,
             return r;
     }
 
-    _cleanup_(data_releasep) gpgme_data_t plain = NULL;
-    _cleanup_(data_releasep) gpgme_data_t cipher = NULL;
+    _cleanup_(cocoimg__gpgme_data_releasep) gpgme_data_t plain = NULL;
+    _cleanup_(cocoimg__gpgme_data_releasep) gpgme_data_t cipher = NULL;
     gpgme_error_t e;
     if ((e = gpgme_data_new_from_mem(&plain, (const char *)opts->ptr, opts->len, 0)) ||
         (e = gpgme_data_new(&cipher)))
@@ -599,7 +483,7 @@ pgp_unwrap(const cocoimg__crypt_config *c, const void *state, const char *annota
     /* keyrings given as keys first, then the user's GnuPG home */
     if (cfg->keyring_home) {
         cocoimg_error *e1 = NULL;
-        r = unwrap_home(cfg->keyring_home, scan, blob, len, out, &e1);
+        r = unwrap_home(cocoimg__gpg_home_dir(cfg->keyring_home), scan, blob, len, out, &e1);
         if (r != COCOIMG_ENOKEY || !cfg->decrypt) {
             if (r < 0 && err && !*err)
                 *err = e1;
@@ -617,15 +501,15 @@ unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blo
             cocoimg__secret **out, cocoimg_error **err)
 {
     int r;
-    struct pass_state ps = {0};
-    _cleanup_(ctx_releasep) gpgme_ctx_t ctx = NULL;
-    r = new_ctx_home(&ctx, homedir, &ps, err);
+    bool asked = false;
+    _cleanup_(cocoimg__gpgme_ctx_releasep) gpgme_ctx_t ctx = NULL;
+    r = cocoimg__gpg_ctx_new(&ctx, homedir, &asked, err);
     if (r < 0)
         return r;
     struct sink sink = {0};
     struct gpgme_data_cbs cbs = {.write = sink_write};
-    _cleanup_(data_releasep) gpgme_data_t cipher = NULL;
-    _cleanup_(data_releasep) gpgme_data_t plain = NULL;
+    _cleanup_(cocoimg__gpgme_data_releasep) gpgme_data_t cipher = NULL;
+    _cleanup_(cocoimg__gpgme_data_releasep) gpgme_data_t plain = NULL;
     gpgme_error_t e;
     if ((e = gpgme_data_new_from_mem(&cipher, (const char *)blob, len, 0)) ||
         (e = gpgme_data_new_from_cbs(&plain, &cbs, &sink)))
@@ -641,7 +525,7 @@ unwrap_home(const char *homedir, const struct pgp_scan *scan, const uint8_t *blo
     if (sink.overflow)
         r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pgp: decrypted options exceed %u bytes",
                                PGP_MAX_PLAINTEXT);
-    else if (ps.asked)
+    else if (asked)
         r = cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
                                "pgp: the secret key needs a passphrase (not supported; remove "
                                "the protection or use gpg-agent's cache)");
@@ -692,10 +576,7 @@ pgp_state_free(void *state)
         free(st->recipients[i]);
     free(st->recipients);
     free(st->homedir);
-    if (st->keyring_home) {
-        cocoimg__pgp_home_remove(st->keyring_home);
-        free(st->keyring_home);
-    }
+    cocoimg__gpg_home_free(st->keyring_home);
     free(st);
 }
 

@@ -9,6 +9,7 @@
 
 #include "crypt/config.h"
 #include "crypt/keys.h"
+#include "gpg/gpg.h"
 #include "tap.h"
 #include "util/base64.h"
 
@@ -502,8 +503,8 @@ test_config(void)
     CHECK_OK(cocoimg__crypt_config_add_key(cfg, key("pgp_secring.gpg"), NULL));
     CHECK(pgp->keyring_home != NULL);
     struct stat st;
-    CHECK(stat(pgp->keyring_home, &st) == 0 && S_ISDIR(st.st_mode));
-    _cleanup_free_ char *home = strdup(pgp->keyring_home);
+    CHECK(stat(cocoimg__gpg_home_dir(pgp->keyring_home), &st) == 0 && S_ISDIR(st.st_mode));
+    _cleanup_free_ char *home = strdup(cocoimg__gpg_home_dir(pgp->keyring_home));
     /* a public keyring holds no secret key */
     CHECK(err_code(cocoimg__crypt_config_add_key(cfg, key("pgp_pubring.gpg"), &e), &e,
                    COCOIMG_EINVAL, "no OpenPGP secret key"));
