@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "copy.h"
 #include "resolve.h"
 #include "signatures/check.h"
+#include "signatures/sign.h"
 #include "transport/transport.h"
 #include "util/context.h"
 #include "util/json.h"
@@ -18,6 +20,7 @@ struct copy_state {
     cocoimg__source *src;
     cocoimg__dest *dst;
     const struct cocoimg__copy_hooks *hooks;
+    cocoimg__copy_signer *signer; /* NULL: no signing */
 };
 
 int
@@ -26,7 +29,10 @@ cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
     if (!COCOIMG__VERSION_OK(version, COCOIMG_COPY_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
     cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
-    *opts = def;
+    /* only the prefix a caller of @p version has */
+    size_t n = version >= 2 ? sizeof(def) : offsetof(cocoimg_copy_options, sign_by);
+    memcpy(opts, &def, n);
+    opts->version = version;
     return 0;
 }
 
@@ -253,6 +259,8 @@ copy_all(struct copy_state *st, cocoimg__resolve *res, cocoimg_error **err)
         const char *mt = NULL;
         if ((r = copy_entry(st, img, &mbuf, &mlen, &mt, err)) < 0)
             return r;
+        if ((r = cocoimg__copy_signer_sign(st->signer, mbuf, mlen, err)) < 0)
+            return cocoimg__error_wrap(err, r, "signing manifest %zu", img->entry_index);
         cocoimg__digest dg;
         if ((r = cocoimg__digest_buffer(&dg, img->doc.digest.alg, mbuf, mlen, err)) < 0)
             return r;
@@ -277,6 +285,8 @@ copy_all(struct copy_state *st, cocoimg__resolve *res, cocoimg_error **err)
     cocoimg__digest dg;
     if ((r = cocoimg__dest_put_manifest(st->dst, out, nlen, ix_mt, &dg, err)) < 0)
         return cocoimg__error_wrap(err, r, "index");
+    if ((r = cocoimg__copy_signer_sign(st->signer, out, nlen, err)) < 0)
+        return cocoimg__error_wrap(err, r, "signing the index");
     return cocoimg__dest_commit(st->dst, out, nlen, ix_mt, err);
 }
 
@@ -309,7 +319,10 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     if ((r = cocoimg_reference_parse(&dref, dst, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
 
-    struct copy_state st = {.ctx = ctx, .hooks = hooks};
+    _cleanup_(cocoimg__copy_signer_freep) cocoimg__copy_signer *signer = NULL;
+    if ((r = cocoimg__copy_signer_new(&signer, opts, dref, err)) < 0)
+        return cocoimg__error_wrap(err, r, "copy");
+    struct copy_state st = {.ctx = ctx, .hooks = hooks, .signer = signer};
     _cleanup_source_ cocoimg__source *s = NULL;
     if ((r = cocoimg__source_open(&s, ctx, sref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: source");
@@ -338,6 +351,8 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
             r = copy_entry(&st, img, &mbuf, &mlen, &mt, err);
         else
             r = copy_image(&st, img, &mbuf, &mlen, &mt, err);
+        if (r == 0)
+            r = cocoimg__copy_signer_sign(st.signer, mbuf, mlen, err);
         if (r == 0)
             r = cocoimg__dest_commit(d, mbuf, mlen, mt, err);
     }

@@ -65,12 +65,29 @@ typedef struct cocoimg_copy_options {
      * platform of the running machine.  Ignored for single-manifest sources.
      */
     const char *platform;
+    /* --- version 2 --- */
+    /**
+     * Simple-sign what is written (skopeo copy --sign-by): the fingerprint
+     * of a secret key in @c sign_gpg_homedir (NULL: GnuPG's default).  Every
+     * manifest written is signed (with @c all: each image and the index)
+     * for the destination's docker reference, and the signatures are
+     * stored in the lookaside-staging store that @c registries_d names for
+     * the destination (file:// only), before the tag is written: a failed
+     * signature fails the copy.  Only docker:// destinations.  NULL: no
+     * signing.
+     */
+    const char *sign_by;
+    /** The passphrase of that key; NULL: none.  Never in a message. */
+    const char *sign_passphrase;
+    const char *sign_gpg_homedir;
+    /** containers-registries.d(5) directory for the lookaside store; NULL: none. */
+    const char *registries_d;
 } cocoimg_copy_options;
 
-#define COCOIMG_COPY_OPTIONS_VERSION 1
+#define COCOIMG_COPY_OPTIONS_VERSION 2
 #define COCOIMG_COPY_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        COCOIMG_COPY_OPTIONS_VERSION, 0, NULL                                                      \
+        COCOIMG_COPY_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL                              \
     }
 
 /**

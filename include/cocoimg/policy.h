@@ -23,6 +23,8 @@
  * refused when evaluated (fail closed) until cosign verification lands.
  */
 
+#include <stddef.h>
+
 #include <cocoimg/common.h>
 #include <cocoimg/context.h>
 #include <cocoimg/errors.h>
@@ -70,6 +72,39 @@ cocoimg_context_set_policy(cocoimg_context *ctx, const cocoimg_policy_options *o
  */
 COCOIMG_EXTERN(int)
 cocoimg_verify(cocoimg_context *ctx, const char *ref, const char *platform, cocoimg_error **err);
+
+/**
+ * Make a simple signature (containers-signature(5), as skopeo
+ * standalone-sign): the payload names the sha256 digest of @p manifest and
+ * @p docker_reference (normalised: "busybox" is docker.io/library/busybox),
+ * signed by the secret key @p fingerprint of the GnuPG home @p gpg_homedir
+ * (NULL: GnuPG's default).  @p passphrase may be NULL; it never appears in
+ * a message.  *sig_out is freed with cocoimg_free().
+ * @return 0; COCOIMG_ENOTFOUND (no such secret key), COCOIMG_EAUTH (the
+ *         key needs a passphrase, or it is wrong), COCOIMG_EINVAL.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_standalone_sign(unsigned char **sig_out, size_t *sig_len, const void *manifest,
+                        size_t manifest_len, const char *docker_reference, const char *fingerprint,
+                        const char *passphrase, const char *gpg_homedir, cocoimg_error **err);
+
+/**
+ * Verify a simple signature of @p manifest for @p docker_reference (as
+ * skopeo standalone-verify): the keys are @p public_key_file, or, when it
+ * is NULL, the public keys @p fingerprints exported from @p gpg_homedir
+ * (NULL: GnuPG's default); with a key file, @p fingerprints (if any)
+ * restrict which of its keys may have signed.  Verification runs in a
+ * throw-away GnuPG home.  On success the signing key's fingerprint and the
+ * manifest digest go to *fingerprint_out / *digest_out (cocoimg_free()).
+ * @return 0; COCOIMG_EPOLICY with the reason when the signature is not
+ *         accepted; COCOIMG_EINVAL, COCOIMG_ENOTFOUND for bad arguments.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_standalone_verify(char **fingerprint_out, char **digest_out, const void *manifest,
+                          size_t manifest_len, const char *docker_reference,
+                          const char *const *fingerprints, size_t n_fingerprints,
+                          const char *public_key_file, const char *gpg_homedir, const void *sig,
+                          size_t sig_len, cocoimg_error **err);
 
 COCOIMG_END_DECL
 
