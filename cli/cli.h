@@ -215,6 +215,15 @@ int cli_policy_parse(struct cli_policy *p, const char *cmd, int c, const char *a
 /* Load the policy into @p ctx (unless --insecure-policy); an exit code. */
 int cli_policy_apply(const struct cli_policy *p, const char *cmd, cocoimg_context *ctx);
 void cli_policy_usage(FILE *out, bool insecure);
+/* --registries.d, else ~/.config/containers/registries.d if it exists, else
+ * /etc/containers/registries.d */
+const char *cli_policy_registries_d(const struct cli_policy *p);
+/*
+ * Read a passphrase file (first line, without its newline) into wiped
+ * memory; NULL (message printed) on failure.  Free with cli_secret_free().
+ */
+char *cli_read_passphrase_file(const char *cmd, const char *path);
+void cli_secret_free(char *s);
 
 /* The flag as the user spelled it, for messages: "--NAME" or "-C". */
 const char *cli_flag_name(const struct option *opts, int longindex, int c, char buf[static 32]);

@@ -19,24 +19,34 @@ usage_copy(FILE *out)
                  "Options:\n"
                  "  -a, --all             copy every manifest of an index and the index itself\n"
                  "  -p, --platform P      from an index, copy the manifest for P (default: host)\n"
+                 "      --sign-by FPR     simple-sign what is written with the GPG secret key\n"
+                 "                        FPR ($GNUPGHOME); the signature goes to the\n"
+                 "                        lookaside-staging store registries.d names for DST\n"
+                 "      --sign-passphrase-file F  the key's passphrase (first line of F)\n"
                  "  -h, --help            show this help\n");
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
 }
 
+enum { OPT_SIGN_BY = 0x2400, OPT_SIGN_PASSFILE };
+
 static int
 cmd_copy(int argc, char **argv)
 {
-    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         CLI_REGISTRY_LONGOPTS,
-                                         CLI_REGISTRY_SD_LONGOPTS,
-                                         CLI_POLICY_LONGOPTS,
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'a'},
+        {"platform", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {"sign-by", required_argument, NULL, OPT_SIGN_BY},
+        {"sign-passphrase-file", required_argument, NULL, OPT_SIGN_PASSFILE},
+        CLI_REGISTRY_LONGOPTS,
+        CLI_REGISTRY_SD_LONGOPTS,
+        CLI_POLICY_LONGOPTS,
+        {NULL, 0, NULL, 0}};
     struct cli_registry reg = CLI_REGISTRY_INIT;
     struct cli_policy pol = CLI_POLICY_INIT;
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
+    const char *passfile = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "ap:h", opts, NULL)) != -1) {
         switch (c) {
@@ -49,6 +59,12 @@ cmd_copy(int argc, char **argv)
         case 'h':
             usage_copy(stdout);
             return CLI_EXIT_OK;
+        case OPT_SIGN_BY:
+            co.sign_by = optarg;
+            break;
+        case OPT_SIGN_PASSFILE:
+            passfile = optarg;
+            break;
         default: {
             int rr = cli_policy_parse(&pol, "copy", c, optarg);
             if (rr == 0)
@@ -71,8 +87,20 @@ cmd_copy(int argc, char **argv)
         cocoimg_context_free(ctx);
         return rc;
     }
+    char *pass = NULL;
+    if (passfile && !co.sign_by) {
+        cocoimg_context_free(ctx);
+        return cli_usage_error("copy", "--sign-passphrase-file needs --sign-by");
+    }
+    if (passfile && !(pass = cli_read_passphrase_file("copy", passfile))) {
+        cocoimg_context_free(ctx);
+        return CLI_EXIT_FAIL;
+    }
+    co.sign_passphrase = pass;
+    co.registries_d = cli_policy_registries_d(&pol);
     cocoimg_error *err = NULL;
     int r = cocoimg_copy(ctx, argv[optind], argv[optind + 1], &co, &err);
+    cli_secret_free(pass);
     cocoimg_context_free(ctx);
     if (r < 0)
         return cli_error(err);

@@ -14,6 +14,8 @@ extern const struct cli_command cli_cmd_decrypt;
 extern const struct cli_command cli_cmd_layerinfo;
 extern const struct cli_command cli_cmd_unpack;
 extern const struct cli_command cli_cmd_verify;
+extern const struct cli_command cli_cmd_standalone_sign;
+extern const struct cli_command cli_cmd_standalone_verify;
 extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_get_resource, cli_cmd_attest;
 

@@ -25,7 +25,7 @@ usage_main(FILE *out)
                  "Confidential container images: ocicrypt-compatible layer encryption,\n"
                  "signatures and in-guest pulling.\n\nCommands:\n");
     for (const struct cli_command *const *c = cli_commands; *c; c++)
-        fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
+        fprintf(out, "  %-17s %s\n", (*c)->name, (*c)->summary);
     fprintf(out, "\nImage references:\n"
                  "  oci:DIR[:REF]            OCI image layout directory, REF = ref.name\n"
                  "  oci-archive:FILE[:REF]   tar archive of an OCI image layout\n"

@@ -44,6 +44,21 @@ exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+const char *
+cli_policy_registries_d(const struct cli_policy *p)
+{
+    static char user_rd[4096];
+    if (p->registries_d)
+        return p->registries_d;
+    const char *home = getenv("HOME");
+    if (home && *home) {
+        snprintf(user_rd, sizeof(user_rd), "%s/.config/containers/registries.d", home);
+        if (exists(user_rd))
+            return user_rd;
+    }
+    return SYSTEM_REGISTRIES_D;
+}
+
 int
 cli_policy_apply(const struct cli_policy *p, const char *cmd, cocoimg_context *ctx)
 {
@@ -52,12 +67,10 @@ cli_policy_apply(const struct cli_policy *p, const char *cmd, cocoimg_context *c
             return cli_usage_error(cmd, "--policy and --insecure-policy are mutually exclusive");
         return CLI_EXIT_OK;
     }
-    char user_policy[4096] = "", user_rd[4096] = "";
+    char user_policy[4096] = "";
     const char *home = getenv("HOME");
-    if (home && *home) {
+    if (home && *home)
         snprintf(user_policy, sizeof(user_policy), "%s/.config/containers/policy.json", home);
-        snprintf(user_rd, sizeof(user_rd), "%s/.config/containers/registries.d", home);
-    }
     const char *env = getenv("COCOIMG_POLICY");
     const char *policy = p->policy;
     if (!policy && env && *env)
@@ -74,11 +87,7 @@ cli_policy_apply(const struct cli_policy *p, const char *cmd, cocoimg_context *c
                 SYSTEM_POLICY);
         return CLI_EXIT_FAIL;
     }
-    const char *rd = p->registries_d;
-    if (!rd && user_rd[0] && exists(user_rd))
-        rd = user_rd;
-    if (!rd)
-        rd = SYSTEM_REGISTRIES_D;
+    const char *rd = cli_policy_registries_d(p);
     cocoimg_policy_options po = COCOIMG_POLICY_OPTIONS_INIT;
     po.policy_path = policy;
     po.registries_d = rd;

@@ -23,7 +23,7 @@ done
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 38
+plan 54
 
 export GNUPGHOME=$T/gnupg
 mkdir -m 700 "$GNUPGHOME"
@@ -216,6 +216,47 @@ ok "refused pull: and no blob request (config or layer)" sh -c '! grep -q "/blob
 ok "pull of the signed image: accepted" \
     "$COCO_IMG" pull --tls-verify=false --policy good.json $SK "docker://$REG/app:v1" "$T/bundle"
 ok "the accepted pull has its rootfs" test -s "$T/bundle/rootfs/etc/hello"
+
+# coco-img signs, skopeo verifies
+"$COCO_IMG" standalone-sign -o sig.coco m1.json "$REG/app:v1" "$FA" >csign.log 2>&1
+ok "coco-img standalone-sign" test -s sig.coco
+ok "skopeo standalone-verify accepts coco-img's signature" \
+    skopeo standalone-verify m1.json "$REG/app:v1" "$FA" sig.coco
+ok "coco-img standalone-verify accepts it too" \
+    "$COCO_IMG" standalone-verify m1.json "$REG/app:v1" "$FA" sig.coco
+skopeo standalone-sign -o sig.sk m1.json "$REG/app:v1" "$FA" >/dev/null 2>&1
+ok "coco-img standalone-verify accepts skopeo's signature (--public-key-file, any)" \
+    "$COCO_IMG" standalone-verify --public-key-file alice.pub m1.json "$REG/app:v1" any sig.sk
+fails "standalone-verify: another reference is refused" 3 \
+    "$COCO_IMG" standalone-verify m1.json "$REG/app:v2" "$FA" sig.coco
+fails "standalone-verify: another manifest is refused" 3 \
+    "$COCO_IMG" standalone-verify m2.json "$REG/app:v1" "$FA" sig.coco
+fails "standalone-verify: a key that did not sign is refused" 3 \
+    "$COCO_IMG" standalone-verify m1.json "$REG/app:v1" "$FB" sig.coco
+fails "skopeo agrees: the key that did not sign is refused" '*' \
+    skopeo standalone-verify m1.json "$REG/app:v1" "$FB" sig.coco
+
+# a protected key: the passphrase comes from a file and is never printed
+gpg --batch --pinentry-mode loopback --passphrase 'pw-S3cr3t' --quick-gen-key "Pat <pat@example.com>" ed25519 sign never >/dev/null 2>&1
+FP=$(gpg --batch --with-colons --list-keys pat@example.com | awk -F: '/^fpr/ {print $10; exit}')
+echo 'pw-S3cr3t' >pass.txt
+echo 'wrong-pw-W0rd' >wrong.txt
+# (a fresh agent: nothing cached from the key generation)
+gpgconf --homedir "$GNUPGHOME" --kill gpg-agent
+fails "a wrong passphrase fails" 3 \
+    "$COCO_IMG" standalone-sign --passphrase-file wrong.txt -o sig.bad m1.json "$REG/app:v1" "$FP"
+ok "without printing it" sh -c '! grep -q "wrong-pw" "$1"' _ "$T_TMP/out.$T_NUM"
+ok "standalone-sign with --passphrase-file" \
+    "$COCO_IMG" standalone-sign --passphrase-file pass.txt -o sig.pat m1.json "$REG/app:v1" "$FP"
+ok "and skopeo verifies it" skopeo standalone-verify m1.json "$REG/app:v1" "$FP" sig.pat
+
+# coco-img copy --sign-by: signed into the lookaside store; skopeo's policy-checked copy accepts it
+ok "coco-img copy --sign-by" \
+    "$COCO_IMG" copy --insecure-policy $SK --dest-tls-verify=false --sign-by "$FA" oci:img2:t "docker://$REG/app:cocosigned"
+verdict "signed by coco-img copy: coco-img and skopeo accept it" 0 good.json app:cocosigned
+fails "copy --sign-by to an oci: destination is refused" 2 \
+    "$COCO_IMG" copy --insecure-policy --sign-by "$FA" oci:img2:t "oci:$T/signed-oci:x"
+ok "and leaves nothing" test ! -e "$T/signed-oci"
 
 # invalid and missing policies exit 1
 echo '{"default": [{"type": "signedBy", "keyType": "GPGKeys"}]}' >bad.json
