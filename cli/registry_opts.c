@@ -7,6 +7,26 @@
 #include "cli.h"
 
 #define PASSWORD_ENV "COCOIMG_REGISTRY_PASSWORD"
+#define STALL_ENV "COCOIMG_REGISTRY_STALL_TIMEOUT"
+/* Upper bound of $COCOIMG_REGISTRY_STALL_TIMEOUT (one day). */
+#define STALL_MAX 86400
+
+/* $COCOIMG_REGISTRY_STALL_TIMEOUT: seconds (1 to STALL_MAX); unset or empty: 0 (default). */
+static int
+stall_timeout(unsigned int *out, const char *cmd)
+{
+    const char *v = getenv(STALL_ENV);
+    *out = 0;
+    if (!v || !*v)
+        return 0;
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || n == 0 || n > STALL_MAX)
+        return cli_usage_error(cmd, "$%s: expected seconds from 1 to %d, not '%s'", STALL_ENV,
+                               STALL_MAX, v);
+    *out = (unsigned int)n;
+    return 0;
+}
 
 static int
 parse_bool(int *out, const char *cmd, const char *flag, const char *arg)
@@ -68,6 +88,8 @@ apply_side(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx, 
                  : r->tls_verify[0] >= 0  ? r->tls_verify[0]
                                           : 1;
     ro.insecure = !verify;
+    if (stall_timeout(&ro.stall_timeout, cmd) != 0)
+        return CLI_EXIT_USAGE;
     const char *creds = pick(r->creds, side);
     char *user = NULL;
     if (creds) {

@@ -115,11 +115,20 @@ typedef struct cocoimg_registry_options {
      * used tls_verify no longer compiles: write insecure = !tls_verify.
      */
     int insecure;
+    /* --- version 2 --- */
+    /**
+     * Seconds without any byte from a registry (a stalled answer, headers
+     * sent and then nothing) before the transfer is given up: a blob
+     * download is then resumed with a Range request, a few times at most,
+     * other requests are retried; then the operation fails with
+     * COCOIMG_ENET.  0: the default, 30 s.
+     */
+    unsigned int stall_timeout;
 } cocoimg_registry_options;
 
 #define COCOIMG_REGISTRY_OPTIONS_INIT                                                              \
     {                                                                                              \
-        COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0                                \
+        COCOIMG_REGISTRY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0                             \
     }
 
 /**

@@ -92,8 +92,14 @@ blob_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
             return 0; /* the verifying stage above judges length and digest */
         if (s->size >= 0 && s->offset >= (uint64_t)s->size)
             return 0;
-        if (!cocoimg__curl_retryable(x->result) || s->resumes >= MAX_RESUMES)
+        if (!cocoimg__curl_retryable(x->result))
             return cocoimg__registry_net_error(s->r, s->what, x, err);
+        if (s->resumes >= MAX_RESUMES) {
+            int rc = cocoimg__registry_net_error(s->r, s->what, x, err);
+            return cocoimg__error_wrap(err, rc,
+                                       "gave up after %u resumed downloads at byte %" PRIu64,
+                                       s->resumes, s->offset);
+        }
         cocoimg__log(s->r->ctx, COCOIMG_LOG_INFO,
                      "registry '%s': %s: %s; resuming at byte %" PRIu64, s->r->host, s->what,
                      cocoimg__xfer_curl_error(x), s->offset);

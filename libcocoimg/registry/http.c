@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "registry/registry_int.h"
 
@@ -19,6 +20,14 @@
 #define RECV_BUFSZ (128 * 1024)
 #define RING_CAP COCOIMG__XFER_RING_CAP
 _Static_assert(RING_CAP == 2u * RECV_BUFSZ, "the ring holds two receive buffers");
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void
 cocoimg__slist_wipe(struct curl_slist *l)
@@ -99,6 +108,7 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
     struct cocoimg__xfer *x = userdata;
     size_t n = size * nitems;
     size_t l = n;
+    x->last_io_ms = mono_ms();
     while (l > 0 && (buf[l - 1] == '\r' || buf[l - 1] == '\n'))
         l--;
     if (l == 0) {
@@ -176,6 +186,7 @@ cocoimg__xfer_write_cb(char *buf, size_t size, size_t nmemb, void *userdata)
 {
     struct cocoimg__xfer *x = userdata;
     size_t n = size * nmemb;
+    x->last_io_ms = mono_ms();
     if (!x->hdr_done)
         return n; /* body of a redirect: not ours */
     if (x->status < 200 || x->status >= 300) {
@@ -252,6 +263,7 @@ read_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
     struct cocoimg__xfer *x = userdata;
     size_t want = size * nitems;
+    x->last_io_ms = mono_ms(); /* time spent in our own reader is not the registry's */
     if (x->up_mem) {
         size_t left = x->up_len - x->up_off;
         size_t n = want < left ? want : left;
@@ -336,9 +348,11 @@ cocoimg__xfer_new(struct cocoimg__xfer **out, cocoimg__registry *r,
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, r->insecure ? "http,https" : "https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "coco-img/" PACKAGE_VERSION);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-    /* a stalled connection counts as a connection error (and is retried) */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    /* A stalled connection (no byte for stall_s) counts as a connection
+     * error: retried, or resumed for a blob, a bounded number of times.
+     * cocoimg__xfer_run() watches for it (curl's low-speed check averages
+     * over a window of seconds and would see a stall late). */
+    x->stall_ms = r->stall_s * 1000u;
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)RECV_BUFSZ);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
@@ -433,7 +447,17 @@ oom:
 int
 cocoimg__xfer_run(struct cocoimg__xfer *x, bool until_data, cocoimg_error **err)
 {
+    /* time spent outside (the consumer's) does not count as the registry's silence */
+    x->last_io_ms = mono_ms();
     while (!x->done) {
+        if (x->stall_ms && mono_ms() - x->last_io_ms > (int64_t)x->stall_ms) {
+            x->stalled = true;
+            x->done = true;
+            x->result = CURLE_OPERATION_TIMEDOUT;
+            snprintf(x->errbuf, sizeof(x->errbuf), "stalled: no data for %u s",
+                     x->stall_ms / 1000u);
+            break;
+        }
         if (until_data && x->hdr_done && (x->body_len > 0 || x->status < 200 || x->status >= 300))
             return 0;
         if (x->paused) {

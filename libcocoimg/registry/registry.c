@@ -18,6 +18,7 @@
 #define DEFAULT_BACKOFF_MS 500
 #define MAX_BACKOFF_MS 10000
 #define DEFAULT_CHUNK (64u * 1024 * 1024)
+#define DEFAULT_STALL_S 30
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -97,6 +98,7 @@ cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const
     r->retries = opts->retries < 0 ? 0 : opts->retries ? opts->retries : DEFAULT_RETRIES;
     r->backoff_ms = opts->backoff_ms ? opts->backoff_ms : DEFAULT_BACKOFF_MS;
     r->chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
+    r->stall_s = opts->stall_timeout_s ? opts->stall_timeout_s : DEFAULT_STALL_S;
     if (!(r->host = strdup(host)))
         return cocoimg__error_oom(err);
 
@@ -222,6 +224,10 @@ cocoimg__registry_net_error(const cocoimg__registry *r, const char *what,
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
                                   "registry '%s': %s: response larger than %zu bytes", r->host,
                                   what, x->body_max);
+    if (x->stalled)
+        return cocoimg__error_set(err, COCOIMG_ENET, 0,
+                                  "registry '%s': %s: stalled: no data for %u s", r->host, what,
+                                  r->stall_s);
     return cocoimg__error_set(err, COCOIMG_ENET, 0, "registry '%s': %s: %s", r->host, what,
                               cocoimg__xfer_curl_error(x));
 }

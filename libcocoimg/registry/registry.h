@@ -63,6 +63,11 @@ struct cocoimg__registry_options {
     unsigned int backoff_ms;
     /* Blobs larger than this are pushed in PATCH chunks of this size; 0 = 64 MiB. */
     uint64_t chunk_size;
+    /*
+     * Seconds without a byte received before a transfer fails as stalled
+     * (then retried, or a blob resumed, a bounded number of times); 0 = 30.
+     */
+    unsigned int stall_timeout_s;
 };
 
 typedef struct cocoimg__registry cocoimg__registry;

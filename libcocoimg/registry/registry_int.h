@@ -26,6 +26,7 @@ struct cocoimg__registry {
     int retries;
     unsigned int backoff_ms;
     uint64_t chunk_size;
+    unsigned int stall_s; /* low-speed (stall) timeout in seconds */
     cocoimg__tls_files tls;
     uint8_t *ca_blob; /* system bundle + certs.d CAs; NULL: curl's default */
     size_t ca_blob_len;
@@ -88,6 +89,10 @@ struct cocoimg__xfer {
     bool up_final, up_unsized;
     int up_rc;
     cocoimg_error *up_err;
+    /* stall detection: a transfer with no byte either way for stall_ms fails */
+    int64_t last_io_ms;
+    unsigned int stall_ms;
+    bool stalled;
     /* completion */
     bool done;
     CURLcode result;

@@ -3,6 +3,7 @@
  * Registry settings of a context: cocoimg_context_set_registry() and the
  * per-side copies it keeps in the context's registry slot.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +42,12 @@ cocoimg_registry_options_init(cocoimg_registry_options *opts, unsigned int versi
         return COCOIMG_EINVAL;
     cocoimg_registry_options def = COCOIMG_REGISTRY_OPTIONS_INIT;
     def.version = version;
-    /* version 1: the last field was tls_verify, default 1 */
-    if (version == 1)
+    /* version 1: the last field was tls_verify, default 1, and the struct ends there */
+    if (version == 1) {
         def.insecure = 1;
+        memcpy(opts, &def, offsetof(cocoimg_registry_options, stall_timeout));
+        return 0;
+    }
     *opts = def;
     return 0;
 }
@@ -96,6 +100,7 @@ cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
         if (!(sides & (1u << i)))
             continue;
         n[i].insecure = insecure_of(opts);
+        n[i].stall_timeout = opts->version >= 2 ? opts->stall_timeout : 0;
         if (dup_opt(&n[i].username, opts->username) < 0 ||
             dup_opt(&n[i].password, opts->password) < 0 ||
             dup_opt(&n[i].authfile, opts->authfile) < 0 ||

@@ -20,7 +20,8 @@ struct cocoimg__registry_settings {
     char *password; /* wiped on free */
     char *authfile;
     char *cert_dir;
-    bool insecure; /* no TLS verification, plain HTTP allowed */
+    bool insecure;              /* no TLS verification, plain HTTP allowed */
+    unsigned int stall_timeout; /* seconds, 0: default */
 };
 
 /*

@@ -63,6 +63,7 @@ new_client(cocoimg__registry **out, const cocoimg_context *ctx, const char *host
         .authfile = rs->authfile,
         .cert_dir = rs->cert_dir,
         .insecure = rs->insecure,
+        .stall_timeout_s = rs->stall_timeout,
     };
     int r = cocoimg__registry_new(out, ctx, host, &o, err);
     if (r < 0)

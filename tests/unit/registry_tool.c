@@ -15,8 +15,8 @@
  *   registry_tool [FLAGS] put-manifest REF FILE                      digest
  *
  * FLAGS: --creds USER:PASS, --authfile FILE, --cert-dir DIR, --tls-verify=false,
- *        --retries N, --chunk-size N, --mount-from REPO, --media-type MT, -v
- * Exit status: 0, 64 on usage errors, else minus the COCOIMG_E* code.
+ *        --retries N, --stall-timeout SECONDS, --chunk-size N, --mount-from REPO, --media-type MT,
+ * -v Exit status: 0, 64 on usage errors, else minus the COCOIMG_E* code.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -99,6 +99,7 @@ main(int argc, char **argv)
                                              {"cert-dir", required_argument, NULL, 'd'},
                                              {"tls-verify", required_argument, NULL, 't'},
                                              {"retries", required_argument, NULL, 'r'},
+                                             {"stall-timeout", required_argument, NULL, 'S'},
                                              {"chunk-size", required_argument, NULL, 's'},
                                              {"mount-from", required_argument, NULL, 'm'},
                                              {"media-type", required_argument, NULL, 'M'},
@@ -132,6 +133,9 @@ main(int argc, char **argv)
             break;
         case 's':
             o.chunk_size = strtoull(optarg, NULL, 10);
+            break;
+        case 'S':
+            o.stall_timeout_s = (unsigned int)strtoul(optarg, NULL, 10);
             break;
         case 'm':
             mount_from = optarg;
