@@ -15,6 +15,7 @@
 #include <cocoimg/policy.h>
 
 #include "signatures/check.h"
+#include "signatures/cosign.h"
 #include "signatures/lookaside.h"
 #include "signatures/policy.h"
 #include "signatures/registries_d.h"
@@ -114,6 +115,9 @@ struct eval {
     const cocoimg__resolve_doc *image;
     bool fetched;
     cocoimg__sig_list sigs;
+    bool cosign_fetched;
+    bool attachments; /* registries.d use-sigstore-attachments */
+    cocoimg__cosign_list cosign;
     char *where; /* where the signatures came from, for messages */
 };
 
@@ -177,6 +181,56 @@ eval_signed_by(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **
 }
 
 static int
+eval_sigstore(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **err)
+{
+    char dg[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&ev->image->digest, dg);
+    if (!ev->cosign_fetched) {
+        ev->cosign_fetched = true;
+        cocoimg__sigstore_config cfg;
+        cocoimg__registries_d_for(&cfg, ev->sc->rd, ev->ref);
+        ev->attachments = cfg.use_sigstore_attachments;
+        int r = ev->attachments
+                    ? cocoimg__cosign_fetch(&ev->cosign, ev->ctx, ev->ref, &ev->image->digest, err)
+                    : 0;
+        if (r < 0)
+            return r;
+    }
+    if (!ev->attachments)
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                  "rejected by %s (sigstoreSigned): registries.d does not enable "
+                                  "use-sigstore-attachments for this image, so it has no sigstore "
+                                  "signatures",
+                                  rq->path);
+    if (ev->cosign.n == 0)
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                  "rejected by %s (sigstoreSigned): no sigstore signatures for "
+                                  "manifest %s",
+                                  rq->path, dg);
+    struct reasons rs = {0};
+    for (size_t i = 0; i < ev->cosign.n; i++) {
+        _cleanup_error_ cocoimg_error *e = NULL;
+        int r = cocoimg__cosign_verify(rq, ev->ref, &ev->cosign.v[i], ev->image->bytes,
+                                       ev->image->len, &e);
+        if (r == 0) {
+            cocoimg__log(ev->ctx, COCOIMG_LOG_INFO, "sigstore signature %zu of %s accepted", i + 1,
+                         dg);
+            return 0;
+        }
+        if (r != COCOIMG_EPOLICY) {
+            if (err && !*err)
+                *err = TAKE_PTR(e);
+            return r;
+        }
+        reason_add(&rs, "signature %zu: %s", i + 1, cocoimg_error_message(e));
+    }
+    return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                              "rejected by %s (sigstoreSigned): no sigstore signature of manifest "
+                              "%s is accepted: %s",
+                              rq->path, dg, rs.buf);
+}
+
+static int
 check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__resolve_doc *top,
            const cocoimg__resolve_doc *image, cocoimg_error **err)
 {
@@ -203,14 +257,12 @@ check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__reso
             r = eval_signed_by(&ev, rq, err);
             break;
         case COCOIMG__REQ_SIGSTORE:
-            r = cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
-                                   "rejected by %s: sigstoreSigned verification is not supported "
-                                   "yet",
-                                   rq->path);
+            r = eval_sigstore(&ev, rq, err);
             break;
         }
     }
     cocoimg__sig_list_clear(&ev.sigs);
+    cocoimg__cosign_list_clear(&ev.cosign);
     free(ev.where);
     return r;
 }

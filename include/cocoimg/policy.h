@@ -19,8 +19,11 @@
  *
  * Supported: insecureAcceptAnything, reject, signedBy (GPGKeys: simple
  * signing, signatures from the lookaside store of registries.d, file://,
- * http:// or https://).  sigstoreSigned requirements parse but are
- * refused when evaluated (fail closed) until cosign verification lands.
+ * http:// or https://), sigstoreSigned with keyPath/keyPaths/keyData (cosign
+ * signatures of the HOST/REPO:sha256-HEX.sig artifact when registries.d has
+ * use-sigstore-attachments; ECDSA, RSA PKCS#1 v1.5/PSS, Ed25519).  Keyless
+ * (fulcio), pki and Rekor requirements parse but refuse every image when
+ * evaluated (fail closed) until they are implemented.
  */
 
 #include <stddef.h>

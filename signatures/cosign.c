@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Cosign signatures: fetching the sigstore attachments of an image and
+ * key-based verification (see cosign.h), written from cosign's
+ * documentation and containers-sigstore-signing(5).
+ */
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci/model.h"
+#include "pipeline/reader.h"
+#include "signatures/cosign.h"
+#include "transport/transport.h"
+#include "util/base64.h"
+#include "util/fs.h"
+#include "util/json.h"
+
+COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
+
+#define SIMPLESIGNING_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
+#define ANN_SIGNATURE "dev.cosignproject.cosign/signature"
+#define ANN_CERT "dev.sigstore.cosign/certificate"
+#define ANN_BUNDLE "dev.sigstore.cosign/bundle"
+
+void
+cocoimg__cosign_list_clear(cocoimg__cosign_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].payload);
+        free(l->v[i].sig);
+    }
+    memset(l, 0, sizeof(*l));
+}
+
+static int
+read_blob(uint8_t **out, size_t *len, cocoimg__source *s, const cocoimg__descriptor *d,
+          cocoimg_error **err)
+{
+    if (d->size < 0 || d->size > (int64_t)COCOIMG__COSIGN_MAX_PAYLOAD)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "cosign payload too large");
+    _cleanup_reader_ cocoimg__reader *r = NULL;
+    int rc = cocoimg__source_get_blob(s, &d->digest, d->size, &r, err);
+    if (rc < 0)
+        return rc;
+    size_t cap = (size_t)d->size + 1;
+    _cleanup_free_ uint8_t *buf = malloc(cap);
+    if (!buf)
+        return cocoimg__error_oom(err);
+    size_t n = 0;
+    for (;;) {
+        uint8_t tmp[4096];
+        ssize_t k = cocoimg__reader_read(r, tmp, sizeof(tmp), err);
+        if (k < 0)
+            return (int)k;
+        if (k == 0)
+            break;
+        if ((size_t)k > cap - 1 - n)
+            return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
+                                      "cosign payload longer than its size");
+        memcpy(buf + n, tmp, (size_t)k);
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    *out = TAKE_PTR(buf);
+    *len = n;
+    return 0;
+}
+
+int
+cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
+                      const cocoimg_reference *ref, const cocoimg__digest *digest,
+                      cocoimg_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    if (cocoimg_reference_transport(ref) != COCOIMG_TRANSPORT_DOCKER)
+        return 0;
+    char hex[129];
+    cocoimg__digest_hex(digest, hex);
+    _cleanup_free_ char *s = NULL;
+    if (asprintf(&s, "docker://%s/%s:%s-%s.sig", cocoimg_reference_registry(ref),
+                 cocoimg_reference_repository(ref), cocoimg__digest_alg_name(digest->alg), hex) < 0)
+        return cocoimg__error_oom(err);
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
+    int r = cocoimg_reference_parse(&sref, s, err);
+    if (r < 0)
+        return r;
+    _cleanup_source_ cocoimg__source *src = NULL;
+    if ((r = cocoimg__source_open(&src, ctx, sref, err)) < 0)
+        return cocoimg__error_wrap(err, r, "cosign signatures");
+    _cleanup_free_ uint8_t *mbuf = NULL;
+    _cleanup_free_ char *mt = NULL;
+    size_t mlen = 0;
+    _cleanup_error_ cocoimg_error *merr = NULL;
+    r = cocoimg__source_get_manifest(src, NULL, -1, &mbuf, &mlen, &mt, &merr);
+    if (r == COCOIMG_ENOTFOUND)
+        return 0; /* no attachments */
+    if (r < 0) {
+        if (err && !*err)
+            *err = TAKE_PTR(merr);
+        return cocoimg__error_wrap(err, r, "cosign signatures");
+    }
+    _cleanup_(cocoimg__manifest_freep) cocoimg__manifest *m = NULL;
+    if ((r = cocoimg__manifest_parse(&m, mbuf, mlen, mt, err)) < 0)
+        return cocoimg__error_wrap(err, r, "cosign signatures");
+    for (size_t i = 0; i < m->n_layers; i++) {
+        const cocoimg__descriptor *l = &m->layers[i];
+        if (!l->media_type || strcmp(l->media_type, SIMPLESIGNING_TYPE) != 0)
+            continue;
+        if (out->n == COCOIMG__COSIGN_MAX_SIGNATURES) {
+            cocoimg__cosign_list_clear(out);
+            return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "too many cosign signatures");
+        }
+        json_t *ann = json_object_get(l->json, "annotations");
+        const char *sig64 = json_is_object(ann) ? cocoimg__json_str(ann, ANN_SIGNATURE) : NULL;
+        cocoimg__cosign_sig *cs = &out->v[out->n];
+        memset(cs, 0, sizeof(*cs));
+        if (sig64 && strlen(sig64) < 65536)
+            (void)cocoimg__b64_decode(&cs->sig, &cs->sig_len, sig64, strlen(sig64), COCOIMG_B64_STD,
+                                      "signature", NULL);
+        cs->has_cert = json_is_object(ann) && cocoimg__json_str(ann, ANN_CERT);
+        cs->has_bundle = json_is_object(ann) && cocoimg__json_str(ann, ANN_BUNDLE);
+        if ((r = read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
+            free(cs->sig);
+            cocoimg__cosign_list_clear(out);
+            return cocoimg__error_wrap(err, r, "cosign signature %zu", i + 1);
+        }
+        out->n++;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static bool
+exact_members(const json_t *obj, const char *const *names)
+{
+    if (!json_is_object(obj))
+        return false;
+    size_t n = 0;
+    for (; names[n]; n++)
+        if (!json_object_get(obj, names[n]))
+            return false;
+    return json_object_size(obj) == n;
+}
+
+int
+cocoimg__cosign_payload_parse(char **digest_out, char **ref_out, const void *buf, size_t len,
+                              cocoimg_error **err)
+{
+    _cleanup_json_ json_t *root = NULL;
+    _cleanup_error_ cocoimg_error *jerr = NULL;
+#define BAD(msg) cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "cosign payload: %s", msg)
+    if (cocoimg__json_loadb(&root, buf, len, COCOIMG__COSIGN_MAX_PAYLOAD, true, "payload", &jerr) <
+        0)
+        return BAD("not a JSON object");
+    static const char *const top[] = {"critical", "optional", NULL};
+    static const char *const crit[] = {"type", "image", "identity", NULL};
+    static const char *const img[] = {"docker-manifest-digest", NULL};
+    static const char *const idn[] = {"docker-reference", NULL};
+    if (!exact_members(root, top))
+        return BAD("must have exactly the members critical and optional");
+    json_t *o = json_object_get(root, "optional");
+    if (!json_is_object(o) && !json_is_null(o))
+        return BAD("optional is neither an object nor null");
+    json_t *c = json_object_get(root, "critical");
+    if (!exact_members(c, crit))
+        return BAD("critical must have exactly the members type, image and identity");
+    const char *type = cocoimg__json_str(c, "type");
+    if (!type || strcmp(type, "cosign container image signature") != 0)
+        return BAD("critical.type is not \"cosign container image signature\"");
+    json_t *im = json_object_get(c, "image"), *id = json_object_get(c, "identity");
+    if (!exact_members(im, img) || !exact_members(id, idn))
+        return BAD("critical.image / critical.identity have unexpected members");
+    const char *dg = cocoimg__json_str(im, "docker-manifest-digest");
+    const char *ref = cocoimg__json_str(id, "docker-reference");
+    if (!dg || !ref)
+        return BAD("critical.image / critical.identity values must be strings");
+    cocoimg__digest d;
+    if (cocoimg__digest_parse(&d, dg, NULL) < 0)
+        return BAD("critical.image.docker-manifest-digest is not a valid digest");
+#undef BAD
+    if (!(*digest_out = strdup(dg)))
+        return cocoimg__error_oom(err);
+    if (!(*ref_out = strdup(ref))) {
+        free(*digest_out);
+        *digest_out = NULL;
+        return cocoimg__error_oom(err);
+    }
+    return 0;
+}
+
+/* one key: 1 verified, 0 not */
+static int
+verify_key(EVP_PKEY *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    int id = EVP_PKEY_get_base_id(k);
+    if (id == EVP_PKEY_ED25519) {
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        int ok = c && EVP_DigestVerifyInit(c, NULL, NULL, NULL, k) == 1 &&
+                 EVP_DigestVerify(c, sig, sig_len, msg, msg_len) == 1;
+        EVP_MD_CTX_free(c);
+        return ok;
+    }
+    const EVP_MD *mds[3] = {EVP_sha256(), EVP_sha384(), EVP_sha512()};
+    int pads = id == EVP_PKEY_RSA ? 2 : 1;
+    for (int m = 0; m < 3; m++)
+        for (int p = 0; p < pads; p++) {
+            EVP_MD_CTX *c = EVP_MD_CTX_new();
+            EVP_PKEY_CTX *pc = NULL;
+            int ok = c && EVP_DigestVerifyInit(c, &pc, mds[m], NULL, k) == 1;
+            if (ok && id == EVP_PKEY_RSA && p == 1)
+                ok = EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+                     EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_AUTO) == 1;
+            ok = ok && EVP_DigestVerify(c, sig, sig_len, msg, msg_len) == 1;
+            EVP_MD_CTX_free(c);
+            if (ok)
+                return 1;
+        }
+    return 0;
+}
+
+int
+cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t *msg, size_t msg_len,
+                           const uint8_t *sig, size_t sig_len)
+{
+    if (pem_len > INT32_MAX)
+        return 0;
+    BIO *b = BIO_new_mem_buf(pem, (int)pem_len);
+    if (!b)
+        return 0;
+    int ok = 0;
+    EVP_PKEY *k;
+    while (!ok && (k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL))) {
+        int id = EVP_PKEY_get_base_id(k);
+        if (id == EVP_PKEY_EC || id == EVP_PKEY_RSA || id == EVP_PKEY_ED25519)
+            ok = verify_key(k, msg, msg_len, sig, sig_len);
+        EVP_PKEY_free(k);
+    }
+    BIO_free(b);
+    return ok;
+}
+
+static int
+reject(cocoimg_error **err, const char *what)
+{
+    return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", what);
+}
+
+int
+cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_reference *intended,
+                       const cocoimg__cosign_sig *s, const uint8_t *manifest, size_t manifest_len,
+                       cocoimg_error **err)
+{
+    if (!rq->keys.set)
+        return reject(err, "only key-based sigstoreSigned (keyPath, keyPaths, keyData) is "
+                           "verified yet; fulcio and pki requirements refuse every signature");
+    if (rq->rekor_keys.set)
+        return reject(err, "Rekor verification (rekorPublicKey*) is not supported yet");
+    if (!s->sig || !s->sig_len)
+        return reject(err, "no (valid base64) signature annotation");
+    bool ok = false;
+    for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t len = 0;
+        int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
+        ok = cocoimg__cosign_verify_raw(pem, len, s->payload, s->payload_len, s->sig, s->sig_len);
+    }
+    if (!ok && rq->keys.data)
+        ok = cocoimg__cosign_verify_raw(rq->keys.data, rq->keys.data_len, s->payload,
+                                        s->payload_len, s->sig, s->sig_len);
+    if (!ok)
+        return reject(err, "the signature does not verify with the policy's keys");
+    _cleanup_free_ char *dg = NULL;
+    _cleanup_free_ char *ref = NULL;
+    _cleanup_error_ cocoimg_error *perr = NULL;
+    if (cocoimg__cosign_payload_parse(&dg, &ref, s->payload, s->payload_len, &perr) < 0)
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", cocoimg_error_message(perr));
+    cocoimg__digest want, have;
+    int r = cocoimg__digest_parse(&want, dg, err);
+    if (r == 0)
+        r = cocoimg__digest_buffer(&have, want.alg, manifest, manifest_len, err);
+    if (r < 0)
+        return r;
+    if (!cocoimg__digest_equal(&want, &have))
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                  "the signature is for manifest %s, not for this one", dg);
+    const char *why = NULL;
+    if (!cocoimg__identity_match(&rq->identity, intended, ref, &why))
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "signed identity %.300s: %s", ref,
+                                  why ? why : "does not match");
+    return 0;
+}
