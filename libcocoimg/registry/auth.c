@@ -873,6 +873,66 @@ wipe_json_string(json_t *s)
 }
 
 int
+cocoimg__credhelper_parse(bool *found, char **user_out, cocoimg__secret **pass_out,
+                          const uint8_t *buf, size_t len, const char *prog, const char *server,
+                          cocoimg_error **err)
+{
+    *found = false;
+    int r = 0;
+    json_t *j = NULL;
+    /* our own message: jansson's would quote the text near the error */
+    json_error_t jerr;
+    j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    cocoimg__wipe(&jerr, sizeof(jerr));
+    const char *user = j ? cocoimg__json_str(j, "Username") : NULL;
+    json_t *sj = j ? json_object_get(j, "Secret") : NULL;
+    if (!json_is_object(j) || !user || !json_is_string(sj)) {
+        if (j) {
+            wipe_json_string(sj);
+            wipe_json_string(json_object_get(j, "Username"));
+        }
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': output is not a JSON object with "
+                               "'Username' and 'Secret' strings",
+                               prog);
+        goto done;
+    }
+    size_t slen = json_string_length(sj);
+    if (!*user && slen == 0)
+        goto done; /* empty credentials: none */
+    if (strcmp(user, "<token>") == 0) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                               "credential helper '%s' returned an identity token for '%s': "
+                               "identity tokens are not supported",
+                               prog, server);
+        goto done;
+    }
+    if (!*user || memchr(user, ':', strlen(user))) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': empty user name or one with ':'", prog);
+        goto done;
+    }
+    char *u = strdup(user);
+    cocoimg__secret *pass = NULL;
+    r = u ? cocoimg__secret_new(&pass, slen + 1, err) : cocoimg__error_oom(err);
+    if (r == 0) {
+        memcpy(pass->ptr, json_string_value(sj), slen);
+        pass->len = slen; /* NUL-terminated after len, like the authfile passwords */
+        *user_out = u;
+        *pass_out = pass;
+        *found = true;
+    } else {
+        free(u);
+    }
+    wipe_json_string(sj);
+done:
+    json_decref(j);
+    return r;
+}
+
+int
 cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
                         const char *helper, const char *server, unsigned int timeout_ms,
                         cocoimg_error **err)
@@ -892,7 +952,6 @@ cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out
         return cocoimg__error_oom(err);
     size_t len = 0;
     int status = 0;
-    json_t *j = NULL;
     r = run_helper(&status, buf, CREDHELPER_OUTPUT_MAX + 1, &len, path, prog, server,
                    timeout_ms ? timeout_ms : CREDHELPER_TIMEOUT_MS, err);
     if (r < 0)
@@ -913,55 +972,8 @@ cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out
                                *line ? ": " : "", line);
         goto out;
     }
-    /* our own message: jansson's would quote the text near the error */
-    json_error_t jerr;
-    j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    cocoimg__wipe(&jerr, sizeof(jerr));
-    const char *user = j ? cocoimg__json_str(j, "Username") : NULL;
-    json_t *sj = j ? json_object_get(j, "Secret") : NULL;
-    if (!json_is_object(j) || !user || !json_is_string(sj)) {
-        if (j) {
-            wipe_json_string(sj);
-            wipe_json_string(json_object_get(j, "Username"));
-        }
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                               "credential helper '%s': output is not a JSON object with "
-                               "'Username' and 'Secret' strings",
-                               prog);
-        goto out;
-    }
-    size_t slen = json_string_length(sj);
-    if (!*user && slen == 0)
-        goto out; /* empty credentials: none */
-    if (strcmp(user, "<token>") == 0) {
-        wipe_json_string(sj);
-        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                               "credential helper '%s' returned an identity token for '%s': "
-                               "identity tokens are not supported",
-                               prog, server);
-        goto out;
-    }
-    if (!*user || memchr(user, ':', strlen(user))) {
-        wipe_json_string(sj);
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                               "credential helper '%s': empty user name or one with ':'", prog);
-        goto out;
-    }
-    char *u = strdup(user);
-    cocoimg__secret *pass = NULL;
-    r = u ? cocoimg__secret_new(&pass, slen + 1, err) : cocoimg__error_oom(err);
-    if (r == 0) {
-        memcpy(pass->ptr, json_string_value(sj), slen);
-        pass->len = slen; /* NUL-terminated after len, like the authfile passwords */
-        *user_out = u;
-        *pass_out = pass;
-        *found = true;
-    } else {
-        free(u);
-    }
-    wipe_json_string(sj);
+    r = cocoimg__credhelper_parse(found, user_out, pass_out, buf, len, prog, server, err);
 out:
-    json_decref(j);
     cocoimg__wipe(buf, CREDHELPER_OUTPUT_MAX + 1);
     free(buf);
     return r;

@@ -303,6 +303,16 @@ int cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_
  * (Username "<token>") COCOIMG_ENOTSUP.  The secret is returned in a
  * secret buffer; every copy of the output is wiped.
  */
+/*
+ * The output of "docker-credential-NAME get" (exit status 0): a JSON object
+ * with Username and Secret strings.  Empty credentials: *found false.
+ * Identity tokens ("<token>") give COCOIMG_ENOTSUP; anything else
+ * malformed COCOIMG_EFORMAT, without quoting the output.  Exposed for the
+ * fuzz target; the caller wipes @p buf.
+ */
+int cocoimg__credhelper_parse(bool *found, char **user_out, cocoimg__secret **pass_out,
+                              const uint8_t *buf, size_t len, const char *prog, const char *server,
+                              cocoimg_error **err);
 int cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
                             const char *helper, const char *server, unsigned int timeout_ms,
                             cocoimg_error **err);
