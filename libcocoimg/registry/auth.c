@@ -280,10 +280,12 @@ url_parts(const char *url, char **scheme, char **host, char **port)
 }
 
 int
-cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const char *reg_scheme,
-                   bool insecure, const char *what, cocoimg_error **err)
+cocoimg__url_check(bool *same_host, bool *https, const char *url, const char *reg_host,
+                   const char *reg_scheme, bool insecure, const char *what, cocoimg_error **err)
 {
     *same_host = false;
+    if (https)
+        *https = false;
     char *us = NULL, *uh = NULL, *up = NULL, *rs = NULL, *rh = NULL, *rp = NULL;
     _cleanup_free_ char *reg_url = NULL;
     int rc = 0;
@@ -305,6 +307,8 @@ cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const
                                 reg_host, what, uh);
     } else if (url_parts(reg_url, &rs, &rh, &rp)) {
         *same_host = strcasecmp(uh, rh) == 0 && strcmp(up, rp) == 0;
+        if (https)
+            *https = strcasecmp(us, "https") == 0;
     }
     curl_free(us);
     curl_free(uh);
@@ -319,11 +323,12 @@ int
 cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
                         const char *reg_scheme, bool insecure, cocoimg_error **err)
 {
-    int rc =
-        cocoimg__url_check(same_host, url, reg_host, reg_scheme, insecure, "upload Location", err);
+    bool https = false;
+    int rc = cocoimg__url_check(same_host, &https, url, reg_host, reg_scheme, insecure,
+                                "upload Location", err);
     if (rc < 0)
         return rc;
-    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && strncasecmp(url, "https://", 8) != 0) {
+    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && !https) {
         *same_host = false;
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
                                   "registry '%s': upload Location downgrades https to plain http: "
@@ -338,11 +343,12 @@ cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
                           const char *reg_scheme, bool insecure, cocoimg_error **err)
 {
     *send = false;
-    bool same = false;
-    int rc = cocoimg__url_check(&same, realm, reg_host, reg_scheme, insecure, "token realm", err);
+    bool same = false, https = false;
+    int rc = cocoimg__url_check(&same, &https, realm, reg_host, reg_scheme, insecure, "token realm",
+                                err);
     if (rc < 0)
         return rc;
-    *send = strncasecmp(realm, "https://", 8) == 0 || same;
+    *send = https || same;
     return 0;
 }
 

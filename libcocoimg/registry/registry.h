@@ -222,9 +222,9 @@ void cocoimg__auth_challenge_clear(cocoimg__auth_challenge *c);
  * *same_host is true when the URL's host and port are those of the
  * registry @p reg_host reached over @p reg_scheme (default ports per
  * scheme); only then may the registry's own credentials go there over
- * plain HTTP.
+ * plain HTTP.  *https (may be NULL): the URL is https (as curl parses it).
  */
-int cocoimg__url_check(bool *same_host, const char *url, const char *reg_host,
+int cocoimg__url_check(bool *same_host, bool *https, const char *url, const char *reg_host,
                        const char *reg_scheme, bool insecure, const char *what,
                        cocoimg_error **err);
 

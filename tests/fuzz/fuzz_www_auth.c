@@ -27,18 +27,19 @@ check_url(const char *url)
                 bool send = false, same = false;
                 cocoimg_error *e = NULL;
                 int r = cocoimg__auth_realm_check(&send, url, hosts[h], schemes[s], insecure, &e);
-                if (r == 0 && !insecure && strncasecmp(url, "https://", 8) != 0)
-                    abort(); /* a verified registry used a non-https realm */
-                if (r == 0 && send && strncasecmp(url, "https://", 8) != 0 &&
-                    strncasecmp(url, "http://", 7) != 0)
-                    abort();
+                /* curl's parse decides the scheme ("https:/x" is https) */
+                if (r == 0 && strncasecmp(url, "http", 4) != 0)
+                    abort(); /* a scheme other than http(s) */
+                if (r == 0 && !insecure && strncasecmp(url, "http:", 5) == 0)
+                    abort(); /* a verified registry used a plain-http realm */
                 if (r < 0 && (send || !e || !cocoimg_error_message(e)[0]))
                     abort();
                 cocoimg_error_free(e);
                 e = NULL;
                 r = cocoimg__location_check(&same, url, hosts[h], schemes[s], insecure, &e);
-                if (r == 0 && s == 0 && strncasecmp(url, "https://", 8) != 0)
-                    abort(); /* https -> http downgrade accepted */
+                if (r == 0 && (strncasecmp(url, "http", 4) != 0 ||
+                               (s == 0 && strncasecmp(url, "http:", 5) == 0)))
+                    abort(); /* another scheme, or an https -> http downgrade, accepted */
                 if (r < 0 && same)
                     abort();
                 cocoimg_error_free(e);
