@@ -280,10 +280,12 @@ url_parts(const char *url, char **scheme, char **host, char **port)
 }
 
 int
-cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const char *reg_scheme,
-                   bool insecure, const char *what, cocoimg_error **err)
+cocoimg__url_check(bool *same_host, bool *https, const char *url, const char *reg_host,
+                   const char *reg_scheme, bool insecure, const char *what, cocoimg_error **err)
 {
     *same_host = false;
+    if (https)
+        *https = false;
     char *us = NULL, *uh = NULL, *up = NULL, *rs = NULL, *rh = NULL, *rp = NULL;
     _cleanup_free_ char *reg_url = NULL;
     int rc = 0;
@@ -305,6 +307,8 @@ cocoimg__url_check(bool *same_host, const char *url, const char *reg_host, const
                                 reg_host, what, uh);
     } else if (url_parts(reg_url, &rs, &rh, &rp)) {
         *same_host = strcasecmp(uh, rh) == 0 && strcmp(up, rp) == 0;
+        if (https)
+            *https = strcasecmp(us, "https") == 0;
     }
     curl_free(us);
     curl_free(uh);
@@ -319,11 +323,12 @@ int
 cocoimg__location_check(bool *same_host, const char *url, const char *reg_host,
                         const char *reg_scheme, bool insecure, cocoimg_error **err)
 {
-    int rc =
-        cocoimg__url_check(same_host, url, reg_host, reg_scheme, insecure, "upload Location", err);
+    bool https = false;
+    int rc = cocoimg__url_check(same_host, &https, url, reg_host, reg_scheme, insecure,
+                                "upload Location", err);
     if (rc < 0)
         return rc;
-    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && strncasecmp(url, "https://", 8) != 0) {
+    if ((!reg_scheme || strcmp(reg_scheme, "https") == 0) && !https) {
         *same_host = false;
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
                                   "registry '%s': upload Location downgrades https to plain http: "
@@ -338,11 +343,12 @@ cocoimg__auth_realm_check(bool *send, const char *realm, const char *reg_host,
                           const char *reg_scheme, bool insecure, cocoimg_error **err)
 {
     *send = false;
-    bool same = false;
-    int rc = cocoimg__url_check(&same, realm, reg_host, reg_scheme, insecure, "token realm", err);
+    bool same = false, https = false;
+    int rc = cocoimg__url_check(&same, &https, realm, reg_host, reg_scheme, insecure, "token realm",
+                                err);
     if (rc < 0)
         return rc;
-    *send = strncasecmp(realm, "https://", 8) == 0 || same;
+    *send = https || same;
     return 0;
 }
 
@@ -873,6 +879,66 @@ wipe_json_string(json_t *s)
 }
 
 int
+cocoimg__credhelper_parse(bool *found, char **user_out, cocoimg__secret **pass_out,
+                          const uint8_t *buf, size_t len, const char *prog, const char *server,
+                          cocoimg_error **err)
+{
+    *found = false;
+    int r = 0;
+    json_t *j = NULL;
+    /* our own message: jansson's would quote the text near the error */
+    json_error_t jerr;
+    j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    cocoimg__wipe(&jerr, sizeof(jerr));
+    const char *user = j ? cocoimg__json_str(j, "Username") : NULL;
+    json_t *sj = j ? json_object_get(j, "Secret") : NULL;
+    if (!json_is_object(j) || !user || !json_is_string(sj)) {
+        if (j) {
+            wipe_json_string(sj);
+            wipe_json_string(json_object_get(j, "Username"));
+        }
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': output is not a JSON object with "
+                               "'Username' and 'Secret' strings",
+                               prog);
+        goto done;
+    }
+    size_t slen = json_string_length(sj);
+    if (!*user && slen == 0)
+        goto done; /* empty credentials: none */
+    if (strcmp(user, "<token>") == 0) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                               "credential helper '%s' returned an identity token for '%s': "
+                               "identity tokens are not supported",
+                               prog, server);
+        goto done;
+    }
+    if (!*user || memchr(user, ':', strlen(user))) {
+        wipe_json_string(sj);
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                               "credential helper '%s': empty user name or one with ':'", prog);
+        goto done;
+    }
+    char *u = strdup(user);
+    cocoimg__secret *pass = NULL;
+    r = u ? cocoimg__secret_new(&pass, slen + 1, err) : cocoimg__error_oom(err);
+    if (r == 0) {
+        memcpy(pass->ptr, json_string_value(sj), slen);
+        pass->len = slen; /* NUL-terminated after len, like the authfile passwords */
+        *user_out = u;
+        *pass_out = pass;
+        *found = true;
+    } else {
+        free(u);
+    }
+    wipe_json_string(sj);
+done:
+    json_decref(j);
+    return r;
+}
+
+int
 cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
                         const char *helper, const char *server, unsigned int timeout_ms,
                         cocoimg_error **err)
@@ -892,7 +958,6 @@ cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out
         return cocoimg__error_oom(err);
     size_t len = 0;
     int status = 0;
-    json_t *j = NULL;
     r = run_helper(&status, buf, CREDHELPER_OUTPUT_MAX + 1, &len, path, prog, server,
                    timeout_ms ? timeout_ms : CREDHELPER_TIMEOUT_MS, err);
     if (r < 0)
@@ -913,55 +978,8 @@ cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out
                                *line ? ": " : "", line);
         goto out;
     }
-    /* our own message: jansson's would quote the text near the error */
-    json_error_t jerr;
-    j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    cocoimg__wipe(&jerr, sizeof(jerr));
-    const char *user = j ? cocoimg__json_str(j, "Username") : NULL;
-    json_t *sj = j ? json_object_get(j, "Secret") : NULL;
-    if (!json_is_object(j) || !user || !json_is_string(sj)) {
-        if (j) {
-            wipe_json_string(sj);
-            wipe_json_string(json_object_get(j, "Username"));
-        }
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                               "credential helper '%s': output is not a JSON object with "
-                               "'Username' and 'Secret' strings",
-                               prog);
-        goto out;
-    }
-    size_t slen = json_string_length(sj);
-    if (!*user && slen == 0)
-        goto out; /* empty credentials: none */
-    if (strcmp(user, "<token>") == 0) {
-        wipe_json_string(sj);
-        r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                               "credential helper '%s' returned an identity token for '%s': "
-                               "identity tokens are not supported",
-                               prog, server);
-        goto out;
-    }
-    if (!*user || memchr(user, ':', strlen(user))) {
-        wipe_json_string(sj);
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                               "credential helper '%s': empty user name or one with ':'", prog);
-        goto out;
-    }
-    char *u = strdup(user);
-    cocoimg__secret *pass = NULL;
-    r = u ? cocoimg__secret_new(&pass, slen + 1, err) : cocoimg__error_oom(err);
-    if (r == 0) {
-        memcpy(pass->ptr, json_string_value(sj), slen);
-        pass->len = slen; /* NUL-terminated after len, like the authfile passwords */
-        *user_out = u;
-        *pass_out = pass;
-        *found = true;
-    } else {
-        free(u);
-    }
-    wipe_json_string(sj);
+    r = cocoimg__credhelper_parse(found, user_out, pass_out, buf, len, prog, server, err);
 out:
-    json_decref(j);
     cocoimg__wipe(buf, CREDHELPER_OUTPUT_MAX + 1);
     free(buf);
     return r;

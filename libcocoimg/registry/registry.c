@@ -372,7 +372,8 @@ cocoimg__registry_request(struct cocoimg__xfer **out, cocoimg__registry *r,
     const char *scheme = r->scheme;
     pthread_mutex_unlock(&r->lock);
     bool own_host = false;
-    int crc = cocoimg__url_check(&own_host, sp->url, r->host, scheme, r->insecure, "request", err);
+    int crc =
+        cocoimg__url_check(&own_host, NULL, sp->url, r->host, scheme, r->insecure, "request", err);
     if (crc < 0)
         return crc;
     for (int pass = 0; pass < 2; pass++) {

@@ -222,9 +222,9 @@ void cocoimg__auth_challenge_clear(cocoimg__auth_challenge *c);
  * *same_host is true when the URL's host and port are those of the
  * registry @p reg_host reached over @p reg_scheme (default ports per
  * scheme); only then may the registry's own credentials go there over
- * plain HTTP.
+ * plain HTTP.  *https (may be NULL): the URL is https (as curl parses it).
  */
-int cocoimg__url_check(bool *same_host, const char *url, const char *reg_host,
+int cocoimg__url_check(bool *same_host, bool *https, const char *url, const char *reg_host,
                        const char *reg_scheme, bool insecure, const char *what,
                        cocoimg_error **err);
 
@@ -303,6 +303,16 @@ int cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_
  * (Username "<token>") COCOIMG_ENOTSUP.  The secret is returned in a
  * secret buffer; every copy of the output is wiped.
  */
+/*
+ * The output of "docker-credential-NAME get" (exit status 0): a JSON object
+ * with Username and Secret strings.  Empty credentials: *found false.
+ * Identity tokens ("<token>") give COCOIMG_ENOTSUP; anything else
+ * malformed COCOIMG_EFORMAT, without quoting the output.  Exposed for the
+ * fuzz target; the caller wipes @p buf.
+ */
+int cocoimg__credhelper_parse(bool *found, char **user_out, cocoimg__secret **pass_out,
+                              const uint8_t *buf, size_t len, const char *prog, const char *server,
+                              cocoimg_error **err);
 int cocoimg__credhelper_get(bool *found, char **user_out, cocoimg__secret **pass_out,
                             const char *helper, const char *server, unsigned int timeout_ms,
                             cocoimg_error **err);

@@ -26,7 +26,11 @@ test_options_init(void)
     CHECK(cocoimg_registry_options_init(&o, COCOIMG_REGISTRY_OPTIONS_VERSION) == 0);
     CHECK(o.version == COCOIMG_REGISTRY_OPTIONS_VERSION && o.insecure == 0);
     /* version 1: the last field is tls_verify, default 1 (verify) */
+    memset(&o, 0x55, sizeof(o));
     CHECK(cocoimg_registry_options_init(&o, 1) == 0 && o.version == 1 && o.insecure == 1);
+    /* a version 1 struct ends before stall_timeout: not written */
+    CHECK(o.stall_timeout == 0x55555555u);
+    CHECK(cocoimg_registry_options_init(&o, 2) == 0 && o.stall_timeout == 0 && o.insecure == 0);
     CHECK(!o.username && !o.password && !o.authfile && !o.cert_dir);
     CHECK(cocoimg_registry_options_init(&o, 99) == COCOIMG_EINVAL);
     return 0;
