@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz the parsers of signature-side input: the same bytes as a
- * registries.d YAML file (then looked up) and as a simple-signing payload.
+ * registries.d YAML file (then looked up), as a simple-signing and a cosign
+ * payload, and as PEM public keys checking a signature.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <cocoimg/reference.h>
 
+#include "signatures/cosign.h"
 #include "signatures/registries_d.h"
 #include "signatures/simple.h"
 
@@ -31,5 +33,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cocoimg__simple_payload p;
     if (cocoimg__simple_payload_parse(&p, data, size, NULL) == 0)
         cocoimg__simple_payload_clear(&p);
+    char *dg = NULL, *ref = NULL;
+    if (cocoimg__cosign_payload_parse(&dg, &ref, data, size, NULL) == 0) {
+        free(dg);
+        free(ref);
+    }
+    /* the bytes as a PEM key list and as a signature over themselves */
+    (void)cocoimg__cosign_verify_raw(data, size, data, size, data, size);
     return 0;
 }

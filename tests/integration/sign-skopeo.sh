@@ -23,7 +23,7 @@ done
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 54
+plan 58
 
 export GNUPGHOME=$T/gnupg
 mkdir -m 700 "$GNUPGHOME"
@@ -172,6 +172,30 @@ cp sig.eve "$SIGDIR/signature-1"
 policy expired.json "$(signed_by eve.pub)"
 verdict "signed by a key that has expired since: refused" 3 expired.json app:v1
 cp sig.good "$SIGDIR/signature-1"
+
+# a revoked key: signed before the revocation, verified after it was imported
+FR=$(gen "Rex <rex@example.com>")
+skopeo standalone-sign -o sig.rex m1.json "$REG/app:v1" "$FR" >/dev/null 2>&1
+sed 's/^:-----BEGIN/-----BEGIN/' "$GNUPGHOME/openpgp-revocs.d/$FR.rev" | gpg --batch --import >/dev/null 2>&1
+gpg --batch --export "$FR" >rex.pub
+cp sig.rex "$SIGDIR/signature-1"
+policy revoked.json "$(signed_by rex.pub)"
+verdict "signed by a key that was revoked since: refused" 3 revoked.json app:v1
+cp sig.good "$SIGDIR/signature-1"
+
+# a multi-arch index signed with skopeo copy --all --sign-by: each image has its own signature
+fx_multiarch multi m
+skopeo $SK --insecure-policy copy -q --all --dest-tls-verify=false --sign-by "$FA" oci:multi:m \
+    "docker://$REG/app:multi" >/dev/null 2>&1
+ok "multi-arch, the arm64 image with its own signature: accepted" \
+    "$COCO_IMG" verify --tls-verify=false --policy good.json $SK --platform linux/arm64 "docker://$REG/app:multi"
+armdig=$(skopeo inspect --raw --tls-verify=false "docker://$REG/app:multi" |
+    jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest')
+rm -f "sigstore/app@sha256=${armdig#sha256:}/signature-1"
+fails "multi-arch, the arm64 image's signature removed: refused (the index's does not count)" 3 \
+    "$COCO_IMG" verify --tls-verify=false --policy good.json $SK --platform linux/arm64 "docker://$REG/app:multi"
+ok "multi-arch, the amd64 image still: accepted" \
+    "$COCO_IMG" verify --tls-verify=false --policy good.json $SK --platform linux/amd64 "docker://$REG/app:multi"
 
 # a signing subkey of the trusted primary key (certify-only primary)
 gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key "Sub <sub@example.com>" ed25519 cert never >/dev/null 2>&1
