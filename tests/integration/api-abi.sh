@@ -22,7 +22,8 @@ SO=$(ls "$top_builddir"/.libs/libcocoimg.so.* 2>/dev/null | head -n 1)
 ok "libcocoimg.so exports only cocoimg_* symbols" bash -c '
     bad=$(nm -D --defined-only "$1" | awk "{print \$3}" | grep -v "^COCOIMG_" | grep -v "^cocoimg_[a-z]" )
     [ -z "$bad" ] || { echo "unexpected exports:"; echo "$bad"; exit 1; }
-    nm -D --defined-only "$1" | grep -q " cocoimg_copy@@COCOIMG_"' _ "$SO"
+    nm -D --defined-only "$1" | grep -q " cocoimg_copy@@COCOIMG_" &&
+    nm -D --defined-only "$1" | grep -q " cocoimg_verify@@COCOIMG_0.3"' _ "$SO"
 ok "no internal cocoimg__ symbol leaks" bash -c '! nm -D --defined-only "$1" | grep -q " cocoimg__"' _ "$SO"
 ok "a program links against the library through the public API" bash -c '
     cat >"$T_TMP/p.c" <<EOC
