@@ -40,6 +40,7 @@
 
 #include <cocoimg/common.h>
 #include <cocoimg/context.h>
+#include <cocoimg/crypt.h>
 #include <cocoimg/errors.h>
 
 COCOIMG_BEGIN_DECL
@@ -140,6 +141,22 @@ cocoimg_kbs_get_resource(uint8_t **out, size_t *out_len, cocoimg_kbs *kbs, const
 
 /** Wipe and free a resource returned by cocoimg_kbs_get_resource(); NULL is allowed. */
 COCOIMG_EXTERN(void) cocoimg_kbs_resource_free(uint8_t *buf, size_t len);
+
+/**
+ * The "attestation-agent" key provider of CoCo images, natively: fill
+ * @p out (for cocoimg_crypt_options.keyprovider) so that layers whose
+ * keys are wrapped for provider attestation-agent (the annotation packet
+ * {kid, wrapped_data, iv, wrap_type A256GCM} that coco_keyprovider writes)
+ * are unwrapped with the key-encryption key fetched from @p kbs as the
+ * resource kid (one attestation for all layers; a KBS refusal reaches the
+ * caller with the KBS's answer).  Encrypt: recipients
+ * "provider:attestation-agent:keyid=kbs:///R/T/G::keypath=KEK-FILE" wrap
+ * with the 32-byte KEK in KEK-FILE (@p kbs may then be NULL).  @p kbs is
+ * borrowed and must outlive the operation; it is used only from the
+ * caller's thread, as the provider's callbacks are.
+ * @return 0, or COCOIMG_EINVAL for a NULL @p out.
+ */
+COCOIMG_EXTERN(int) cocoimg_kbs_keyprovider_init(cocoimg_keyprovider *out, cocoimg_kbs *kbs);
 
 COCOIMG_END_DECL
 
