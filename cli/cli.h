@@ -225,6 +225,52 @@ const char *cli_policy_registries_d(const struct cli_policy *p);
 char *cli_read_passphrase_file(const char *cmd, const char *path);
 void cli_secret_free(char *s);
 
+/*
+ * Key release through a KBS (kbs_opts.c): pull, unpack and decrypt unwrap
+ * attestation-agent layer keys with --kbs-url (the KEK fetched after
+ * attestation); encrypt wraps provider:attestation-agent recipients
+ * natively.
+ */
+enum {
+    CLI_OPT_KBS_URL = 0x2500,
+    CLI_OPT_KBS_CERT,
+    CLI_OPT_KBS_ATTESTER,
+    CLI_OPT_KBS_PROTOCOL,
+    CLI_OPT_KBS_INSECURE_HTTP,
+    CLI_OPT_KBS_INIT_DATA,
+};
+
+#define CLI_KBS_LONGOPTS                                                                           \
+    {"kbs-url", required_argument, NULL, CLI_OPT_KBS_URL},                                         \
+        {"kbs-cert", required_argument, NULL, CLI_OPT_KBS_CERT},                                   \
+        {"attester", required_argument, NULL, CLI_OPT_KBS_ATTESTER},                               \
+        {"kbs-protocol-version", required_argument, NULL, CLI_OPT_KBS_PROTOCOL},                   \
+        {"kbs-insecure-http", no_argument, NULL, CLI_OPT_KBS_INSECURE_HTTP},                       \
+    {                                                                                              \
+        "init-data", required_argument, NULL, CLI_OPT_KBS_INIT_DATA                                \
+    }
+
+struct cli_kbs {
+    cocoimg_kbs_options o;
+    bool any; /* a KBS flag was given */
+    cocoimg_kbs *kbs;
+    cocoimg_keyprovider kp;
+};
+
+void cli_kbs_init(struct cli_kbs *k);
+/* 1 when @p c was a KBS flag, 0 when not, CLI_EXIT_USAGE when bad. */
+int cli_kbs_parse(struct cli_kbs *k, const char *cmd, int c, const char *arg);
+/*
+ * Decrypt side: with --kbs-url, a KBS client for @p ctx and the
+ * attestation-agent key provider in @p o.  Encrypt side (@p encrypt): the
+ * provider (without a KBS) when a recipient is provider:attestation-agent.
+ * Returns an exit code (message printed).
+ */
+int cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx,
+                  cocoimg_crypt_options *o, bool encrypt);
+void cli_kbs_clear(struct cli_kbs *k);
+void cli_kbs_usage(FILE *out);
+
 /* The flag as the user spelled it, for messages: "--NAME" or "-C". */
 const char *cli_flag_name(const struct option *opts, int longindex, int c, char buf[static 32]);
 

@@ -21,6 +21,7 @@ struct crypt_args {
     int json;
     struct cli_registry reg;
     struct cli_policy pol;
+    struct cli_kbs kbs;
 };
 
 static void
@@ -72,6 +73,7 @@ usage_decrypt(FILE *out)
     cli_keys_usage(out, "at least one --key, --gpg-homedir or --gpg");
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
+    cli_kbs_usage(out);
 }
 
 static void
@@ -128,6 +130,7 @@ push(const char **arr, size_t *n, const char *cmd, const char *v)
 static void
 free_args(struct crypt_args *a)
 {
+    cli_kbs_clear(&a->kbs);
     cli_keys_clear(&a->keys);
 }
 
@@ -147,6 +150,7 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
                                          CLI_REGISTRY_LONGOPTS,
                                          CLI_REGISTRY_SD_LONGOPTS,
                                          CLI_POLICY_LONGOPTS,
+                                         CLI_KBS_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
     int c, li = -1;
@@ -191,7 +195,11 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
             if (info && c >= CLI_OPT_POLICY && c <= CLI_OPT_INSECURE_POLICY)
                 return cli_usage_error(cmd, "layerinfo does not check signatures (use "
                                             "'coco-img verify')");
+            if (info && c >= CLI_OPT_KBS_URL && c <= CLI_OPT_KBS_INIT_DATA)
+                return cli_usage_error(cmd, "layerinfo needs no keys (no KBS options)");
             int rr = cli_policy_parse(&a->pol, cmd, c, optarg);
+            if (rr == 0)
+                rr = cli_kbs_parse(&a->kbs, cmd, c, optarg);
             if (rr == 0)
                 rr = cli_registry_parse(&a->reg, cmd, c, optarg);
             if (rr == 1)
@@ -215,6 +223,7 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
                         const cocoimg_crypt_options *, cocoimg_error **))
 {
     struct crypt_args a = {.reg = CLI_REGISTRY_INIT, .pol = CLI_POLICY_INIT};
+    cli_kbs_init(&a.kbs);
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, cmd, argc, argv, usage);
     if (r != 0) {
@@ -229,9 +238,9 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         free_args(&a);
         return cli_usage_error(cmd, "no --recipient given: nothing to encrypt for");
     }
-    if (strcmp(cmd, "decrypt") == 0 && !cli_keys_any(&a.keys)) {
+    if (strcmp(cmd, "decrypt") == 0 && !cli_keys_any(&a.keys) && !a.kbs.any) {
         free_args(&a);
-        return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg) given");
+        return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg, or --kbs-url) given");
     }
     if ((r = cli_keys_apply(&a.keys, cmd, &o)) != CLI_EXIT_OK) {
         free_args(&a);
@@ -239,15 +248,16 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
     }
     cocoimg_context *ctx = cli_context();
     if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK ||
-        (r = cli_policy_apply(&a.pol, cmd, ctx)) != CLI_EXIT_OK) {
-        cocoimg_context_free(ctx);
+        (r = cli_policy_apply(&a.pol, cmd, ctx)) != CLI_EXIT_OK ||
+        (r = cli_kbs_apply(&a.kbs, cmd, ctx, &o, strcmp(cmd, "encrypt") == 0)) != CLI_EXIT_OK) {
         free_args(&a);
+        cocoimg_context_free(ctx);
         return r;
     }
     cocoimg_error *err = NULL;
     r = fn(ctx, argv[optind], argv[optind + 1], &o, &err);
-    cocoimg_context_free(ctx);
     free_args(&a);
+    cocoimg_context_free(ctx);
     return r < 0 ? cli_error(err) : CLI_EXIT_OK;
 }
 
@@ -293,6 +303,7 @@ static int
 cmd_layerinfo(int argc, char **argv)
 {
     struct crypt_args a = {.reg = CLI_REGISTRY_INIT, .pol = CLI_POLICY_INIT};
+    cli_kbs_init(&a.kbs);
     cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
     int r = parse(&a, &o, "layerinfo", argc, argv, usage_layerinfo);
     if (r != 0)
@@ -303,8 +314,8 @@ cmd_layerinfo(int argc, char **argv)
         o.all = 1;
     cocoimg_context *ctx = cli_context();
     if ((r = cli_registry_apply(&a.reg, "layerinfo", ctx)) != CLI_EXIT_OK) {
-        cocoimg_context_free(ctx);
         free_args(&a);
+        cocoimg_context_free(ctx);
         return r;
     }
     cocoimg_error *err = NULL;

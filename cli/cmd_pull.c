@@ -31,6 +31,7 @@ usage_pull(FILE *out)
     cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
     cli_policy_usage(out, true);
+    cli_kbs_usage(out);
 }
 
 static int

@@ -37,6 +37,7 @@ usage_unpack(FILE *out)
     cli_keys_usage(out, "for encrypted layers");
     cli_registry_usage(out, false);
     cli_policy_usage(out, true);
+    cli_kbs_usage(out);
 }
 
 /*
@@ -121,11 +122,14 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         CLI_KEY_LONGOPTS,
         CLI_REGISTRY_LONGOPTS,
         CLI_POLICY_LONGOPTS,
+        CLI_KBS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     struct cli_registry reg = CLI_REGISTRY_INIT;
     struct cli_policy pol = CLI_POLICY_INIT;
+    struct cli_kbs kbs;
+    cli_kbs_init(&kbs);
     struct cli_keys keys = CLI_KEYS_INIT;
     void (*usage)(FILE *) = pull ? cli_cmd_pull.usage : cli_cmd_unpack.usage;
     cocoimg_context *ctx = NULL;
@@ -166,6 +170,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         default: {
             int rr = cli_policy_parse(&pol, cmd, c, optarg);
             if (rr == 0)
+                rr = cli_kbs_parse(&kbs, cmd, c, optarg);
+            if (rr == 0)
                 rr = cli_registry_parse(&reg, cmd, c, optarg);
             if (rr == 1)
                 break;
@@ -192,7 +198,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     uo.crypt = &co;
     ctx = cli_context();
     if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK ||
-        (rc = cli_policy_apply(&pol, cmd, ctx)) != CLI_EXIT_OK)
+        (rc = cli_policy_apply(&pol, cmd, ctx)) != CLI_EXIT_OK ||
+        (rc = cli_kbs_apply(&kbs, cmd, ctx, &co, false)) != CLI_EXIT_OK)
         goto out;
     cocoimg_error *err = NULL;
     uo.cancel = &unpack_signal;
@@ -201,6 +208,7 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         rc = cli_error(err);
     unpack_signals_catch(false);
 out:
+    cli_kbs_clear(&kbs);
     cocoimg_context_free(ctx);
     cli_keys_clear(&keys);
     if (unpack_signal)
