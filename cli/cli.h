@@ -152,11 +152,14 @@ struct cli_keys {
     }
 
 /*
- * Once, first thing in main(): take $COCOIMG_KEY_PASSWORD into private
- * memory, overwrite the environment string and unsetenv() it, so neither
- * /proc/PID/environ nor any child (gpg, gpg-agent) sees it.
+ * Once, first thing in main(): take $COCOIMG_KEY_PASSWORD and
+ * $COCOIMG_REGISTRY_PASSWORD into private memory, overwrite the environment
+ * strings and unsetenv() them, so neither /proc/PID/environ nor any child
+ * (gpg, gpg-agent) sees them.
  */
 void cli_keys_take_env(void);
+/* $COCOIMG_REGISTRY_PASSWORD as cli_keys_take_env() found it, NULL when unset. */
+const char *cli_env_registry_password(void);
 /*
  * Handle getopt result @p c with argument @p arg: 1 when it was a key flag,
  * 0 when not, CLI_EXIT_USAGE (message printed) when its value is bad.

@@ -14,27 +14,36 @@
 #include "cli.h"
 
 #define PASSWORD_ENV "COCOIMG_KEY_PASSWORD"
+#define REGISTRY_PASSWORD_ENV "COCOIMG_REGISTRY_PASSWORD"
 
-/* The password from the environment, NULL when none; wiped by cli_keys_clear(). */
-static char *env_password;
+/* The passwords from the environment, NULL when none; wiped at exit. */
+static char *env_password, *env_registry_password;
 
 static void
-wipe_env_password(void)
+wipe_str(char **s)
 {
-    if (env_password) {
-        explicit_bzero(env_password, strlen(env_password));
-        free(env_password);
-        env_password = NULL;
+    if (*s) {
+        explicit_bzero(*s, strlen(*s));
+        free(*s);
+        *s = NULL;
     }
 }
 
-void
-cli_keys_take_env(void)
+static void
+wipe_env_passwords(void)
 {
-    char *v = getenv(PASSWORD_ENV);
+    wipe_str(&env_password);
+    wipe_str(&env_registry_password);
+}
+
+/* Move $NAME into *out (NULL when unset; "" stays "" for the registry password). */
+static void
+take_one(const char *name, char **out, bool keep_empty)
+{
+    char *v = getenv(name);
     if (!v)
         return;
-    if (*v && !(env_password = strdup(v))) {
+    if ((*v || keep_empty) && !(*out = strdup(v))) {
         fprintf(stderr, "coco-img: out of memory\n");
         exit(CLI_EXIT_FAIL);
     }
@@ -43,8 +52,22 @@ cli_keys_take_env(void)
      * them and /proc/PID/environ still shows them.  Overwrite them first.
      */
     explicit_bzero(v, strlen(v));
-    unsetenv(PASSWORD_ENV);
-    atexit(wipe_env_password);
+    unsetenv(name);
+}
+
+void
+cli_keys_take_env(void)
+{
+    /* gpg and gpg-agent (run by GPGME with our environment) must see neither */
+    take_one(PASSWORD_ENV, &env_password, false);
+    take_one(REGISTRY_PASSWORD_ENV, &env_registry_password, true);
+    atexit(wipe_env_passwords);
+}
+
+const char *
+cli_env_registry_password(void)
+{
+    return env_registry_password;
 }
 
 const char *
@@ -210,7 +233,7 @@ cli_keys_clear(struct cli_keys *k)
         }
     }
     k->n_keys = 0;
-    wipe_env_password();
+    wipe_str(&env_password);
 }
 
 void

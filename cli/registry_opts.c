@@ -99,7 +99,7 @@ apply_side(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx, 
             ro.password = colon + 1;
         } else {
             user = strdup(creds);
-            ro.password = getenv(PASSWORD_ENV);
+            ro.password = cli_env_registry_password();
             if (!ro.password) {
                 free(user);
                 return cli_usage_error(cmd,
