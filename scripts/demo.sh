@@ -4,8 +4,11 @@
 # coco-img, build a small image with umoci, inspect it, copy it to an
 # oci-archive and back, encrypt it for a JWE recipient (skopeo decrypts it),
 # push the encrypted image to a docker-registry started on 127.0.0.1, and
-# pull it back the way a confidential guest does: verified, decrypted and
-# unpacked into a runtime bundle that is compared with umoci's.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
+# sign it (skopeo, GPG) and pull it back the way a confidential guest does:
+# signature checked against a policy, verified, decrypted and unpacked into a
+# runtime bundle that is compared with umoci's; then CoCo key release: the
+# layer key sealed under a KEK that a test KBS (tests/kbs/kbs.py, on
+# 127.0.0.1) releases after attestation, and a KBS that refuses.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -149,6 +152,48 @@ cat "$DEMO_DIR/unsigned.err"
 step "the bundle's rootfs equals umoci's unpack of the plain image"
 umoci unpack --rootless --image "$DEMO_DIR/layout:demo" "$DEMO_DIR/umoci-bundle" >/dev/null
 diff -r "$DEMO_DIR/bundle/rootfs" "$DEMO_DIR/umoci-bundle/rootfs" && echo "same files and contents"
+
+step "CoCo key release: the layer key sealed under a KEK that only a test KBS on 127.0.0.1 releases"
+mkdir -p "$DEMO_DIR/kbs/res/default/key" "$DEMO_DIR/kbs/ca"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/CN=coco-img demo KBS CA" -keyout "$DEMO_DIR/kbs/ca/ca.key" -out "$DEMO_DIR/kbs/ca/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$DEMO_DIR/kbs/ca/srv.key" -out "$DEMO_DIR/kbs/ca/srv.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$DEMO_DIR/kbs/ca/ext"
+openssl x509 -req -in "$DEMO_DIR/kbs/ca/srv.csr" -CA "$DEMO_DIR/kbs/ca/ca.crt" -CAkey "$DEMO_DIR/kbs/ca/ca.key" \
+    -CAcreateserial -days 1 -extfile "$DEMO_DIR/kbs/ca/ext" -out "$DEMO_DIR/kbs/ca/srv.crt" 2>/dev/null
+head -c 32 /dev/urandom >"$DEMO_DIR/kek"
+cp "$DEMO_DIR/kek" "$DEMO_DIR/kbs/res/default/key/demo-kek"
+echo '{"deny": ["default/key/refused-kek"]}' >"$DEMO_DIR/kbs/policy.json"
+cp "$DEMO_DIR/kek" "$DEMO_DIR/kbs/res/default/key/refused-kek"
+python3 "$top/tests/kbs/kbs.py" --resources "$DEMO_DIR/kbs/res" --policy "$DEMO_DIR/kbs/policy.json" \
+    --cert "$DEMO_DIR/kbs/ca/srv.crt" --key "$DEMO_DIR/kbs/ca/srv.key" \
+    --port-file "$DEMO_DIR/kbs/port" --log "$DEMO_DIR/kbs/log" 2>"$DEMO_DIR/kbs/stderr" &
+kbs_pid=$!
+trap 'kill $reg_pid $kbs_pid 2>/dev/null || true; gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$DEMO_DIR/kbs/port" ] && break; sleep 0.1; done
+KBS=(--kbs-url "https://127.0.0.1:$(cat "$DEMO_DIR/kbs/port")" --kbs-cert "$DEMO_DIR/kbs/ca/ca.crt" --attester sample)
+run "$COCO_IMG" encrypt --recipient "provider:attestation-agent:keyid=kbs:///default/key/demo-kek::keypath=$DEMO_DIR/kek" \
+    "oci:$DEMO_DIR/layout:demo" "oci:$DEMO_DIR/coco:demo"
+run "$COCO_IMG" encrypt --recipient "provider:attestation-agent:keyid=kbs:///default/key/refused-kek::keypath=$DEMO_DIR/kek" \
+    "oci:$DEMO_DIR/layout:demo" "oci:$DEMO_DIR/coco-refused:demo"
+COCO_REF=docker://127.0.0.1:$port/demo/coco:v1
+run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --dest-tls-verify=false \
+    --sign-by "$fpr" "oci:$DEMO_DIR/coco:demo" "$COCO_REF"
+run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --dest-tls-verify=false \
+    --sign-by "$fpr" "oci:$DEMO_DIR/coco-refused:demo" "docker://127.0.0.1:$port/demo/coco:refused"
+rm -rf "$DEMO_DIR/coco-bundle"
+run "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "$COCO_REF" "$DEMO_DIR/coco-bundle"
+run cat "$DEMO_DIR/coco-bundle/rootfs/etc/hello"
+echo "the KBS saw: $(grep -c 'POST /kbs/v0/attest' "$DEMO_DIR/kbs/log") attestation(s), $(grep -c 'GET /kbs/v0/resource' "$DEMO_DIR/kbs/log") key request(s)"
+step "a KBS that refuses the key: the pull fails with its answer and leaves nothing"
+if "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "docker://127.0.0.1:$port/demo/coco:refused" \
+    "$DEMO_DIR/refused" 2>"$DEMO_DIR/refused.err"; then
+    echo "pull with a refused key succeeded" >&2
+    exit 1
+fi
+cat "$DEMO_DIR/refused.err"
+[ ! -e "$DEMO_DIR/refused" ] || { echo "a bundle was left behind" >&2; exit 1; }
 
 step "done"
 echo "built $COCO_IMG; the images, archive, key and bundle are in $DEMO_DIR"
