@@ -15,6 +15,7 @@
 #include "oci/model.h"
 #include "pipeline/reader.h"
 #include "signatures/cosign.h"
+#include "signatures/simple.h"
 #include "transport/transport.h"
 #include "util/base64.h"
 #include "util/fs.h"
@@ -136,61 +137,17 @@ cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
 
 /* ------------------------------------------------------------------------ */
 
-static bool
-exact_members(const json_t *obj, const char *const *names)
-{
-    if (!json_is_object(obj))
-        return false;
-    size_t n = 0;
-    for (; names[n]; n++)
-        if (!json_object_get(obj, names[n]))
-            return false;
-    return json_object_size(obj) == n;
-}
-
 int
 cocoimg__cosign_payload_parse(char **digest_out, char **ref_out, const void *buf, size_t len,
                               cocoimg_error **err)
 {
-    _cleanup_json_ json_t *root = NULL;
-    _cleanup_error_ cocoimg_error *jerr = NULL;
-#define BAD(msg) cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "cosign payload: %s", msg)
-    if (cocoimg__json_loadb(&root, buf, len, COCOIMG__COSIGN_MAX_PAYLOAD, true, "payload", &jerr) <
-        0)
-        return BAD("not a JSON object");
-    static const char *const top[] = {"critical", "optional", NULL};
-    static const char *const crit[] = {"type", "image", "identity", NULL};
-    static const char *const img[] = {"docker-manifest-digest", NULL};
-    static const char *const idn[] = {"docker-reference", NULL};
-    if (!exact_members(root, top))
-        return BAD("must have exactly the members critical and optional");
-    json_t *o = json_object_get(root, "optional");
-    if (!json_is_object(o) && !json_is_null(o))
-        return BAD("optional is neither an object nor null");
-    json_t *c = json_object_get(root, "critical");
-    if (!exact_members(c, crit))
-        return BAD("critical must have exactly the members type, image and identity");
-    const char *type = cocoimg__json_str(c, "type");
-    if (!type || strcmp(type, "cosign container image signature") != 0)
-        return BAD("critical.type is not \"cosign container image signature\"");
-    json_t *im = json_object_get(c, "image"), *id = json_object_get(c, "identity");
-    if (!exact_members(im, img) || !exact_members(id, idn))
-        return BAD("critical.image / critical.identity have unexpected members");
-    const char *dg = cocoimg__json_str(im, "docker-manifest-digest");
-    const char *ref = cocoimg__json_str(id, "docker-reference");
-    if (!dg || !ref)
-        return BAD("critical.image / critical.identity values must be strings");
-    cocoimg__digest d;
-    if (cocoimg__digest_parse(&d, dg, NULL) < 0)
-        return BAD("critical.image.docker-manifest-digest is not a valid digest");
-#undef BAD
-    if (!(*digest_out = strdup(dg)))
-        return cocoimg__error_oom(err);
-    if (!(*ref_out = strdup(ref))) {
-        free(*digest_out);
-        *digest_out = NULL;
-        return cocoimg__error_oom(err);
-    }
+    cocoimg__simple_payload p;
+    int r = cocoimg__payload_parse(&p, buf, len, COCOIMG__PAYLOAD_COSIGN, err);
+    if (r < 0)
+        return r;
+    *digest_out = TAKE_PTR(p.manifest_digest);
+    *ref_out = TAKE_PTR(p.docker_reference);
+    cocoimg__simple_payload_clear(&p);
     return 0;
 }
 

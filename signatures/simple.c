@@ -43,11 +43,16 @@ cocoimg__simple_payload_clear(cocoimg__simple_payload *p)
     memset(p, 0, sizeof(*p));
 }
 
-static int
-pbad(cocoimg_error **err, const char *what)
-{
-    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "signature payload: %s", what);
-}
+/* One parser for both payload formats; they differ only in the type and the optional part. */
+static const struct payload_kind {
+    const char *prefix;    /* for messages */
+    const char *type;      /* critical.type */
+    bool optional_null_ok; /* cosign writes "optional": null */
+    bool check_optional;   /* creator / timestamp typed (simple signing) */
+} payload_kinds[] = {
+    [COCOIMG__PAYLOAD_SIMPLE] = {"signature payload", "atomic container signature", false, true},
+    [COCOIMG__PAYLOAD_COSIGN] = {"cosign payload", "cosign container image signature", true, false},
+};
 
 /* @p obj has exactly the members @p names (NULL-terminated), all present */
 static bool
@@ -72,46 +77,54 @@ exact_string(const json_t *obj, const char *key)
 }
 
 int
-cocoimg__simple_payload_parse(cocoimg__simple_payload *out, const void *buf, size_t len,
-                              cocoimg_error **err)
+cocoimg__payload_parse(cocoimg__simple_payload *out, const void *buf, size_t len,
+                       cocoimg__payload_kind kind, cocoimg_error **err)
 {
+    const struct payload_kind *k = &payload_kinds[kind];
     memset(out, 0, sizeof(*out));
+#define BAD(msg) cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: %s", k->prefix, msg)
     _cleanup_json_ json_t *root = NULL;
     _cleanup_error_ cocoimg_error *jerr = NULL;
     if (cocoimg__json_loadb(&root, buf, len, SIMPLE_MAX_PAYLOAD, true, "payload", &jerr) < 0)
-        return pbad(err, "not a JSON object");
+        return BAD("not a JSON object");
     static const char *const top[] = {"critical", "optional", NULL};
     static const char *const crit[] = {"type", "image", "identity", NULL};
     static const char *const img[] = {"docker-manifest-digest", NULL};
     static const char *const idn[] = {"docker-reference", NULL};
     if (!exact_members(root, top))
-        return pbad(err, "must have exactly the members critical and optional");
+        return BAD("must have exactly the members critical and optional");
     json_t *c = json_object_get(root, "critical");
     if (!exact_members(c, crit))
-        return pbad(err, "critical must have exactly the members type, image and identity");
+        return BAD("critical must have exactly the members type, image and identity");
     const char *type = exact_string(c, "type");
-    if (!type || strcmp(type, "atomic container signature") != 0)
-        return pbad(err, "critical.type is not \"atomic container signature\"");
+    if (!type || strcmp(type, k->type) != 0)
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: critical.type is not \"%s\"",
+                                  k->prefix, k->type);
     json_t *im = json_object_get(c, "image"), *id = json_object_get(c, "identity");
     if (!exact_members(im, img))
-        return pbad(err, "critical.image must have exactly the member docker-manifest-digest");
+        return BAD("critical.image must have exactly the member docker-manifest-digest");
     if (!exact_members(id, idn))
-        return pbad(err, "critical.identity must have exactly the member docker-reference");
+        return BAD("critical.identity must have exactly the member docker-reference");
     const char *dg = exact_string(im, "docker-manifest-digest");
     const char *ref = exact_string(id, "docker-reference");
     if (!dg || !ref)
-        return pbad(err, "critical.image / critical.identity values must be strings");
+        return BAD("critical.image / critical.identity values must be strings");
     cocoimg__digest d;
     if (cocoimg__digest_parse(&d, dg, NULL) < 0)
-        return pbad(err, "critical.image.docker-manifest-digest is not a valid digest");
+        return BAD("critical.image.docker-manifest-digest is not a valid digest");
     json_t *o = json_object_get(root, "optional");
-    if (!json_is_object(o))
-        return pbad(err, "optional is not an object");
-    json_t *cr = json_object_get(o, "creator"), *ts = json_object_get(o, "timestamp");
-    if (cr && !exact_string(o, "creator"))
-        return pbad(err, "optional.creator is not a string");
-    if (ts && !json_is_integer(ts))
-        return pbad(err, "optional.timestamp is not an integer");
+    if (!json_is_object(o) && !(k->optional_null_ok && json_is_null(o)))
+        return BAD("optional is not an object");
+    json_t *cr = NULL, *ts = NULL;
+    if (k->check_optional) {
+        cr = json_object_get(o, "creator");
+        ts = json_object_get(o, "timestamp");
+        if (cr && !exact_string(o, "creator"))
+            return BAD("optional.creator is not a string");
+        if (ts && !json_is_integer(ts))
+            return BAD("optional.timestamp is not an integer");
+    }
+#undef BAD
     if (!(out->manifest_digest = strdup(dg)) || !(out->docker_reference = strdup(ref)) ||
         (cr && !(out->creator = strdup(json_string_value(cr))))) {
         cocoimg__simple_payload_clear(out);
@@ -119,6 +132,13 @@ cocoimg__simple_payload_parse(cocoimg__simple_payload *out, const void *buf, siz
     }
     out->timestamp = ts ? (int64_t)json_integer_value(ts) : 0;
     return 0;
+}
+
+int
+cocoimg__simple_payload_parse(cocoimg__simple_payload *out, const void *buf, size_t len,
+                              cocoimg_error **err)
+{
+    return cocoimg__payload_parse(out, buf, len, COCOIMG__PAYLOAD_SIMPLE, err);
 }
 
 int

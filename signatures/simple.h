@@ -39,6 +39,16 @@ void cocoimg__simple_payload_clear(cocoimg__simple_payload *p);
 int cocoimg__simple_payload_parse(cocoimg__simple_payload *out, const void *buf, size_t len,
                                   cocoimg_error **err);
 
+/*
+ * The same strict parser for either format: simple signing (type "atomic
+ * container signature") or cosign (type "cosign container image
+ * signature", optional may be null, its members are not looked at).
+ * Messages start "signature payload: " / "cosign payload: ".
+ */
+typedef enum { COCOIMG__PAYLOAD_SIMPLE = 0, COCOIMG__PAYLOAD_COSIGN } cocoimg__payload_kind;
+int cocoimg__payload_parse(cocoimg__simple_payload *out, const void *buf, size_t len,
+                           cocoimg__payload_kind kind, cocoimg_error **err);
+
 /* Make a payload (compact JSON, malloc'd) for signing. */
 int cocoimg__simple_payload_make(char **out, size_t *len, const char *manifest_digest,
                                  const char *docker_reference, cocoimg_error **err);
