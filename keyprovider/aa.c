@@ -122,10 +122,9 @@ aa_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *w
     if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, uri, err)) < 0)
         return cocoimg__error_wrap(err, r, "attestation-agent: key %s", uri);
     if (kek_len != 32) {
+        /* the same answer as a wrong key: the length of a resource is not told */
         cocoimg_kbs_resource_free(kek, kek_len);
-        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
-                                  "attestation-agent: the KBS resource %s is not a 32-byte key",
-                                  uri);
+        return unwrap_fail(err);
     }
     size_t n = ct_len - 16;
     uint8_t *pt = malloc(n + 1);
