@@ -257,17 +257,26 @@ struct cli_kbs {
     cocoimg_kbs_options o;
     bool any; /* a KBS flag was given */
     cocoimg_kbs *kbs;
-    cocoimg_keyprovider kp;
+    cocoimg_keyprovider native;          /* attestation-agent, in process */
+    cocoimg_kp_client *client;           /* native + $OCICRYPT_KEYPROVIDER_CONFIG */
+    cocoimg_keyprovider kp;              /* what the crypt options get */
+    const char *file_keys[CLI_KEYS_MAX]; /* --key values that are not provider:... */
+    const char *dparams[CLI_KEYS_MAX];   /* provider:NAME[:PARAMS] keys, without "provider:" */
+    size_t n_dparams;
 };
 
 void cli_kbs_init(struct cli_kbs *k);
 /* 1 when @p c was a KBS flag, 0 when not, CLI_EXIT_USAGE when bad. */
 int cli_kbs_parse(struct cli_kbs *k, const char *cmd, int c, const char *arg);
 /*
- * Decrypt side: with --kbs-url, a KBS client for @p ctx and the
- * attestation-agent key provider in @p o.  Encrypt side (@p encrypt): the
- * provider (without a KBS) when a recipient is provider:attestation-agent.
- * Returns an exit code (message printed).
+ * The key providers of @p o: the ocicrypt keyprovider client for the
+ * providers of $OCICRYPT_KEYPROVIDER_CONFIG, and the native
+ * attestation-agent provider: decrypt side with --kbs-url (a KBS client for
+ * @p ctx; it then serves attestation-agent even if the file names it),
+ * encrypt side (@p encrypt) when a recipient is provider:attestation-agent
+ * and the file does not name it.  --key provider:NAME[:PARAMS] values are
+ * taken out of o->keys and go to provider NAME only.  Call after
+ * cli_keys_apply().  Returns an exit code (message printed).
  */
 int cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx,
                   cocoimg_crypt_options *o, bool encrypt);

@@ -238,9 +238,11 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         free_args(&a);
         return cli_usage_error(cmd, "no --recipient given: nothing to encrypt for");
     }
-    if (strcmp(cmd, "decrypt") == 0 && !cli_keys_any(&a.keys) && !a.kbs.any) {
+    const char *kpc = getenv("OCICRYPT_KEYPROVIDER_CONFIG");
+    if (strcmp(cmd, "decrypt") == 0 && !cli_keys_any(&a.keys) && !a.kbs.any && !(kpc && *kpc)) {
         free_args(&a);
-        return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg, or --kbs-url) given");
+        return cli_usage_error(cmd, "no --key (or --gpg-homedir/--gpg, --kbs-url, or key "
+                                    "providers in OCICRYPT_KEYPROVIDER_CONFIG) given");
     }
     if ((r = cli_keys_apply(&a.keys, cmd, &o)) != CLI_EXIT_OK) {
         free_args(&a);

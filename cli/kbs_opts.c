@@ -3,8 +3,11 @@
  * KBS key release flags for pull, unpack and decrypt (and the native
  * attestation-agent wrapper for encrypt).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -45,32 +48,88 @@ cli_kbs_parse(struct cli_kbs *k, const char *cmd, int c, const char *arg)
     return 1;
 }
 
+#define AA "attestation-agent"
+
+/* the NAME of a provider:NAME[:PARAMS] --key value (after "provider:") */
+static size_t
+name_len(const char *dparam)
+{
+    const char *colon = strchr(dparam, ':');
+    return colon ? (size_t)(colon - dparam) : strlen(dparam);
+}
+
 int
 cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx, cocoimg_crypt_options *o,
               bool encrypt)
 {
-    if (encrypt) {
-        if (k->any)
-            return cli_usage_error(cmd, "the KBS options are for pull, unpack and decrypt; "
-                                        "encrypt wraps with keypath=KEK-FILE");
-        bool aa = false;
-        for (size_t i = 0; i < o->n_recipients; i++)
-            if (strncmp(o->recipients[i], "provider:attestation-agent", 26) == 0)
-                aa = true;
-        if (aa) {
-            cocoimg_kbs_keyprovider_init(&k->kp, NULL);
-            o->keyprovider = &k->kp;
-        }
-        return CLI_EXIT_OK;
+    if (encrypt && k->any)
+        return cli_usage_error(cmd, "the KBS options are for pull, unpack and decrypt; "
+                                    "encrypt wraps with keypath=KEK-FILE");
+    /* --key provider:NAME[:PARAMS]: parameters for provider NAME, not key files */
+    size_t n_files = 0;
+    for (size_t i = 0; i < o->n_keys && i < CLI_KEYS_MAX; i++) {
+        if (strncmp(o->keys[i], "provider:", 9) == 0)
+            k->dparams[k->n_dparams++] = o->keys[i] + 9;
+        else
+            k->file_keys[n_files++] = o->keys[i];
     }
-    if (!k->any)
+    if (k->n_dparams) {
+        o->keys = k->file_keys;
+        o->n_keys = n_files;
+    }
+    bool aa_recipient = false;
+    for (size_t i = 0; encrypt && i < o->n_recipients; i++)
+        if (strncmp(o->recipients[i], "provider:" AA, 9 + strlen(AA)) == 0 &&
+            (o->recipients[i][9 + strlen(AA)] == '\0' || o->recipients[i][9 + strlen(AA)] == ':'))
+            aa_recipient = true;
+    const char *config = getenv("OCICRYPT_KEYPROVIDER_CONFIG");
+    if (config && !*config)
+        config = NULL;
+    if (config && access(config, F_OK) != 0) {
+        /* as ocicrypt: a configuration that is not there names no providers */
+        fprintf(stderr,
+                "coco-img %s: warning: OCICRYPT_KEYPROVIDER_CONFIG=%s: %s (no key "
+                "providers from it)\n",
+                cmd, config, strerror(errno));
+        config = NULL;
+    }
+    bool native = encrypt ? aa_recipient : k->any;
+    if (!config && !native && !k->n_dparams)
         return CLI_EXIT_OK;
-    if (!k->o.url)
-        return cli_usage_error(cmd, "the KBS options need --kbs-url");
     cocoimg_error *err = NULL;
-    if (cocoimg_kbs_new(&k->kbs, ctx, &k->o, &err) < 0)
+    if (!encrypt && k->any) {
+        if (!k->o.url)
+            return cli_usage_error(cmd, "the KBS options need --kbs-url");
+        if (cocoimg_kbs_new(&k->kbs, ctx, &k->o, &err) < 0)
+            return cli_error(err);
+    }
+    cocoimg_kbs_keyprovider_init(&k->native, k->kbs);
+    cocoimg_kp_client_options co;
+    cocoimg_kp_client_options_init(&co, COCOIMG_KP_CLIENT_OPTIONS_VERSION);
+    co.config_file = config;
+    co.decrypt_params = k->dparams;
+    co.n_decrypt_params = k->n_dparams;
+    if (native) {
+        co.native = &k->native;
+        co.native_name = AA;
+        co.native_overrides = !encrypt; /* --kbs-url was asked for */
+    }
+    if (cocoimg_kp_client_new(&k->client, &co, &err) < 0)
         return cli_error(err);
-    cocoimg_kbs_keyprovider_init(&k->kp, k->kbs);
+    for (size_t i = 0; i < k->n_dparams; i++) {
+        char name[128];
+        size_t n = name_len(k->dparams[i]);
+        snprintf(name, sizeof(name), "%.*s", (int)(n < 100 ? n : 100), k->dparams[i]);
+        if (!cocoimg_kp_client_has(k->client, name)) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "--key provider:%s: no such key provider (%s)", name,
+                     strcmp(name, AA) == 0 ? "give --kbs-url, or name it in "
+                                             "OCICRYPT_KEYPROVIDER_CONFIG"
+                                           : "name it in OCICRYPT_KEYPROVIDER_CONFIG");
+            return cli_usage_error(cmd, "%s", msg);
+        }
+    }
+    cocoimg_kp_client_keyprovider(&k->kp, k->client);
     o->keyprovider = &k->kp;
     return CLI_EXIT_OK;
 }
@@ -78,6 +137,8 @@ cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx, cocoimg_
 void
 cli_kbs_clear(struct cli_kbs *k)
 {
+    cocoimg_kp_client_free(k->client);
+    k->client = NULL;
     cocoimg_kbs_free(k->kbs);
     k->kbs = NULL;
 }

@@ -24,6 +24,7 @@
 #include <cocoimg/crypt.h>
 #include <cocoimg/kbs.h>
 
+#include "kp_int.h"
 #include "util/base64.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -81,19 +82,19 @@ gcm(bool enc, uint8_t *out, const uint8_t *key, const uint8_t iv[12], const uint
     return ok ? 0 : -1;
 }
 
-static int
-aa_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *wrapped,
-          size_t wrapped_len, cocoimg_error **err, void *payload)
+void
+cocoimg__aa_packet_clear(struct cocoimg__aa_packet *pk)
 {
-    cocoimg_kbs *kbs = payload;
-    if (strcmp(provider, AA_NAME) != 0)
-        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
-                                  "no key provider '%.64s' is configured (only attestation-agent, "
-                                  "through --kbs-url)",
-                                  provider);
-    if (!kbs)
-        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
-                                  "attestation-agent: no KBS to fetch the key from (--kbs-url)");
+    free(pk->uri);
+    free(pk->ct);
+    memset(pk, 0, sizeof(*pk));
+}
+
+int
+cocoimg__aa_packet_parse(struct cocoimg__aa_packet *pk, const uint8_t *wrapped, size_t wrapped_len,
+                         cocoimg_error **err)
+{
+    memset(pk, 0, sizeof(*pk));
     _cleanup_json_ json_t *p = NULL;
     if (wrapped_len > AA_PACKET_MAX ||
         cocoimg__json_loadb(&p, wrapped, wrapped_len, AA_PACKET_MAX, true, "packet", NULL) < 0)
@@ -107,36 +108,34 @@ aa_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *w
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "attestation-agent: unsupported annotation packet (needs kid, "
                                   "wrapped_data, iv, wrap_type A256GCM; provider kbs)");
-    _cleanup_free_ char *uri = NULL;
-    int r = kid_uri(&uri, kid, err);
+    int r = kid_uri(&pk->uri, kid, err);
     if (r < 0)
         return r;
-    _cleanup_free_ uint8_t *ct = NULL, *iv = NULL;
-    size_t ct_len = 0, iv_len = 0;
-    if (cocoimg__b64_decode(&ct, &ct_len, wd, strlen(wd), COCOIMG_B64_STD, "w", NULL) < 0 ||
+    _cleanup_free_ uint8_t *iv = NULL;
+    size_t iv_len = 0;
+    if (cocoimg__b64_decode(&pk->ct, &pk->ct_len, wd, strlen(wd), COCOIMG_B64_STD, "w", NULL) < 0 ||
         cocoimg__b64_decode(&iv, &iv_len, iv64, strlen(iv64), COCOIMG_B64_STD, "iv", NULL) < 0 ||
-        iv_len != 12 || ct_len < 16 || ct_len - 16 > AA_OPTS_MAX)
-        return unwrap_fail(err);
-    uint8_t *kek = NULL;
-    size_t kek_len = 0;
-    if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, uri, err)) < 0)
-        return cocoimg__error_wrap(err, r, "attestation-agent: key %s", uri);
-    if (kek_len != 32) {
-        /* the same answer as a wrong key: the length of a resource is not told */
-        cocoimg_kbs_resource_free(kek, kek_len);
+        iv_len != 12 || pk->ct_len < 16 || pk->ct_len - 16 > AA_OPTS_MAX) {
+        cocoimg__aa_packet_clear(pk);
         return unwrap_fail(err);
     }
-    size_t n = ct_len - 16;
+    memcpy(pk->iv, iv, 12);
+    return 0;
+}
+
+int
+cocoimg__aa_packet_open(uint8_t **out, size_t *out_len, const struct cocoimg__aa_packet *pk,
+                        const uint8_t *kek, size_t kek_len, cocoimg_error **err)
+{
+    if (kek_len != 32) /* the same answer as a wrong key: the length of a resource is not told */
+        return unwrap_fail(err);
+    size_t n = pk->ct_len - 16;
     uint8_t *pt = malloc(n + 1);
-    if (!pt) {
-        cocoimg_kbs_resource_free(kek, kek_len);
+    if (!pt)
         return cocoimg__error_oom(err);
-    }
     uint8_t tag[16];
-    memcpy(tag, ct + n, 16);
-    r = gcm(false, pt, kek, iv, ct, n, tag);
-    cocoimg_kbs_resource_free(kek, kek_len);
-    if (r < 0) {
+    memcpy(tag, pk->ct + n, 16);
+    if (gcm(false, pt, kek, pk->iv, pk->ct, n, tag) < 0) {
         cocoimg__wipe(pt, n);
         free(pt);
         return unwrap_fail(err);
@@ -146,15 +145,47 @@ aa_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *w
     return 0;
 }
 
-/* "keyid=...::keypath=..." */
-static int
-aa_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params,
-        const uint8_t *optsdata, size_t optsdata_len, cocoimg_error **err, void *payload)
+int
+cocoimg__aa_unwrap(uint8_t **out, size_t *out_len, const uint8_t *wrapped, size_t wrapped_len,
+                   cocoimg_kbs *kbs, cocoimg_error **err)
 {
-    (void)payload;
+    if (!kbs)
+        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
+                                  "attestation-agent: no KBS to fetch the key from (--kbs-url)");
+    struct cocoimg__aa_packet pk;
+    int r = cocoimg__aa_packet_parse(&pk, wrapped, wrapped_len, err);
+    if (r < 0)
+        return r;
+    uint8_t *kek = NULL;
+    size_t kek_len = 0;
+    if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, pk.uri, err)) < 0) {
+        r = cocoimg__error_wrap(err, r, "attestation-agent: key %s", pk.uri);
+        cocoimg__aa_packet_clear(&pk);
+        return r;
+    }
+    r = cocoimg__aa_packet_open(out, out_len, &pk, kek, kek_len, err);
+    cocoimg_kbs_resource_free(kek, kek_len);
+    cocoimg__aa_packet_clear(&pk);
+    return r;
+}
+
+static int
+aa_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *wrapped,
+          size_t wrapped_len, cocoimg_error **err, void *payload)
+{
     if (strcmp(provider, AA_NAME) != 0)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no key provider '%.64s' for encrypt",
+        return cocoimg__error_set(err, COCOIMG_ENOKEY, 0,
+                                  "no key provider '%.64s' is configured (attestation-agent "
+                                  "through --kbs-url; others through OCICRYPT_KEYPROVIDER_CONFIG)",
                                   provider);
+    return cocoimg__aa_unwrap(out, out_len, wrapped, wrapped_len, payload, err);
+}
+
+/* "keyid=...[::keypath=...][::algorithm=A256GCM]" */
+int
+cocoimg__aa_wrap(uint8_t **out, size_t *out_len, const char *params, const uint8_t *optsdata,
+                 size_t optsdata_len, cocoimg_kbs *kbs, cocoimg_error **err)
+{
     _cleanup_free_ char *dup = params ? strdup(params) : NULL;
     if (!dup)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
@@ -179,7 +210,7 @@ aa_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params
                                       "attestation-agent: unknown parameter (keyid, keypath, "
                                       "algorithm)");
     }
-    if (!keyid || !keypath)
+    if (!keyid || (!keypath && !kbs))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
                                   "provider:attestation-agent needs keyid=kbs:///R/T/G::"
                                   "keypath=KEK-FILE (the KEK registered in the KBS)");
@@ -189,16 +220,29 @@ aa_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params
         return r;
     uint8_t *kek = NULL;
     size_t kek_len = 0;
-    _cleanup_error_ cocoimg_error *ferr = NULL;
-    if (cocoimg__read_file(&kek, &kek_len, AT_FDCWD, keypath, 64, &ferr) < 0 || kek_len != 32) {
-        if (kek) {
-            cocoimg__wipe(kek, kek_len);
-            free(kek);
+    if (keypath) {
+        _cleanup_error_ cocoimg_error *ferr = NULL;
+        if (cocoimg__read_file(&kek, &kek_len, AT_FDCWD, keypath, 64, &ferr) < 0 || kek_len != 32) {
+            if (kek) {
+                cocoimg__wipe(kek, kek_len);
+                free(kek);
+            }
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                      "attestation-agent: keypath %s must be a readable file of "
+                                      "exactly 32 bytes",
+                                      keypath);
         }
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
-                                  "attestation-agent: keypath %s must be a readable file of "
-                                  "exactly 32 bytes",
-                                  keypath);
+    } else {
+        /* the KEK the KBS holds for keyid (its operator registered it) */
+        if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, uri, err)) < 0)
+            return cocoimg__error_wrap(err, r, "attestation-agent: key %s", uri);
+        if (kek_len != 32) {
+            cocoimg_kbs_resource_free(kek, kek_len);
+            return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                      "attestation-agent: the KBS resource %s is not a 32-byte "
+                                      "key",
+                                      uri);
+        }
     }
     uint8_t iv[12], tag[16];
     _cleanup_free_ uint8_t *ct = malloc(optsdata_len + 16);
@@ -228,6 +272,17 @@ aa_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params
     *out = (uint8_t *)s;
     *out_len = len;
     return 0;
+}
+
+static int
+aa_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params,
+        const uint8_t *optsdata, size_t optsdata_len, cocoimg_error **err, void *payload)
+{
+    (void)payload; /* encrypt takes the KEK from keypath */
+    if (strcmp(provider, AA_NAME) != 0)
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "no key provider '%.64s' for encrypt",
+                                  provider);
+    return cocoimg__aa_wrap(out, out_len, params, optsdata, optsdata_len, NULL, err);
 }
 
 int

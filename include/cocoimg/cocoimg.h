@@ -13,6 +13,7 @@
 #include <cocoimg/crypt.h>
 #include <cocoimg/unpack.h>
 #include <cocoimg/kbs.h>
+#include <cocoimg/keyprovider.h>
 #include <cocoimg/policy.h>
 
 #endif
