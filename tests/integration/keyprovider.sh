@@ -36,7 +36,7 @@ T=$T_TMP
 isolate_registry_env
 unset OCICRYPT_KEYPROVIDER_CONFIG
 cd "$T" || exit 1
-plan 50
+plan 57
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p res/default/key
@@ -137,6 +137,8 @@ fails "grpc: malformed JSON gets an error status" 1 \
 ok "  INVALID_ARGUMENT, not quoting the request" bash -c 'grep -q INVALID_ARGUMENT "$1" && ! grep -q keywrapparams "$1"' _ "$T_TMP/out.$T_NUM"
 fails "grpc: tampered wrapped_data is refused" 1 \
     bash -c '"$1" "$2" call "$3" UnWrapKey <tampered.req' _ "$PY" "$PEER" "$GADDR"
+fails "grpc: a request over 1 MiB is refused" 1 "$PY" "$PEER" big "$GADDR" WrapKey $((2 * 1024 * 1024))
+ok "  RESOURCE_EXHAUSTED" grep -q RESOURCE_EXHAUSTED "$T_TMP/out.$T_NUM"
 ok "grpc: the server still answers after bad requests" bash -c '"$1" "$2" call "$3" WrapKey <wrap.req >/dev/null' _ "$PY" "$PEER" "$GADDR"
 serve unix --listen "unix:$T/kp.sock" || bail_out "coco-keyprovider on a unix socket did not start"
 UPID=$SRV_PID
@@ -183,6 +185,39 @@ fails "a provider name the configuration lacks is a usage error" 2 env OCICRYPT_
 printf '{"key-providers":{"pykp":{"grpc":"h:1","bogus":1}}}' >bad.conf
 fails "a configuration with an unknown member is refused" '*' env OCICRYPT_KEYPROVIDER_CONFIG="$T/bad.conf" \
     "$COCO_IMG" decrypt --key provider:pykp "oci:$T/py-enc:t" "oci:$T/py-y:t"
+
+# a cmd provider gets a minimal environment, not the caller's secrets
+cat >envkp.sh <<EOF
+#!/bin/sh
+env >"$T/env.txt"
+cat >/dev/null
+printf '{"keywrapresults":{"annotation":"eyJ4IjoxfQ=="}}'
+EOF
+chmod +x envkp.sh
+printf '{"key-providers":{"envkp":{"cmd":{"path":"%s","args":[]}}}}' "$T/envkp.sh" >env.conf
+ok "a cmd provider wraps (encrypt --recipient provider:envkp)" env OCICRYPT_KEYPROVIDER_CONFIG="$T/env.conf" \
+    SECRET_TOKEN=hunter2-secret COCOIMG_KEY_PASSWORD=pw-secret "$COCO_IMG" encrypt --recipient provider:envkp \
+    oci:img:t "oci:$T/env-enc:t"
+ok "  with PATH but none of the caller's other variables" bash -c '
+    grep -q "^PATH=" "$1" && ! grep -q "secret" "$1" && [ "$(wc -l <"$1")" -le 8 ]' _ "$T/env.txt"
+
+# grpc-tls: a TLS provider, trusted through root-ca-file only
+"$PY" "$PEER" serve --port-file "$T/tls.port" --kek "$T/kek" --log "$T/tls.log" \
+    --tls-cert "$T/ca/srv.crt" --tls-key "$T/ca/srv.key" 2>"$T/tls.err" &
+TLSPID=$!
+T_CLEANUP="$T_CLEANUP kill $TLSPID 2>/dev/null;"
+for i in $(seq 100); do [ -s "$T/tls.port" ] && break; sleep 0.1; done
+kbs_make_ca "$T/ca2" || bail_out "cannot make the second CA"
+for c in ca ca2; do
+    jq -n --arg t "127.0.0.1:$(cat "$T/tls.port")" --arg ca "$T/$c/ca.crt" \
+        '{"key-providers":{"pykp":{"grpc":$t,"grpc-tls":{"root-ca-file":$ca}}}}' >"tls-$c.conf"
+done
+ok "grpc-tls with the server's CA: wraps" env OCICRYPT_KEYPROVIDER_CONFIG="$T/tls-ca.conf" "$COCO_IMG" encrypt \
+    --recipient "provider:pykp:keyid=kbs:///default/key/image-kek" oci:img:t "oci:$T/tls-enc:t"
+n_tls=$(grep -c ^WrapKey "$T/tls.log")
+fails "grpc-tls with another CA: refused" '*' env OCICRYPT_KEYPROVIDER_CONFIG="$T/tls-ca2.conf" "$COCO_IMG" \
+    encrypt --recipient "provider:pykp:keyid=kbs:///default/key/image-kek" oci:img:t "oci:$T/tls-bad:t"
+ok "  and the provider never saw that request" bash -c 'c=$(grep -c ^WrapKey "$1"); [ "$c" -eq "$2" ] && [ "$2" -ge 1 ]' _ "$T/tls.log" "$n_tls"
 
 # ---------------------------------------------------------------------------
 # end to end: the plugin wraps with the KBS's KEK, registry, native pull,

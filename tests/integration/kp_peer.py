@@ -6,9 +6,10 @@ messages are built from a descriptor at run time (no generated code).
 
   kp_peer.py call ADDR WrapKey|UnWrapKey < request.json > reply.json
   kp_peer.py raw ADDR WrapKey HEX           send raw bytes as the message
+  kp_peer.py big ADDR WrapKey N             a request whose JSON field is N bytes
   kp_peer.py many ADDR UnWrapKey N < request.json   N concurrent calls, all must
                                             return the same reply
-  kp_peer.py serve --port-file F --kek FILE --log F [--delay S]
+  kp_peer.py serve --port-file F --kek FILE --log F [--delay S] [--tls-cert C --tls-key K]
       a gRPC attestation-agent-style provider: WrapKey seals optsdata with
       AES-256-GCM under KEK into {kid, wrapped_data, iv, wrap_type} (kid from
       keyid=), UnWrapKey opens it; every request's JSON goes to the log
@@ -85,6 +86,16 @@ def cmd_raw(addr, method, hexbytes):
     ch, f = stub(addr, method, raw=True)
     try:
         f(bytes.fromhex(hexbytes), timeout=30)
+    except grpc.RpcError as e:
+        print("status %s: %s" % (e.code().name, e.details()), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_big(addr, method, n):
+    ch, f = stub(addr, method)
+    try:
+        f(b"{" + b" " * (n - 2) + b"}", timeout=30)
     except grpc.RpcError as e:
         print("status %s: %s" % (e.code().name, e.details()), file=sys.stderr)
         return 1
@@ -174,7 +185,12 @@ def cmd_serve(args):
     kek = open(a["--kek"], "rb").read()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((Provider(kek, a["--log"], float(a.get("--delay", 0))),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    if "--tls-cert" in a:
+        creds = grpc.ssl_server_credentials(
+            [(open(a["--tls-key"], "rb").read(), open(a["--tls-cert"], "rb").read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     with open(a["--port-file"] + ".tmp", "w") as f:
         f.write(str(port))
@@ -225,6 +241,8 @@ def main(argv):
         return cmd_call(argv[2], argv[3])
     if cmd == "raw":
         return cmd_raw(argv[2], argv[3], argv[4])
+    if cmd == "big":
+        return cmd_big(argv[2], argv[3], int(argv[4]))
     if cmd == "many":
         return cmd_many(argv[2], argv[3], int(argv[4]))
     if cmd == "serve":

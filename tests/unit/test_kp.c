@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cocoimg/keyprovider.h>
@@ -373,11 +374,80 @@ test_packets(void)
     return 0;
 }
 
+/* cmd providers through the public client: deadline, exit status, a reply that is not one */
+static int
+cmd_case(const char *script, int timeout_ms, int *code, char *msg, size_t msg_cap)
+{
+    char conf[] = "/tmp/coco-kp-conf-XXXXXX";
+    int fd = mkstemp(conf);
+    if (fd < 0)
+        return -1;
+    json_t *doc = json_pack("{s:{s:{s:{s:s,s:[s,s]}}}}", "key-providers", "t", "cmd", "path",
+                            "/bin/sh", "args", "-c", script);
+    char *txt = json_dumps(doc, 0);
+    ssize_t w = write(fd, txt, strlen(txt));
+    close(fd);
+    free(txt);
+    json_decref(doc);
+    if (w < 0)
+        return -1;
+    cocoimg_kp_client_options o;
+    cocoimg_kp_client_options_init(&o, COCOIMG_KP_CLIENT_OPTIONS_VERSION);
+    o.config_file = conf;
+    o.timeout_ms = timeout_ms;
+    cocoimg_kp_client *c = NULL;
+    cocoimg_error *err = NULL;
+    if (cocoimg_kp_client_new(&c, &o, &err) < 0) {
+        unlink(conf);
+        cocoimg_error_free(err);
+        return -1;
+    }
+    cocoimg_keyprovider kp;
+    cocoimg_kp_client_keyprovider(&kp, c);
+    uint8_t *out = NULL;
+    size_t len = 0;
+    *code = kp.unwrap(&out, &len, "t", (const uint8_t *)"packet", 6, &err, kp.payload);
+    snprintf(msg, msg_cap, "%s", err ? cocoimg_error_message(err) : "");
+    if (*code == 0)
+        snprintf(msg, msg_cap, "%.*s", (int)len, (const char *)out);
+    free(out);
+    cocoimg_error_free(err);
+    cocoimg_kp_client_free(c);
+    unlink(conf);
+    return 0;
+}
+
+static int
+test_client_cmd(void)
+{
+    int code = 0;
+    char msg[512];
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK(cmd_case("exec sleep 20", 300, &code, msg, sizeof(msg)) == 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    CHECK(code == COCOIMG_ENET && strstr(msg, "no answer within 300 ms"));
+    CHECK(b.tv_sec - a.tv_sec < 5);
+    CHECK(cmd_case("cat >/dev/null; echo 'no such key' >&2; exit 3", 5000, &code, msg,
+                   sizeof(msg)) == 0);
+    CHECK(code < 0 && strstr(msg, "exited with status 3: no such key"));
+    /* the request echoed back is no reply; nothing of it is quoted */
+    CHECK(cmd_case("cat", 5000, &code, msg, sizeof(msg)) == 0);
+    CHECK(code == COCOIMG_EFORMAT && !strstr(msg, "cGFja2V0"));
+    CHECK(cmd_case("cat >/dev/null; printf '{\"keyunwrapresults\":{\"optsdata\":[123,125]}}'", 5000,
+                   &code, msg, sizeof(msg)) == 0);
+    CHECK(code == 0 && strcmp(msg, "{}") == 0);
+    /* a provider that does not read its stdin still answers */
+    CHECK(cmd_case("printf '{\"keyunwrapresults\":{\"optsdata\":\"e30=\"}}'", 5000, &code, msg,
+                   sizeof(msg)) == 0);
+    CHECK(code == 0 && strcmp(msg, "{}") == 0);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
-    TAP_TEST(test_parse_go_wrap),    TAP_TEST(test_parse_unwrap),
-    TAP_TEST(test_reply_forms),      TAP_TEST(test_build_roundtrip),
-    TAP_TEST(test_request_refusals), TAP_TEST(test_service),
-    TAP_TEST(test_packets),          {0},
+    TAP_TEST(test_parse_go_wrap),   TAP_TEST(test_parse_unwrap),     TAP_TEST(test_reply_forms),
+    TAP_TEST(test_build_roundtrip), TAP_TEST(test_request_refusals), TAP_TEST(test_service),
+    TAP_TEST(test_packets),         TAP_TEST(test_client_cmd),       {0},
 };
 
 int
