@@ -12,7 +12,8 @@
  *   {"keywrapresults":{"annotation":B64}}   {"keyunwrapresults":{"optsdata":B64}}
  *
  * Go writes []byte as base64 strings, Rust (coco_keyprovider, CDH) as
- * arrays of integers: both are read, base64 is written.  Requests are
+ * arrays of integers, ocicrypt-rs's wrap requests the options JSON as a
+ * plain string: all are read, base64 is written.  Requests are
  * written by hand into secret buffers (a wrap request holds the layer key
  * in base64), and every JSON string of a parsed document is wiped before
  * jansson frees it.
@@ -61,6 +62,13 @@ go_bytes(cocoimg__secret **out, json_t *v, const char *what, cocoimg_error **err
     *out = NULL;
     if (!v || json_is_null(v))
         return 0;
+    if (json_is_string(v) && json_string_value(v)[0] == '{') {
+        /*
+         * ocicrypt-rs sends optsdata as the JSON text itself; '{' is no
+         * base64 character, so the two cannot be confused
+         */
+        return cocoimg__secret_dup(out, json_string_value(v), json_string_length(v), err);
+    }
     if (json_is_string(v)) {
         char *s = (char *)json_string_value(v);
         size_t len = json_string_length(v), j = 0;

@@ -8,7 +8,8 @@
 # signature checked against a policy, verified, decrypted and unpacked into a
 # runtime bundle that is compared with umoci's; then CoCo key release: the
 # layer key sealed under a KEK that a test KBS (tests/kbs/kbs.py, on
-# 127.0.0.1) releases after attestation, and a KBS that refuses.  Everything it creates goes to $DEMO_DIR (default: a temp dir).
+# 127.0.0.1) releases after attestation, and a KBS that refuses; last, the
+# same through coco-keyprovider, the ocicrypt keyprovider plugin (gRPC).  Everything it creates goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -194,6 +195,27 @@ if "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "docker://127.0.0.1:$p
 fi
 cat "$DEMO_DIR/refused.err"
 [ ! -e "$DEMO_DIR/refused" ] || { echo "a bundle was left behind" >&2; exit 1; }
+
+step "coco-keyprovider: the ocicrypt keyprovider plugin (gRPC) that skopeo/buildah/containerd call"
+KP=$(dirname "$COCO_IMG")/coco-keyprovider
+"$KP" --listen 127.0.0.1:0 "${KBS[@]}" 2>"$DEMO_DIR/keyprovider.log" &
+kp_pid=$!
+trap 'kill $reg_pid $kbs_pid $kp_pid 2>/dev/null || true; gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "on port" "$DEMO_DIR/keyprovider.log" 2>/dev/null && break; sleep 0.1; done
+kp_port=$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$DEMO_DIR/keyprovider.log")
+printf '{"key-providers":{"attestation-agent":{"grpc":"127.0.0.1:%s"}}}\n' "$kp_port" >"$DEMO_DIR/ocicrypt.conf"
+run cat "$DEMO_DIR/ocicrypt.conf"
+export OCICRYPT_KEYPROVIDER_CONFIG=$DEMO_DIR/ocicrypt.conf
+# no keypath: the plugin fetches the KEK from the KBS after attestation
+run "$COCO_IMG" encrypt --recipient "provider:attestation-agent:keyid=kbs:///default/key/demo-kek" \
+    "oci:$DEMO_DIR/layout:demo" "oci:$DEMO_DIR/kp:demo"
+run "$COCO_IMG" decrypt --key provider:attestation-agent "oci:$DEMO_DIR/kp:demo" "oci:$DEMO_DIR/kp-plain:demo"
+[ "$("$COCO_IMG" inspect "oci:$DEMO_DIR/kp-plain:demo" | jq -c .Layers)" = \
+  "$("$COCO_IMG" inspect "oci:$DEMO_DIR/layout:demo" | jq -c .Layers)" ] ||
+    { echo "the plugin round trip changed the layers" >&2; exit 1; }
+echo "decrypted through coco-keyprovider: the layers are the original ones"
+unset OCICRYPT_KEYPROVIDER_CONFIG
+kill -TERM "$kp_pid" && wait "$kp_pid"
 
 step "done"
 echo "built $COCO_IMG; the images, archive, key and bundle are in $DEMO_DIR"

@@ -14,7 +14,7 @@ commands=$("$COCO_IMG" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 && $1 
 [ -n "$commands" ] || bail_out "coco-img --help lists no commands"
 n_pages=$(echo "$pages" | wc -w)
 n_cmds=$(echo "$commands" | wc -w)
-plan $((n_pages + 2 * n_cmds + 7))
+plan $((n_pages + 2 * n_cmds + 8))
 
 # a built page: in the build tree, or in the source tree of a release
 # tarball (which ships them)
@@ -49,6 +49,16 @@ for c in $commands; do
         [ -z "$missing" ] || { echo "not in the man page:$missing"; exit 1; }' \
         _ "$COCO_IMG" "$c" "$T/$c.txt"
 done
+
+page_text coco-keyprovider.1 > "$T/coco-keyprovider.txt"
+ok "every option of 'coco-keyprovider --help' is in coco-keyprovider.1" bash -c '
+    missing=
+    for o in $("$1" --help | grep -o -- "--[a-z][a-z0-9.-]*[a-z0-9]" | sort -u); do
+        [ "$o" = --help ] && continue
+        grep -qF -- "$o" "$2" || missing="$missing $o"
+    done
+    [ -z "$missing" ] || { echo "not in the man page:$missing"; exit 1; }' \
+    _ "$top_builddir/coco-keyprovider" "$T/coco-keyprovider.txt"
 
 ok "coco-img(1) names every command" bash -c '
     for c in $2; do grep -qF -- "coco-img-$c" "$1" || { echo "coco-img-$c missing"; exit 1; }; done' \

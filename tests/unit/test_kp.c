@@ -224,6 +224,13 @@ test_request_refusals(void)
         CHECK(!strstr(cocoimg_error_message(err), "QQ=="));
         cocoimg_error_free(err);
     }
+    /* ocicrypt-rs: the options JSON as a plain string */
+    const char *rs = "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":{\"Parameters\":{}},"
+                     "\"optsdata\":\"{\\\"symkey\\\":1}\"}}";
+    struct cocoimg__kp_request rq0;
+    CHECK_OK(cocoimg__kp_request_parse(&rq0, (const uint8_t *)rs, strlen(rs), "x", NULL));
+    CHECK(rq0.data->len == 12 && memcmp(rq0.data->ptr, "{\"symkey\":1}", 12) == 0);
+    cocoimg__kp_request_clear(&rq0);
     /* Go's byte fields tolerate CR/LF, and null or {} maps */
     const char *okreq =
         "{\"op\":\"keyunwrap\",\"keywrapparams\":{\"ec\":{},\"optsdata\":null},"
