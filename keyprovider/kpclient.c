@@ -589,8 +589,9 @@ cmd_call(cocoimg__secret **reply, const struct kp_entry *e, const cocoimg__secre
 
 /* --- one call, either transport -------------------------------------------- */
 
+/* *out: the result bytes, malloc'd (the library wipes and frees them) */
 static int
-call(cocoimg__secret **result, const cocoimg_kp_client *c, const struct kp_entry *e,
+call(uint8_t **out, size_t *out_len, const cocoimg_kp_client *c, const struct kp_entry *e,
      enum cocoimg__kp_op op, const char *const *params, size_t n_params, const uint8_t *data,
      size_t len, cocoimg_error **err)
 {
@@ -605,20 +606,27 @@ call(cocoimg__secret **result, const cocoimg_kp_client *c, const struct kp_entry
     if (e->kind == KP_CMD) {
         r = cmd_call(&reply, e, req, c->timeout_ms, err);
     } else {
-        uint8_t *out = NULL;
-        size_t out_len = 0;
+        uint8_t *got = NULL;
+        size_t got_len = 0;
         r = cocoimg__grpc_call(
             e->target, &e->tls, op == COCOIMG__KP_OP_WRAP ? COCOIMG__KP_WRAP : COCOIMG__KP_UNWRAP,
-            req->ptr, req->len, &out, &out_len, COCOIMG__KP_MSG_MAX, c->timeout_ms, err);
+            req->ptr, req->len, &got, &got_len, COCOIMG__KP_MSG_MAX, c->timeout_ms, err);
         if (r == 0) {
-            r = cocoimg__secret_dup(&reply, out, out_len, err);
-            cocoimg__wipe(out, out_len);
-            free(out);
+            r = cocoimg__secret_dup(&reply, got, got_len, err);
+            cocoimg__wipe(got, got_len);
+            free(got);
         }
     }
     if (r < 0)
         return r;
-    return cocoimg__kp_reply_parse(result, op, reply->ptr, reply->len, err);
+    _cleanup_secret_ cocoimg__secret *res = NULL;
+    if ((r = cocoimg__kp_reply_parse(&res, op, reply->ptr, reply->len, err)) < 0)
+        return r;
+    if (!(*out = malloc(res->len)))
+        return cocoimg__error_oom(err);
+    memcpy(*out, res->ptr, res->len);
+    *out_len = res->len;
+    return 0;
 }
 
 static int
@@ -639,16 +647,8 @@ kp_wrap(uint8_t **out, size_t *out_len, const char *provider, const char *params
                                   "provider '%.64s')",
                                   provider);
     const char *plist[1] = {params};
-    _cleanup_secret_ cocoimg__secret *res = NULL;
-    int r =
-        call(&res, c, e, COCOIMG__KP_OP_WRAP, plist, params ? 1 : 0, optsdata, optsdata_len, err);
-    if (r < 0)
-        return r;
-    if (!(*out = malloc(res->len)))
-        return cocoimg__error_oom(err);
-    memcpy(*out, res->ptr, res->len);
-    *out_len = res->len;
-    return 0;
+    return call(out, out_len, c, e, COCOIMG__KP_OP_WRAP, plist, params ? 1 : 0, optsdata,
+                optsdata_len, err);
 }
 
 static int
@@ -676,15 +676,7 @@ kp_unwrap(uint8_t **out, size_t *out_len, const char *provider, const uint8_t *w
         if (strncmp(d, provider, nl) == 0 && (d[nl] == '\0' || d[nl] == ':'))
             plist[n++] = d[nl] ? d + nl + 1 : "Enabled";
     }
-    _cleanup_secret_ cocoimg__secret *res = NULL;
-    int r = call(&res, c, e, COCOIMG__KP_OP_UNWRAP, plist, n, wrapped, wrapped_len, err);
-    if (r < 0)
-        return r;
-    if (!(*out = malloc(res->len)))
-        return cocoimg__error_oom(err);
-    memcpy(*out, res->ptr, res->len);
-    *out_len = res->len;
-    return 0;
+    return call(out, out_len, c, e, COCOIMG__KP_OP_UNWRAP, plist, n, wrapped, wrapped_len, err);
 }
 
 int

@@ -52,60 +52,32 @@ json_wipe_decrefp(json_t **j)
 #define _cleanup_json_wipe_ _cleanup_(json_wipe_decrefp)
 
 /*
- * A Go []byte: null/absent -> empty; base64-standard string (CR/LF
- * skipped, as Go does); or an array of integers 0..255.  Never quotes the
- * value.  *out is a secret (NULL len 0 when empty).
+ * A Go []byte (util/json), or the options JSON as a plain string, as
+ * ocicrypt-rs sends it ('{' is no base64 character: no confusion).
  */
 static int
 go_bytes(cocoimg__secret **out, json_t *v, const char *what, cocoimg_error **err)
 {
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return 0;
     if (json_is_string(v) && json_string_value(v)[0] == '{') {
-        /*
-         * ocicrypt-rs sends optsdata as the JSON text itself; '{' is no
-         * base64 character, so the two cannot be confused
-         */
+        *out = NULL;
         return cocoimg__secret_dup(out, json_string_value(v), json_string_length(v), err);
     }
-    if (json_is_string(v)) {
-        char *s = (char *)json_string_value(v);
-        size_t len = json_string_length(v), j = 0;
-        for (size_t i = 0; i < len; i++)
-            if (s[i] != '\r' && s[i] != '\n')
-                s[j++] = s[i];
-        uint8_t *buf = NULL;
-        size_t n = 0;
-        if (cocoimg__b64_decode(&buf, &n, s, j, COCOIMG_B64_STD, what, NULL) < 0)
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "keyprovider message: '%s' is not valid base64", what);
-        int r = cocoimg__secret_dup(out, buf, n, err);
-        cocoimg__wipe(buf, n);
-        free(buf);
-        return r;
-    }
-    if (json_is_array(v)) {
-        size_t n = json_array_size(v);
-        int r = cocoimg__secret_new(out, n, err);
-        if (r < 0)
-            return r;
-        for (size_t i = 0; i < n; i++) {
-            json_t *e = json_array_get(v, i);
-            json_int_t x = json_is_integer(e) ? json_integer_value(e) : -1;
-            if (x < 0 || x > 255) {
-                cocoimg__secret_free(*out);
-                *out = NULL;
-                return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                          "keyprovider message: '%s' must hold integers 0..255",
-                                          what);
-            }
-            (*out)->ptr[i] = (uint8_t)x;
-        }
-        return 0;
-    }
-    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                              "keyprovider message: '%s' must be base64 or a byte array", what);
+    return cocoimg__json_go_bytes(out, v, "keyprovider message", what, err);
+}
+
+/*
+ * Parse a message that may hold key material: the failure says what it
+ * is, never where or near which bytes (jansson's text quotes the input).
+ */
+static int
+load_doc(json_t **doc, const uint8_t *json, size_t len, const char *what, cocoimg_error **err)
+{
+    int r = cocoimg__json_loadb(doc, json, len, COCOIMG__KP_MSG_MAX, true, what, NULL);
+    if (r == COCOIMG_ELIMIT)
+        return cocoimg__error_set(err, r, 0, "%s over %u bytes", what, COCOIMG__KP_MSG_MAX);
+    if (r < 0)
+        return cocoimg__error_set(err, r, 0, "%s: not a JSON object", what);
+    return 0;
 }
 
 /* member @p key of @p obj: absent or null -> NULL; an object; anything else fails */
@@ -180,8 +152,7 @@ cocoimg__kp_request_parse(struct cocoimg__kp_request *out, const uint8_t *json, 
 {
     memset(out, 0, sizeof(*out));
     _cleanup_json_wipe_ json_t *doc = NULL;
-    int r =
-        cocoimg__json_loadb(&doc, json, len, COCOIMG__KP_MSG_MAX, true, "keyprovider request", err);
+    int r = load_doc(&doc, json, len, "keyprovider request", err);
     if (r < 0)
         return r;
     const char *op = cocoimg__json_str(doc, "op");
@@ -344,8 +315,7 @@ cocoimg__kp_reply_parse(cocoimg__secret **out, enum cocoimg__kp_op op, const uin
 {
     *out = NULL;
     _cleanup_json_wipe_ json_t *doc = NULL;
-    int r =
-        cocoimg__json_loadb(&doc, json, len, COCOIMG__KP_MSG_MAX, true, "keyprovider reply", err);
+    int r = load_doc(&doc, json, len, "keyprovider reply", err);
     if (r < 0)
         return r;
     bool wrap = op == COCOIMG__KP_OP_WRAP;

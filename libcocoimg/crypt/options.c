@@ -354,48 +354,20 @@ static int
 go_bytes(uint8_t *dst, size_t want, bool *present, json_t *v, const char *what, const char *field,
          cocoimg_error **err)
 {
-    size_t got = 0;
-    int r;
     if (present)
         *present = false;
     if (!v)
         return 0;
-    if (json_is_null(v)) {
-        got = 0;
-    } else if (json_is_string(v)) {
-        char *s = (char *)json_string_value(v);
-        size_t len = json_string_length(v), j = 0;
-        /* drop CR/LF in place, as Go's base64 decoder does; jansson owns this copy */
-        for (size_t i = 0; i < len; i++)
-            if (s[i] != '\r' && s[i] != '\n')
-                s[j++] = s[i];
-        uint8_t *buf = NULL;
-        r = cocoimg__b64_decode(&buf, &got, s, j, COCOIMG_B64_STD, field, err);
-        cocoimg__wipe(s, len);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "%s", what);
-        if (got == want && dst)
-            memcpy(dst, buf, want);
-        cocoimg__wipe(buf, got);
-        free(buf);
-    } else if (json_is_array(v)) {
-        got = json_array_size(v);
-        for (size_t i = 0; i < got; i++) {
-            json_t *e = json_array_get(v, i);
-            json_int_t x = json_is_integer(e) ? json_integer_value(e) : -1;
-            if (x < 0 || x > 255)
-                return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                          "%s: '%s' array must hold integers 0..255", what, field);
-            if (got == want && dst)
-                dst[i] = (uint8_t)x;
-        }
-    } else {
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a base64 string", what,
-                                  field);
-    }
+    _cleanup_secret_ cocoimg__secret *b = NULL;
+    int r = cocoimg__json_go_bytes(&b, v, what, field, err);
+    if (r < 0)
+        return r;
+    size_t got = b ? b->len : 0;
     if (want != ANY_LEN && got != want)
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be %zu bytes, not %zu",
                                   what, field, want, got);
+    if (dst && got)
+        memcpy(dst, b->ptr, got);
     if (present)
         *present = true;
     return 0;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/base64.h"
 #include "util/json.h"
 
 int
@@ -87,4 +88,51 @@ cocoimg__json_opt_string_map(const json_t *obj, const char *key, const char *wha
                                       what, key, k);
     }
     return 0;
+}
+
+int
+cocoimg__json_go_bytes(cocoimg__secret **out, json_t *v, const char *what, const char *field,
+                       cocoimg_error **err)
+{
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_string(v)) {
+        char *s = (char *)json_string_value(v);
+        size_t len = json_string_length(v), j = 0;
+        /* drop CR/LF in place, as Go's base64 decoder does; jansson owns this copy */
+        for (size_t i = 0; i < len; i++)
+            if (s[i] != '\r' && s[i] != '\n')
+                s[j++] = s[i];
+        uint8_t *buf = NULL;
+        size_t got = 0;
+        int r = cocoimg__b64_decode(&buf, &got, s, j, COCOIMG_B64_STD, field, err);
+        cocoimg__wipe(s, len);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "%s", what);
+        r = cocoimg__secret_dup(out, buf, got, err);
+        cocoimg__wipe(buf, got);
+        free(buf);
+        return r;
+    }
+    if (json_is_array(v)) {
+        size_t n = json_array_size(v);
+        int r = cocoimg__secret_new(out, n, err);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(v, i);
+            json_int_t x = json_is_integer(e) ? json_integer_value(e) : -1;
+            if (x < 0 || x > 255) {
+                cocoimg__secret_free(*out);
+                *out = NULL;
+                return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                          "%s: '%s' array must hold integers 0..255", what, field);
+            }
+            (*out)->ptr[i] = (uint8_t)x;
+        }
+        return 0;
+    }
+    return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: '%s' must be a base64 string", what,
+                              field);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "util/secret.h"
 
 /* Upper bound for any JSON document read from untrusted input. */
 #define COCOIMG_JSON_MAX_SIZE (4u * 1024 * 1024)
@@ -49,5 +50,15 @@ int cocoimg__json_opt_array(const json_t *obj, const char *key, const char *what
 /* Every member of @p obj.key (if present) must be a string. */
 int cocoimg__json_opt_string_map(const json_t *obj, const char *key, const char *what,
                                  cocoimg_error **err);
+
+/*
+ * A Go []byte member: absent or null -> *out NULL; a padded standard base64
+ * string (CR and LF skipped, as Go's decoder does); or an array of integers
+ * 0..255 (what Rust writes).  *out is a secret; the JSON string is wiped in
+ * place (it may be key material).  Messages name @p what and @p field,
+ * never the value.
+ */
+int cocoimg__json_go_bytes(cocoimg__secret **out, json_t *v, const char *what, const char *field,
+                           cocoimg_error **err);
 
 #endif

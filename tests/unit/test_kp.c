@@ -198,6 +198,7 @@ test_request_refusals(void)
     static const char *const bad[] = {
         "",
         "{}",
+        "{\"op\":QQ==}", /* jansson's text would quote the token */
         "{\"op\":\"keyfrob\"}",
         "{\"op\":\"keywrap\"}",
         "{\"op\":\"keywrap\",\"keywrapparams\":{\"ec\":null,\"optsdata\":null}}",
