@@ -54,7 +54,8 @@ start_server() {
     for _ in $(seq 100); do grep -q "on port" "$work/srv.log" 2>/dev/null && break; sleep 0.1; done
     ADDR=127.0.0.1:$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$work/srv.log")
 }
-stop_server() { kill -TERM "$SRV"; wait "$SRV" || true; }
+# /usr/bin/time writes the peak RSS when its child exits: signal the child
+stop_server() { kill -TERM "$(pgrep -P "$SRV")"; wait "$SRV" || true; }
 round() { # round LABEL: one batch of CLIENTS calls, its summary line appended to LABEL.txt
     "$PY" "$PEER" many "$ADDR" UnWrapKey "$CLIENTS" <unwrap.req 2>>"$1.err" >/dev/null
     tail -1 "$1.err" >>"$1.txt"
