@@ -281,6 +281,8 @@ int cli_kbs_parse(struct cli_kbs *k, const char *cmd, int c, const char *arg);
 int cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx,
                   cocoimg_crypt_options *o, bool encrypt);
 void cli_kbs_clear(struct cli_kbs *k);
+/* The one stderr line naming the auto-detected attester and why. */
+void cli_kbs_attester_line(const cocoimg_kbs *kbs, const cocoimg_kbs_options *o);
 void cli_kbs_usage(FILE *out);
 
 /* The flag as the user spelled it, for messages: "--NAME" or "-C". */

@@ -22,6 +22,7 @@ enum {
     OPT_ATTESTER,
     OPT_KBS_PROTOCOL,
     OPT_KBS_INSECURE_HTTP,
+    OPT_INIT_DATA,
 };
 
 #define KBS_LONGOPTS                                                                               \
@@ -30,6 +31,7 @@ enum {
         {"attester", required_argument, NULL, OPT_ATTESTER},                                       \
         {"kbs-protocol-version", required_argument, NULL, OPT_KBS_PROTOCOL},                       \
         {"kbs-insecure-http", no_argument, NULL, OPT_KBS_INSECURE_HTTP},                           \
+        {"init-data", required_argument, NULL, OPT_INIT_DATA},                                     \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -42,8 +44,12 @@ usage_kbs_options(FILE *out)
             "      --kbs-url URL       the Key Broker Service, https://HOST[:PORT] (required)\n"
             "      --kbs-cert FILE     PEM CA certificate of the KBS: the only one trusted\n"
             "                          (default: the system trust store)\n"
-            "      --attester NAME     evidence source: auto (default: detect the TEE, fall back\n"
-            "                          to sample with a warning) or sample (no TEE, tests only)\n"
+            "      --attester NAME     evidence source: auto (default: detect TDX, then SNP,\n"
+            "                          and say which on stderr; else sample with a warning),\n"
+            "                          tdx, snp (configfs-tsm; SNP also /dev/sev-guest), or\n"
+            "                          sample (no TEE, tests only)\n"
+            "      --init-data FILE    init-data TOML sent with every attestation; its digest\n"
+            "                          must be the TEE's MRCONFIGID (TDX) / HOST_DATA (SNP)\n"
             "      --kbs-protocol-version V\n"
             "                          attestation protocol version "
             "(default " COCOIMG_KBS_PROTOCOL_VERSION ")\n"
@@ -109,6 +115,9 @@ parse(struct kbs_args *a, const char *cmd, int argc, char **argv, bool with_outp
             break;
         case OPT_KBS_INSECURE_HTTP:
             a->o.insecure_http = 1;
+            break;
+        case OPT_INIT_DATA:
+            a->o.init_data_file = optarg;
             break;
         case 'o':
             a->output = optarg;
@@ -202,7 +211,8 @@ cmd_get_resource(int argc, char **argv)
     uint8_t *buf = NULL;
     size_t len = 0;
     if (cocoimg_kbs_new(&kbs, ctx, &a.o, &err) < 0 ||
-        cocoimg_kbs_get_resource(&buf, &len, kbs, argv[optind], &err) < 0) {
+        (cli_kbs_attester_line(kbs, &a.o),
+         cocoimg_kbs_get_resource(&buf, &len, kbs, argv[optind], &err) < 0)) {
         cocoimg_kbs_free(kbs);
         cocoimg_context_free(ctx);
         return cli_error(err);
@@ -227,7 +237,8 @@ cmd_attest(int argc, char **argv)
     cocoimg_error *err = NULL;
     cocoimg_kbs *kbs = NULL;
     char *claims = NULL;
-    if (cocoimg_kbs_new(&kbs, ctx, &a.o, &err) < 0 || cocoimg_kbs_attest(&claims, kbs, &err) < 0) {
+    if (cocoimg_kbs_new(&kbs, ctx, &a.o, &err) < 0 ||
+        (cli_kbs_attester_line(kbs, &a.o), cocoimg_kbs_attest(&claims, kbs, &err) < 0)) {
         cocoimg_kbs_free(kbs);
         cocoimg_context_free(ctx);
         return cli_error(err);

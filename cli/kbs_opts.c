@@ -102,6 +102,7 @@ cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx, cocoimg_
             return cli_usage_error(cmd, "the KBS options need --kbs-url");
         if (cocoimg_kbs_new(&k->kbs, ctx, &k->o, &err) < 0)
             return cli_error(err);
+        cli_kbs_attester_line(k->kbs, &k->o);
     }
     cocoimg_kbs_keyprovider_init(&k->native, k->kbs);
     cocoimg_kp_client_options co;
@@ -144,6 +145,16 @@ cli_kbs_clear(struct cli_kbs *k)
 }
 
 void
+cli_kbs_attester_line(const cocoimg_kbs *kbs, const cocoimg_kbs_options *o)
+{
+    const char *name = cocoimg_kbs_attester_name(kbs);
+    /* asked for by name: nothing to explain; the sample fallback warns itself */
+    if ((o->attester && strcmp(o->attester, "auto") != 0) || !name || strcmp(name, "sample") == 0)
+        return;
+    fprintf(stderr, "coco-img: attester %s: %s\n", name, cocoimg_kbs_attester_reason(kbs));
+}
+
+void
 cli_kbs_usage(FILE *out)
 {
     fprintf(out,
@@ -151,9 +162,11 @@ cli_kbs_usage(FILE *out)
             "  --kbs-url URL          attest to this Key Broker Service and fetch each layer's\n"
             "                         key-encryption key from it (one attestation per run)\n"
             "  --kbs-cert FILE        PEM CA certificate of the KBS (the only one trusted)\n"
-            "  --attester NAME        auto (default: detect the TEE, else sample with a\n"
-            "                         warning) or sample (no TEE, tests only)\n"
+            "  --attester NAME        auto (default: detect TDX, then SNP, else sample with\n"
+            "                         a warning), tdx, snp (configfs-tsm; SNP also\n"
+            "                         /dev/sev-guest) or sample (no TEE, tests only)\n"
             "  --kbs-protocol-version V  protocol version to speak (default 0.4.0)\n"
             "  --kbs-insecure-http    allow an http:// KBS URL (tests only)\n"
-            "  --init-data FILE       init-data TOML sent with the attestation\n");
+            "  --init-data FILE       init-data TOML sent with every attestation; its digest\n"
+            "                         must be the TEE's MRCONFIGID (TDX) or HOST_DATA (SNP)\n");
 }

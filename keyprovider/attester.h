@@ -25,6 +25,17 @@ struct cocoimg__attester_env {
     const char *root;
 };
 
+/*
+ * What the hardware report says besides the evidence, for checks made
+ * before the evidence is sent (init-data, spec 1.13).
+ */
+struct cocoimg__attester_claims {
+    /* the launch-time init-data binding (TDX MRCONFIGID, SNP HOST_DATA) */
+    const char *init_data_field; /* NULL: this TEE reports none (sample) */
+    uint8_t init_data[64];
+    size_t init_data_len;
+};
+
 typedef struct cocoimg__attester {
     const char *name; /* --attester NAME */
     const char *tee;  /* the Request's "tee" (kbs-types Tee, spec 1.10) */
@@ -45,18 +56,28 @@ typedef struct cocoimg__attester {
      * attesters zero-pad it to their REPORTDATA size themselves; the sample
      * attester uses it as is.
      */
-    int (*evidence)(json_t **out, const struct cocoimg__attester_env *env,
-                    const uint8_t *report_data, size_t len, cocoimg_error **err);
+    int (*evidence)(json_t **out, struct cocoimg__attester_claims *claims,
+                    const struct cocoimg__attester_env *env, const uint8_t *report_data, size_t len,
+                    cocoimg_error **err);
 } cocoimg__attester;
 
 extern const cocoimg__attester cocoimg__attester_sample;
+extern const cocoimg__attester cocoimg__attester_tdx;
+extern const cocoimg__attester cocoimg__attester_snp;
+
+/* report_data zero-padded (or truncated) to a 64-byte REPORTDATA field */
+void cocoimg__attester_pad64(uint8_t out[64], const uint8_t *report_data, size_t len);
+
+/* 1 if root + @p path exists (any type), 0 if not */
+int cocoimg__attester_exists(const struct cocoimg__attester_env *env, const char *path);
 
 /*
  * The attester called @p name, or for NULL / "auto" the first of the table
  * that detects its TEE (falling back to a fallback attester, with a
- * warning on @p env->ctx).  COCOIMG_EINVAL for an unknown name.
+ * warning on @p env->ctx).  *why: a static phrase saying why it was
+ * chosen.  COCOIMG_EINVAL for an unknown name.
  */
-int cocoimg__attester_select(const cocoimg__attester **out, const char *name,
+int cocoimg__attester_select(const cocoimg__attester **out, const char **why, const char *name,
                              const struct cocoimg__attester_env *env, cocoimg_error **err);
 
 #endif

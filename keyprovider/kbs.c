@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "attester.h"
@@ -43,6 +44,7 @@ struct cocoimg_kbs {
     char *url;
     const char *version;
     const cocoimg__attester *attester;
+    const char *attester_why;
     struct cocoimg__attester_env env;
     cocoimg__kbs_conn *conn;
     /* the handshake's key and what it earned */
@@ -55,6 +57,7 @@ struct cocoimg_kbs {
     int64_t token_exp;
     int64_t token_margin;
     unsigned int attestations;
+    struct cocoimg__initdata init; /* text NULL: none */
 };
 
 int
@@ -112,6 +115,7 @@ cocoimg_kbs_free(cocoimg_kbs *k)
     EVP_PKEY_free(k->tee_key); /* OpenSSL clears private EC scalars on free */
     json_decref(k->tee_jwk);
     cocoimg__kbs_conn_free(k->conn);
+    cocoimg__initdata_clear(&k->init);
     free(k->url);
     free(k);
 }
@@ -122,6 +126,12 @@ const char *
 cocoimg_kbs_attester_name(const cocoimg_kbs *k)
 {
     return k ? k->attester->name : NULL;
+}
+
+const char *
+cocoimg_kbs_attester_reason(const cocoimg_kbs *k)
+{
+    return k ? k->attester_why : NULL;
 }
 
 static bool
@@ -185,6 +195,27 @@ check_url(char **out, const char *url, bool insecure_http, cocoimg_error **err)
     return 0;
 }
 
+/*
+ * COCOIMG_ATTESTER_ROOT (tests only): a directory that stands for / when
+ * attesters look at /sys and /dev, so a fake configfs-tsm can be used.
+ */
+static int
+attester_root(struct cocoimg__attester_env *env, const cocoimg_context *ctx, cocoimg_error **err)
+{
+    const char *root = secure_getenv("COCOIMG_ATTESTER_ROOT");
+    if (!root || !*root)
+        return 0;
+    struct stat st;
+    if (root[0] != '/' || stat(root, &st) < 0 || !S_ISDIR(st.st_mode) || strlen(root) > 1024)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "COCOIMG_ATTESTER_ROOT must be an absolute directory");
+    env->root = root;
+    cocoimg__log(ctx, COCOIMG_LOG_WARNING,
+                 "COCOIMG_ATTESTER_ROOT=%s: attesters read /sys and /dev under it (tests only)",
+                 root);
+    return 0;
+}
+
 int
 cocoimg_kbs_new(cocoimg_kbs **out, const cocoimg_context *ctx, const cocoimg_kbs_options *opts,
                 cocoimg_error **err)
@@ -211,15 +242,19 @@ cocoimg_kbs_new(cocoimg_kbs **out, const cocoimg_context *ctx, const cocoimg_kbs
                                   "KBS protocol version '%s' not implemented (coco-img speaks %s)",
                                   p ? p : "?", COCOIMG_KBS_PROTOCOL_VERSION);
     }
-    if (opts->init_data_file)
-        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "init-data is not supported yet");
+    if (opts->init_data_file &&
+        (r = cocoimg__initdata_load(&k->init, opts->init_data_file, err)) < 0)
+        return r;
+    if ((r = attester_root(&k->env, ctx, err)) < 0)
+        return r;
     if (opts->ca_file) {
         int fd = open(opts->ca_file, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             return cocoimg__error_set(err, COCOIMG_EIO, errno, "KBS CA file '%s'", opts->ca_file);
         close(fd);
     }
-    if ((r = cocoimg__attester_select(&k->attester, opts->attester, &k->env, err)) < 0)
+    if ((r = cocoimg__attester_select(&k->attester, &k->attester_why, opts->attester, &k->env,
+                                      err)) < 0)
         return r;
     if ((r = cocoimg__kbs_conn_new(&k->conn, k->url, opts->ca_file, opts->insecure_http != 0,
                                    err)) < 0)
@@ -439,11 +474,16 @@ handshake(cocoimg_kbs *k, int64_t deadline, cocoimg_error **err)
     _cleanup_json_ json_t *evidence = NULL;
     _cleanup_free_ char *attestation = NULL;
     r = cocoimg__kbs_report_data(rd, &rd_len, chal.hash, chal.nonce, k->tee_jwk, additional, err);
-    if (r == 0 && (r = k->attester->evidence(&evidence, &k->env, rd, rd_len, err)) < 0)
+    struct cocoimg__attester_claims hw = {0};
+    if (r == 0 && (r = k->attester->evidence(&evidence, &hw, &k->env, rd, rd_len, err)) < 0)
         cocoimg__error_wrap(err, r, "attester %s", k->attester->name);
+    /* the TEE must have been launched with this init-data (AA's BindInitData) */
+    if (r == 0 && k->init.text && hw.init_data_field)
+        r = cocoimg__initdata_check(&k->init, hw.init_data_field, hw.init_data, hw.init_data_len,
+                                    err);
     if (r == 0)
         r = cocoimg__kbs_attestation_json(&attestation, chal.nonce, k->tee_jwk, evidence,
-                                          additional, NULL, err);
+                                          additional, k->init.text, err);
     cocoimg__kbs_challenge_clear(&chal);
     if (r < 0)
         return r;

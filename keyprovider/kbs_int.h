@@ -180,4 +180,18 @@ int cocoimg__kbs_conn_send(struct cocoimg__kbs_resp *resp, cocoimg__kbs_conn *c,
 bool cocoimg__kbs_parse_set_cookie(struct cocoimg__kbs_resp *resp, const char *v, size_t len,
                                    time_t now);
 
+/* --- init-data (initdata.c, spec 1.13) ---------------------------------------- */
+struct cocoimg__initdata {
+    char *path;
+    char *text;            /* the TOML as read, NUL-terminated: Attestation.init-data.body */
+    const char *algorithm; /* "sha256", "sha384", "sha512" */
+    uint8_t digest[64];
+    size_t digest_len;
+};
+int cocoimg__initdata_load(struct cocoimg__initdata *out, const char *path, cocoimg_error **err);
+void cocoimg__initdata_clear(struct cocoimg__initdata *d);
+/* the digest against a TEE field (@p field names it), zero-padded or truncated to @p len */
+int cocoimg__initdata_check(const struct cocoimg__initdata *d, const char *field,
+                            const uint8_t *value, size_t len, cocoimg_error **err);
+
 #endif

@@ -110,6 +110,12 @@ COCOIMG_EXTERN(void) cocoimg_kbs_free(cocoimg_kbs *kbs);
  * The name of the attester the client uses ("sample", ...); borrowed.
  */
 COCOIMG_EXTERN(const char *) cocoimg_kbs_attester_name(const cocoimg_kbs *kbs);
+/**
+ * Why that attester was chosen: what auto-detection found ("configfs-tsm
+ * provider tdx_guest", "found /dev/sev-guest", "no TEE detected") or
+ * "asked for by name"; static, never NULL for a client.
+ */
+COCOIMG_EXTERN(const char *) cocoimg_kbs_attester_reason(const cocoimg_kbs *kbs);
 
 /**
  * Attest (unless the client holds a token that is still valid) and return

@@ -47,6 +47,8 @@ import re
 import secrets
 import socket
 import ssl
+import struct
+import tomllib
 import sys
 import threading
 import time
@@ -199,6 +201,71 @@ class State:
             raise KbsError(401, "TokenVerifierError", "Token Verifier error")
         return claims
 
+
+
+# -- test verifiers for the fake TEEs of tests/integration/fake_tsm.py ----------
+# They check what trustee's TDX and SNP verifiers check about the binding
+# (REPORTDATA = H(JCS(runtime data)) zero-padded to 64; MRCONFIGID /
+# HOST_DATA = the init-data digest, padded or truncated) and the evidence
+# shapes of spec 2.2 / 2.3; the quote and report signatures are not checked
+# (the fake TEE cannot sign).
+def init_digest(init):
+    if init is None:
+        return None
+    alg = tomllib.loads(init["body"])["algorithm"]
+    return HASHES[alg](init["body"].encode()).digest()
+
+
+def regularize(b, n):
+    return b.ljust(n, b"\0")[:n]
+
+
+def verify_tdx(prim, expected, init):
+    if set(prim) != {"cc_eventlog", "quote"} or prim["cc_eventlog"] is not None:
+        raise ValueError("tdx evidence shape")
+    q = b64std_dec_strict(prim["quote"])
+    version, tee = struct.unpack_from("<H2xI", q, 0)
+    if tee != 0x81 or version not in (4, 5):
+        raise ValueError("not a TDX quote")
+    body = 48 if version == 4 else 54
+    if q[body + 520:body + 584] != regularize(expected, 64):
+        raise ValueError("TDX REPORTDATA does not match the runtime data")
+    d = init_digest(init)
+    if d is not None and q[body + 184:body + 232] != regularize(d, 48):
+        raise ValueError("MRCONFIGID does not match the init-data")
+    return {"quote": {"body": {"report_data": q[body + 520:body + 584].hex(),
+                               "mr_config_id": q[body + 184:body + 232].hex()}}}
+
+
+SNP_REPORT_KEYS = [
+    "version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "sig_algo", "current_tcb",
+    "plat_info", "key_info", "report_data", "measurement", "host_data", "id_key_digest",
+    "author_key_digest", "report_id", "report_id_ma", "reported_tcb", "cpuid_fam_id",
+    "cpuid_mod_id", "cpuid_step", "chip_id", "committed_tcb", "current", "committed",
+    "launch_tcb", "launch_mit_vector", "current_mit_vector", "signature"]
+
+
+def verify_snp(prim, expected, init):
+    if list(prim) != ["attestation_report", "cert_chain"]:
+        raise ValueError("snp evidence shape")
+    r = prim["attestation_report"]
+    if list(r) != SNP_REPORT_KEYS:
+        raise ValueError("snp report members")
+    for k in ("report_data", "host_data", "measurement", "chip_id"):
+        if not all(isinstance(x, int) and 0 <= x < 256 for x in r[k]):
+            raise ValueError("snp byte array " + k)
+    if list(r["current_tcb"]) != ["fmc", "bootloader", "tee", "snp", "microcode"]:
+        raise ValueError("snp tcb members")
+    if bytes(r["report_data"]) != regularize(expected, 64):
+        raise ValueError("SNP REPORT_DATA does not match the runtime data")
+    d = init_digest(init)
+    if d is not None and bytes(r["host_data"]) != regularize(d, 32):
+        raise ValueError("HOST_DATA does not match the init-data")
+    chain = prim["cert_chain"]
+    if chain is not None and not all(set(c) == {"cert_type", "data"} for c in chain):
+        raise ValueError("snp cert_chain shape")
+    return {"report_data": bytes(r["report_data"]).hex(), "host_data": bytes(r["host_data"]).hex(),
+            "cert_types": [c["cert_type"] for c in chain or []]}
 
 def tee_pubkey_from_claims(claims):
     paths = [["submods", "cpu0", "ear.veraison.annotated-evidence", "runtime_data_claims",
@@ -439,16 +506,30 @@ class Handler(BaseHTTPRequestHandler):
                 alg = extra["selected-hash-algorithm"].lower()
             prd = {"tee-pubkey": key, "nonce": s["nonce"], "additional-evidence": add}
             expected = HASHES[alg](jcs(prd).encode()).digest()
-            if s["tee"] != "sample":
+            if not isinstance(prim, dict):
+                raise ValueError("evidence is not an object")
+            if s["tee"] == "tdx":
+                annotated = {"tdx": verify_tdx(prim, expected, init)}
+            elif s["tee"] == "snp":
+                annotated = {"snp": verify_snp(prim, expected, init)}
+            elif s["tee"] != "sample":
                 raise ValueError("no verifier for " + s["tee"])
-            if not isinstance(prim, dict) or not isinstance(prim.get("svn"), str):
-                raise ValueError("sample evidence")
-            got = b64std_dec_strict(prim.get("report_data", ""))
-            if got != expected:
-                raise ValueError("report_data does not match the runtime data")
+            else:
+                if not isinstance(prim.get("svn"), str):
+                    raise ValueError("sample evidence")
+                got = b64std_dec_strict(prim.get("report_data", ""))
+                if got != expected:
+                    raise ValueError("report_data does not match the runtime data")
+                annotated = {"sample": {"svn": prim["svn"], "report_data": prim["report_data"],
+                                        "launch_digest": "abcde",
+                                        "platform_version": {"major": 1, "minor": 4},
+                                        "debug": False},
+                             "report_data": prim["report_data"]}
+            d = init_digest(init)
             if pol.get("reject_evidence"):
                 raise ValueError("evidence rejected by the attestation policy")
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError, struct.error,
+                tomllib.TOMLDecodeError) as e:
             print("attest failed: %r" % (e,), file=sys.stderr)
             return self.error(fail)
         now = int(time.time())
@@ -458,13 +539,10 @@ class Handler(BaseHTTPRequestHandler):
             "ear.verifier-id": {"developer": "coco-img tests", "build": "kbs.py"},
             "submods": {"cpu0": {
                 "ear.status": "affirming",
-                "ear.veraison.annotated-evidence": {
-                    "sample": {"svn": prim["svn"], "report_data": prim["report_data"],
-                               "launch_digest": "abcde",
-                               "platform_version": {"major": 1, "minor": 4}, "debug": False},
-                    "report_data": prim["report_data"],
-                    "init_data": None,
-                    "runtime_data_claims": {"nonce": s["nonce"], "tee-pubkey": key}}}}}
+                "ear.veraison.annotated-evidence": dict(
+                    annotated,
+                    init_data=base64.b64encode(d).decode() if d is not None else None,
+                    runtime_data_claims={"nonce": s["nonce"], "tee-pubkey": key})}}}
         token = st.make_token(claims)
         with st.lock:
             s["token"] = token

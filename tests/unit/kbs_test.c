@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attester.h"
 #include "kbs_int.h"
@@ -119,7 +120,8 @@ test_report_data_vector(void)
     /* the sample evidence and the whole Attestation message */
     json_t *ev = NULL;
     struct cocoimg__attester_env env = {NULL, ""};
-    CHECK_OK(cocoimg__attester_sample.evidence(&ev, &env, out, len, NULL));
+    struct cocoimg__attester_claims claims = {0};
+    CHECK_OK(cocoimg__attester_sample.evidence(&ev, &claims, &env, out, len, NULL));
     CHECK(
         json_equal(ev, json_object_get(json_object_get(att, "tee-evidence"), "primary_evidence")));
     char *msg = NULL;
@@ -488,6 +490,71 @@ test_token(void)
     return 0;
 }
 
+/* init-data (spec 1.13): the two top-level keys, the digest of the raw text */
+static int
+put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    return 0;
+}
+
+static int
+test_initdata(void)
+{
+    char dir[] = "/tmp/cocoimg-initdata-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/i.toml", dir);
+    const char *good = "# comment\r\nversion = \"0.1.0\"  # trailing\r\n"
+                       "algorithm = 'sha256'\n\n[data]\n\"x\" = \"algorithm = nothing\"\n";
+    CHECK_OK(put(path, good));
+    struct cocoimg__initdata d;
+    CHECK_OK(cocoimg__initdata_load(&d, path, NULL));
+    uint8_t want[32];
+    unsigned int wl = 0;
+    CHECK(EVP_Digest(good, strlen(good), want, &wl, EVP_sha256(), NULL) == 1);
+    CHECK(d.digest_len == 32 && memcmp(d.digest, want, 32) == 0);
+    CHECK(strcmp(d.algorithm, "sha256") == 0 && strcmp(d.text, good) == 0);
+    /* MRCONFIGID: the digest zero-padded to 48; HOST_DATA: 32 */
+    uint8_t field[48] = {0};
+    memcpy(field, want, 32);
+    CHECK_OK(cocoimg__initdata_check(&d, "MRCONFIGID", field, 48, NULL));
+    CHECK_OK(cocoimg__initdata_check(&d, "HOST_DATA", field, 32, NULL));
+    field[40] = 1;
+    cocoimg_error *e = NULL;
+    CHECK(cocoimg__initdata_check(&d, "MRCONFIGID", field, 48, &e) == COCOIMG_EAUTH);
+    CHECK(e && strstr(cocoimg_error_message(e), "MRCONFIGID"));
+    cocoimg_error_free(e);
+    cocoimg__initdata_clear(&d);
+
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"algorithm = \"sha384\"\n", "version"},
+        {"version = \"0.2.0\"\nalgorithm = \"sha384\"\n", "version must be"},
+        {"version = \"0.1.0\"\nalgorithm = \"sm3\"\n", "sha256, sha384 or sha512"},
+        {"version = \"0.1.0\"\nalgorithm = \"sha384\"\nalgorithm = \"sha512\"\n", "twice"},
+        {"version = \"0.1.0\"\nalgorithm = \"sha384\"\npolicy = \"x\"\n", "unknown top-level"},
+        {"version = \"0.1.0\"\nalgorithm = sha384\n", "expected key"},
+        {"version = \"0.1.0\"\n[data]\nalgorithm = \"sha384\"\n", "required before"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_OK(put(path, bad[i].text));
+        e = NULL;
+        CHECK(cocoimg__initdata_load(&d, path, &e) < 0);
+        if (!e || !strstr(cocoimg_error_message(e), bad[i].msg))
+            printf("# case %zu: %s\n", i, e ? cocoimg_error_message(e) : "(no error)");
+        CHECK(e && strstr(cocoimg_error_message(e), bad[i].msg));
+        cocoimg_error_free(e);
+    }
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
 static int
 test_options(void)
 {
@@ -506,7 +573,8 @@ test_options(void)
         {"https://h/?q", NULL, "sample", NULL, 0, COCOIMG_EINVAL, "no query"},
         {"https://h", "0.2.0", "sample", NULL, 0, COCOIMG_ENOTSUP, "0.2.0' not implemented"},
         {"https://h", NULL, "tpm", NULL, 0, COCOIMG_EINVAL, "unknown attester 'tpm'"},
-        {"https://h", NULL, "sample", "/x.toml", 0, COCOIMG_ENOTSUP, "init-data"},
+        {"https://h", NULL, "sample", "/nonexistent/x.toml", 0, COCOIMG_ENOTFOUND,
+         "init-data /nonexistent/x.toml"},
         {NULL, NULL, "sample", NULL, 0, COCOIMG_EINVAL, "no KBS URL"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -545,6 +613,7 @@ static const struct tap_test tests[] = {TAP_TEST(test_jcs_vector),
                                         TAP_TEST(test_set_cookie),
                                         TAP_TEST(test_token),
                                         TAP_TEST(test_options),
+                                        TAP_TEST(test_initdata),
                                         {0}};
 
 int
