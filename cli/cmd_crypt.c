@@ -250,8 +250,8 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
     }
     cocoimg_context *ctx = cli_context();
     if ((r = cli_registry_apply(&a.reg, cmd, ctx)) != CLI_EXIT_OK ||
-        (r = cli_policy_apply(&a.pol, cmd, ctx)) != CLI_EXIT_OK ||
-        (r = cli_kbs_apply(&a.kbs, cmd, ctx, &o, strcmp(cmd, "encrypt") == 0)) != CLI_EXIT_OK) {
+        (r = cli_kbs_apply(&a.kbs, cmd, ctx, &o, strcmp(cmd, "encrypt") == 0)) != CLI_EXIT_OK ||
+        (r = cli_policy_apply(&a.pol, cmd, ctx)) != CLI_EXIT_OK) {
         free_args(&a);
         cocoimg_context_free(ctx);
         return r;

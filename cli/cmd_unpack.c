@@ -198,8 +198,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     uo.crypt = &co;
     ctx = cli_context();
     if ((rc = cli_registry_apply(&reg, cmd, ctx)) != CLI_EXIT_OK ||
-        (rc = cli_policy_apply(&pol, cmd, ctx)) != CLI_EXIT_OK ||
-        (rc = cli_kbs_apply(&kbs, cmd, ctx, &co, false)) != CLI_EXIT_OK)
+        (rc = cli_kbs_apply(&kbs, cmd, ctx, &co, false)) != CLI_EXIT_OK ||
+        (rc = cli_policy_apply(&pol, cmd, ctx)) != CLI_EXIT_OK)
         goto out;
     cocoimg_error *err = NULL;
     uo.cancel = &unpack_signal;

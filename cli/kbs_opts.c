@@ -103,6 +103,9 @@ cli_kbs_apply(struct cli_kbs *k, const char *cmd, cocoimg_context *ctx, cocoimg_
         if (cocoimg_kbs_new(&k->kbs, ctx, &k->o, &err) < 0)
             return cli_error(err);
         cli_kbs_attester_line(k->kbs, &k->o);
+        /* --policy kbs:///..., --authfile kbs:///..., kbs:// keys in the policy */
+        if (cocoimg_context_set_kbs(ctx, k->kbs, &err) < 0)
+            return cli_error(err);
     }
     cocoimg_kbs_keyprovider_init(&k->native, k->kbs);
     cocoimg_kp_client_options co;
@@ -160,7 +163,9 @@ cli_kbs_usage(FILE *out)
     fprintf(out,
             "\nKey release options (layers wrapped for provider attestation-agent):\n"
             "  --kbs-url URL          attest to this Key Broker Service and fetch each layer's\n"
-            "                         key-encryption key from it (one attestation per run)\n"
+            "                         key-encryption key from it (one attestation per run);\n"
+            "                         --policy, --authfile and the key paths of the policy\n"
+            "                         may then be KBS resources: kbs:///REPO/TYPE/TAG\n"
             "  --kbs-cert FILE        PEM CA certificate of the KBS (the only one trusted)\n"
             "  --attester NAME        auto (default: detect TDX, then SNP, else sample with\n"
             "                         a warning), tdx, snp (configfs-tsm; SNP also\n"

@@ -128,6 +128,30 @@ cocoimg_kbs_attester_name(const cocoimg_kbs *k)
     return k ? k->attester->name : NULL;
 }
 
+static int
+kbs_fetch(void *payload, const char *uri, uint8_t **out, size_t *len, cocoimg_error **err)
+{
+    return cocoimg_kbs_get_resource(out, len, payload, uri, err);
+}
+
+int
+cocoimg_context_set_kbs(cocoimg_context *ctx, cocoimg_kbs *kbs, cocoimg_error **err)
+{
+    if (!ctx)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "no context");
+    if (!kbs) {
+        cocoimg__context_slot_set(ctx, COCOIMG__CONTEXT_SLOT_FETCH, NULL, NULL);
+        return 0;
+    }
+    struct cocoimg__fetcher *f = calloc(1, sizeof(*f));
+    if (!f)
+        return cocoimg__error_oom(err);
+    f->fetch = kbs_fetch;
+    f->payload = kbs;
+    cocoimg__context_slot_set(ctx, COCOIMG__CONTEXT_SLOT_FETCH, f, free);
+    return 0;
+}
+
 const char *
 cocoimg_kbs_attester_reason(const cocoimg_kbs *k)
 {

@@ -66,7 +66,7 @@ cocoimg_context_set_policy(cocoimg_context *ctx, const cocoimg_policy_options *o
         free(s);
         return cocoimg__error_oom(err);
     }
-    int r = cocoimg__policy_load(&s->policy, opts->policy_path, err);
+    int r = cocoimg__policy_load(&s->policy, ctx, opts->policy_path, err);
     if (r == 0) {
         if (opts->registries_d)
             r = cocoimg__registries_d_load(&s->rd, opts->registries_d, err);

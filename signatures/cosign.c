@@ -222,6 +222,11 @@ cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_reference *
         return reject(err, "no (valid base64) signature annotation");
     bool ok = false;
     for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
+        if (rq->keys.blobs && rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
+            ok = cocoimg__cosign_verify_raw(rq->keys.blobs[i], rq->keys.blob_lens[i], s->payload,
+                                            s->payload_len, s->sig, s->sig_len);
+            continue;
+        }
         _cleanup_free_ uint8_t *pem = NULL;
         size_t len = 0;
         int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);

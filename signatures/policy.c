@@ -46,9 +46,14 @@ struct cocoimg__policy {
 static void
 key_source_clear(cocoimg__key_source *k)
 {
-    for (size_t i = 0; i < k->n_paths; i++)
+    for (size_t i = 0; i < k->n_paths; i++) {
         free(k->paths[i]);
+        if (k->blobs)
+            free(k->blobs[i]);
+    }
     free(k->paths);
+    free(k->blobs);
+    free(k->blob_lens);
     free(k->data);
     memset(k, 0, sizeof(*k));
 }
@@ -102,7 +107,8 @@ cocoimg__policy_free(cocoimg__policy *p)
 /* parsing helpers                                                           */
 
 struct pctx {
-    const char *name; /* file name for messages */
+    const cocoimg_context *ctx; /* NULL: kbs:// key paths stay paths */
+    const char *name;           /* file name for messages */
     cocoimg_error **err;
 };
 
@@ -178,6 +184,27 @@ get_string(struct pctx *c, const json_t *obj, const char *path, const char *key,
  * name is not allowed for this requirement).  At most one may be present;
  * @p k->set tells whether one was.
  */
+/* kbs:// key paths are fetched now, while the policy is loaded */
+static int
+fetch_kbs_paths(struct pctx *c, const char *path, cocoimg__key_source *k)
+{
+    if (!c->ctx)
+        return 0;
+    for (size_t i = 0; i < k->n_paths; i++) {
+        if (!cocoimg__is_kbs_uri(k->paths[i]))
+            continue;
+        if (!k->blobs && (!(k->blobs = calloc(k->n_paths, sizeof(*k->blobs))) ||
+                          !(k->blob_lens = calloc(k->n_paths, sizeof(*k->blob_lens)))))
+            return cocoimg__error_oom(c->err);
+        int r = cocoimg__context_read(c->ctx, k->paths[i], &k->blobs[i], &k->blob_lens[i],
+                                      16u << 20, c->err);
+        if (r < 0)
+            return cocoimg__error_wrap(c->err, r, "policy %s: %s: key %s", c->name, path,
+                                       k->paths[i]);
+    }
+    return 0;
+}
+
 static int
 get_key_source(struct pctx *c, const json_t *obj, const char *path, const char *path_key,
                const char *paths_key, const char *data_key, cocoimg__key_source *k)
@@ -243,7 +270,7 @@ get_key_source(struct pctx *c, const json_t *obj, const char *path, const char *
         if (k->data_len == 0)
             return invalid(c, p, "empty");
     }
-    return 0;
+    return fetch_kbs_paths(c, path, k);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -761,11 +788,21 @@ parse_transport(struct pctx *c, const json_t *obj, int t, struct transport_secti
     return 0;
 }
 
+static int policy_parse(cocoimg__policy **out, const cocoimg_context *ctx, const void *buf,
+                        size_t len, const char *name, cocoimg_error **err);
+
 int
 cocoimg__policy_parse(cocoimg__policy **out, const void *buf, size_t len, const char *name,
                       cocoimg_error **err)
 {
-    struct pctx c = {.name = name, .err = err};
+    return policy_parse(out, NULL, buf, len, name, err);
+}
+
+static int
+policy_parse(cocoimg__policy **out, const cocoimg_context *ctx, const void *buf, size_t len,
+             const char *name, cocoimg_error **err)
+{
+    struct pctx c = {.ctx = ctx, .name = name, .err = err};
     _cleanup_json_ json_t *root = NULL;
     _cleanup_error_ cocoimg_error *jerr = NULL;
     if (cocoimg__json_loadb(&root, buf, len, POLICY_MAX_SIZE, true, "policy", &jerr) < 0)
@@ -803,19 +840,20 @@ cocoimg__policy_parse(cocoimg__policy **out, const void *buf, size_t len, const 
 }
 
 int
-cocoimg__policy_load(cocoimg__policy **out, const char *path, cocoimg_error **err)
+cocoimg__policy_load(cocoimg__policy **out, const cocoimg_context *ctx, const char *path,
+                     cocoimg_error **err)
 {
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len = 0;
     _cleanup_error_ cocoimg_error *ferr = NULL;
-    int r = cocoimg__read_file(&buf, &len, AT_FDCWD, path, POLICY_MAX_SIZE, &ferr);
+    int r = cocoimg__context_read(ctx, path, &buf, &len, POLICY_MAX_SIZE, &ferr);
     if (r == COCOIMG_ENOTFOUND)
         return cocoimg__error_set(err, COCOIMG_ENOTFOUND, ENOENT, "policy file %s does not exist",
                                   path);
     if (r < 0)
         return cocoimg__error_set(err, r, cocoimg_error_errno(ferr), "policy file %s: %s", path,
                                   cocoimg_error_message(ferr));
-    return cocoimg__policy_parse(out, buf, len, path, err);
+    return policy_parse(out, ctx, buf, len, path, err);
 }
 
 /* ------------------------------------------------------------------------ */

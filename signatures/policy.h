@@ -22,6 +22,7 @@
 
 #include <cocoimg/reference.h>
 
+#include "util/context.h"
 #include "util/error.h"
 
 typedef enum {
@@ -52,6 +53,10 @@ typedef struct cocoimg__identity {
 typedef struct cocoimg__key_source {
     char **paths; /* resolved as given (relative to the working directory) */
     size_t n_paths;
+    /* the content of the kbs:// paths, fetched when the policy was loaded
+     * (NULL entries: read the file at verification time) */
+    uint8_t **blobs;
+    size_t *blob_lens;
     uint8_t *data;
     size_t data_len;
     bool set;
@@ -84,8 +89,13 @@ typedef struct cocoimg__policy_reqs {
 
 typedef struct cocoimg__policy cocoimg__policy;
 
-/* Parse the policy file @p path (at most 4 MiB). */
-int cocoimg__policy_load(cocoimg__policy **out, const char *path, cocoimg_error **err);
+/*
+ * Parse the policy file @p path (at most 4 MiB).  With @p ctx, @p path and
+ * the key paths in the policy may be kbs:// resources, fetched through the
+ * context's KBS (cocoimg__context_read()).
+ */
+int cocoimg__policy_load(cocoimg__policy **out, const cocoimg_context *ctx, const char *path,
+                         cocoimg_error **err);
 /* Parse @p len bytes; @p name is used in messages ("invalid policy NAME: ..."). */
 int cocoimg__policy_parse(cocoimg__policy **out, const void *buf, size_t len, const char *name,
                           cocoimg_error **err);

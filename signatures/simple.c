@@ -229,6 +229,11 @@ cocoimg__simple_keys_new(cocoimg__simple_keys **out, const cocoimg__key_source *
     if (r < 0)
         return r;
     for (size_t i = 0; i < src->n_paths; i++) {
+        if (src->blobs && src->blobs[i]) { /* a kbs:// key, fetched with the policy */
+            if ((r = import_one(k, src->blobs[i], src->blob_lens[i], src->paths[i], err)) < 0)
+                return r;
+            continue;
+        }
         _cleanup_free_ uint8_t *buf = NULL;
         size_t len = 0;
         if ((r = cocoimg__read_file(&buf, &len, AT_FDCWD, src->paths[i], 16u << 20, err)) < 0)

@@ -118,6 +118,17 @@ COCOIMG_EXTERN(const char *) cocoimg_kbs_attester_name(const cocoimg_kbs *kbs);
 COCOIMG_EXTERN(const char *) cocoimg_kbs_attester_reason(const cocoimg_kbs *kbs);
 
 /**
+ * Let @p ctx fetch configuration given as kbs:// URIs through @p kbs, as
+ * CoCo's guest components do: the policy file of cocoimg_context_set_policy()
+ * and the key paths in it (fetched when the policy is set, so call this
+ * first), and an explicit registry authfile.  @p kbs is borrowed: keep it
+ * until @p ctx is freed or this is called again (NULL: stop).  Fetches are
+ * serialised; use the context from one thread while it fetches.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_context_set_kbs(cocoimg_context *ctx, cocoimg_kbs *kbs, cocoimg_error **err);
+
+/**
  * Attest (unless the client holds a token that is still valid) and return
  * the claims of the attestation token as compact JSON in @p claims_out
  * (free with cocoimg_free()).  The token's signature is not checked: the

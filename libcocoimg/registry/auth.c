@@ -544,14 +544,14 @@ cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pass_ou
 }
 
 static int
-lookup_file(bool *found, char **user_out, cocoimg__secret **pass_out, const char *path,
-            bool must_exist, const char *host, cocoimg_error **err)
+lookup_file(bool *found, char **user_out, cocoimg__secret **pass_out, const cocoimg_context *ctx,
+            const char *path, bool must_exist, const char *host, cocoimg_error **err)
 {
     *found = false;
     uint8_t *buf = NULL;
     size_t len = 0;
     cocoimg_error *e = NULL;
-    int r = cocoimg__read_file(&buf, &len, AT_FDCWD, path, AUTHFILE_MAX, &e);
+    int r = cocoimg__context_read(ctx, path, &buf, &len, AUTHFILE_MAX, &e);
     if (r < 0) {
         if (!must_exist && cocoimg_error_errno(e) == ENOENT) {
             cocoimg_error_free(e);
@@ -571,11 +571,12 @@ lookup_file(bool *found, char **user_out, cocoimg__secret **pass_out, const char
 
 int
 cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
-                       const char *authfile, const char *host, cocoimg_error **err)
+                       const cocoimg_context *ctx, const char *authfile, const char *host,
+                       cocoimg_error **err)
 {
     *found = false;
     if (authfile)
-        return lookup_file(found, user_out, pass_out, authfile, true, host, err);
+        return lookup_file(found, user_out, pass_out, ctx, authfile, true, host, err);
 
     char *paths[4] = {0};
     size_t n = 0;
@@ -603,7 +604,7 @@ cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
             goto out;
         }
     for (size_t i = 0; i < n && !*found; i++) {
-        r = lookup_file(found, user_out, pass_out, paths[i], false, host, err);
+        r = lookup_file(found, user_out, pass_out, NULL, paths[i], false, host, err);
         if (r < 0)
             goto out;
     }

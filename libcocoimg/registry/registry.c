@@ -116,7 +116,8 @@ cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const
         r->password->len = strlen(pw);
     } else {
         bool found = false;
-        rc = cocoimg__authfile_find(&found, &r->username, &r->password, opts->authfile, host, err);
+        rc = cocoimg__authfile_find(&found, &r->username, &r->password, ctx, opts->authfile, host,
+                                    err);
         if (rc < 0)
             return rc;
     }

@@ -277,10 +277,12 @@ int cocoimg__authfile_lookup(bool *found, char **user_out, cocoimg__secret **pas
  * $XDG_RUNTIME_DIR/containers/auth.json; then
  * $XDG_CONFIG_HOME (~/.config)/containers/auth.json, ~/.docker/config.json.
  * The first file with an entry wins; missing files are skipped (a missing
- * explicit @p authfile is COCOIMG_ENOTFOUND).
+ * explicit @p authfile is COCOIMG_ENOTFOUND).  An explicit @p authfile may be
+ * a kbs:// resource, fetched through @p ctx's KBS.
  */
 int cocoimg__authfile_find(bool *found, char **user_out, cocoimg__secret **pass_out,
-                           const char *authfile, const char *host, cocoimg_error **err);
+                           const cocoimg_context *ctx, const char *authfile, const char *host,
+                           cocoimg_error **err);
 
 /* A credential helper gets this long to answer (ms), and may print this much. */
 #define CREDHELPER_TIMEOUT_MS 30000

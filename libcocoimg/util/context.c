@@ -4,8 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <strings.h>
+
 #include "util/context.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/secret.h"
 
 #define KNOWN_FLAGS ((unsigned int)COCOIMG_CONTEXT_NO_ISAL)
 
@@ -102,4 +108,57 @@ cocoimg__log(const cocoimg_context *ctx, cocoimg_log_level level, const char *fm
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
     ctx->log_cb(level, buf, ctx->log_payload);
+}
+
+bool
+cocoimg__is_kbs_uri(const char *path)
+{
+    if (!path || strncasecmp(path, "kbs", 3) != 0)
+        return false;
+    const char *p = path + 3;
+    if (*p == '+')
+        for (p++; *p && *p != ':'; p++)
+            ;
+    return strncmp(p, "://", 3) == 0;
+}
+
+static pthread_mutex_t fetch_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int
+cocoimg__context_read(const cocoimg_context *ctx, const char *path, uint8_t **out, size_t *len,
+                      size_t max, cocoimg_error **err)
+{
+    *out = NULL;
+    *len = 0;
+    if (!cocoimg__is_kbs_uri(path))
+        return cocoimg__read_file(out, len, AT_FDCWD, path, max, err);
+    const struct cocoimg__fetcher *f = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_FETCH);
+    if (!f)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                  "%s is a KBS resource: give the KBS (--kbs-url) to fetch it",
+                                  path);
+    uint8_t *res = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&fetch_mu);
+    int r = f->fetch(f->payload, path, &res, &n, err);
+    pthread_mutex_unlock(&fetch_mu);
+    if (r < 0)
+        return r;
+    uint8_t *buf = NULL;
+    if (n > max)
+        r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "KBS resource %s is larger than %zu bytes",
+                               path, max);
+    else if (!(buf = malloc(n + 1)))
+        r = cocoimg__error_oom(err);
+    else {
+        memcpy(buf, res, n);
+        buf[n] = 0;
+    }
+    cocoimg__wipe(res, n);
+    free(res);
+    if (r < 0)
+        return r;
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -11,10 +11,16 @@
  */
 
 #include <cocoimg/context.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
 
 typedef enum {
     COCOIMG__CONTEXT_SLOT_REGISTRY = 0, /* struct cocoimg__registry_settings[2] */
     COCOIMG__CONTEXT_SLOT_POLICY,       /* struct cocoimg__sigcheck (signatures/check.c) */
+    COCOIMG__CONTEXT_SLOT_FETCH,        /* struct cocoimg__fetcher (keyprovider/kbs.c) */
     COCOIMG__CONTEXT_N_SLOTS,
 } cocoimg__context_slot_id;
 
@@ -50,5 +56,28 @@ void *cocoimg__context_slot(const cocoimg_context *ctx, cocoimg__context_slot_id
 /* Put @p data (freed by @p free_fn with the context) into slot @p id, freeing what was there. */
 void cocoimg__context_slot_set(cocoimg_context *ctx, cocoimg__context_slot_id id, void *data,
                                void (*free_fn)(void *data));
+
+/*
+ * Where kbs:// paths come from: configuration given as a KBS resource
+ * (--policy kbs:///..., --authfile kbs:///..., keys in a policy), as CoCo's
+ * guest components take it.  Installed by cocoimg_context_set_kbs().
+ */
+struct cocoimg__fetcher {
+    int (*fetch)(void *payload, const char *uri, uint8_t **out, size_t *len, cocoimg_error **err);
+    void *payload;
+};
+
+/* @p path is a kbs:// or kbs+PLUGIN:// URI */
+bool cocoimg__is_kbs_uri(const char *path);
+
+/*
+ * A whole file of at most @p max bytes (cocoimg__read_file() relative to
+ * the working directory), or for a kbs:// URI the resource, fetched through
+ * the context's fetcher (serialised: one fetch at a time); a kbs:// URI
+ * without one is COCOIMG_EINVAL.  The buffer has a NUL after the last byte;
+ * wipe it before free() when the content is secret.
+ */
+int cocoimg__context_read(const cocoimg_context *ctx, const char *path, uint8_t **out, size_t *len,
+                          size_t max, cocoimg_error **err);
 
 #endif

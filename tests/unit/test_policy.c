@@ -199,7 +199,7 @@ test_missing_file(void)
 {
     cocoimg__policy *p = NULL;
     cocoimg_error *e = NULL;
-    CHECK(cocoimg__policy_load(&p, "/nonexistent/policy.json", &e) == COCOIMG_ENOTFOUND);
+    CHECK(cocoimg__policy_load(&p, NULL, "/nonexistent/policy.json", &e) == COCOIMG_ENOTFOUND);
     CHECK(strstr(cocoimg_error_message(e), "/nonexistent/policy.json"));
     cocoimg_error_free(e);
     return 0;

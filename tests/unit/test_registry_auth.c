@@ -269,7 +269,7 @@ test_authfile_find(void)
     char *u = NULL;
     cocoimg__secret *s = NULL;
     cocoimg_error *e = NULL;
-    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, path, "reg.test:5000", NULL));
     CHECK(found && strcmp(u, "carol") == 0 && s->len == 3 && memcmp(s->ptr, "pw1", 3) == 0);
     free(u);
     cocoimg__secret_free(s);
@@ -278,7 +278,8 @@ test_authfile_find(void)
 
     /* explicit but missing: an error; default locations: missing files are fine */
     snprintf(path, sizeof(path), "%s/missing.json", tmpdir);
-    CHECK(cocoimg__authfile_find(&found, &u, &s, path, "reg.test:5000", &e) == COCOIMG_ENOTFOUND);
+    CHECK(cocoimg__authfile_find(&found, &u, &s, NULL, path, "reg.test:5000", &e) ==
+          COCOIMG_ENOTFOUND);
     CHECK(e && strstr(cocoimg_error_message(e), "missing.json"));
     cocoimg_error_free(e);
     e = NULL;
@@ -301,15 +302,15 @@ test_authfile_find(void)
     unsetenv("XDG_CONFIG_HOME");
     setenv("XDG_RUNTIME_DIR", xdg, 1);
     setenv("HOME", home, 1);
-    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, NULL, "reg.test:5000", NULL));
     CHECK(found && strcmp(u, "xdg") == 0);
     free(u);
     cocoimg__secret_free(s);
-    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "docker.only:443", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, NULL, "docker.only:443", NULL));
     CHECK(found && strcmp(u, "dock") == 0);
     free(u);
     cocoimg__secret_free(s);
-    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "nowhere.io", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, NULL, "nowhere.io", NULL));
     CHECK(!found);
 
     /* $REGISTRY_AUTH_FILE replaces the XDG_RUNTIME_DIR file */
@@ -318,14 +319,15 @@ test_authfile_find(void)
     CHECK_OK(write_file(tmpdir, "env.json", doc));
     free(doc);
     setenv("REGISTRY_AUTH_FILE", path, 1);
-    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &u, &s, NULL, NULL, "reg.test:5000", NULL));
     CHECK(found && strcmp(u, "env") == 0);
     free(u);
     cocoimg__secret_free(s);
 
     /* a malformed file in the chain is an error naming it */
     CHECK_OK(write_file(tmpdir, "env.json", "{not json"));
-    CHECK(cocoimg__authfile_find(&found, &u, &s, NULL, "reg.test:5000", &e) == COCOIMG_EFORMAT);
+    CHECK(cocoimg__authfile_find(&found, &u, &s, NULL, NULL, "reg.test:5000", &e) ==
+          COCOIMG_EFORMAT);
     CHECK(e && strstr(cocoimg_error_message(e), "env.json"));
     cocoimg_error_free(e);
     unsetenv("REGISTRY_AUTH_FILE");
@@ -651,11 +653,11 @@ test_credhelper_authfile(void)
     setenv("HOME", path, 1);
     unsetenv("XDG_CONFIG_HOME");
     unsetenv("REGISTRY_AUTH_FILE");
-    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, "reg.test:5000", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, NULL, "reg.test:5000", NULL));
     CHECK(found && strcmp(uu, "helper-user") == 0);
     free(uu);
     cocoimg__secret_free(s);
-    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, "gone.io", NULL));
+    CHECK_OK(cocoimg__authfile_find(&found, &uu, &s, NULL, NULL, "gone.io", NULL));
     CHECK(found && strcmp(uu, "d") == 0 && s->len == 1 && s->ptr[0] == 'e');
     free(uu);
     cocoimg__secret_free(s);
