@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "crypt/config.h"
 #include "crypt/keywrap.h"
 #include "ocivectors.h"
 #include "tap.h"
@@ -446,6 +447,52 @@ test_unauthenticated_policy(void)
     return 0;
 }
 
+/*
+ * The opt-in through the public options (version 2 field): it reaches the
+ * pkcs7 state for decrypt, encrypt and unpack; a version 1 caller's struct
+ * ends before it and is never read there; layerinfo refuses it by name.
+ */
+static bool
+allow_of(const cocoimg_crypt_options *o, enum cocoimg__crypt_op op, int *code)
+{
+    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
+    _cleanup_error_ cocoimg_error *err = NULL;
+    *code = cocoimg__crypt_config_from_options(&cfg, o, op, &err);
+    if (*code < 0) {
+        printf("# %s\n", cocoimg_error_message(err));
+        return false;
+    }
+    const struct cocoimg__pkcs7_state *st = cocoimg__crypt_config_state(cfg, COCOIMG__KW_pkcs7);
+    return st && st->allow_unauthenticated;
+}
+
+static int
+test_options_opt_in(void)
+{
+    int code;
+    cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
+    CHECK(COCOIMG_CRYPT_OPTIONS_VERSION >= 2);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    o.pkcs7_allow_unauthenticated = 1;
+    CHECK(allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    CHECK(allow_of(&o, COCOIMG__CRYPT_ENCRYPT, &code) && code == 0);
+    CHECK(allow_of(&o, COCOIMG__CRYPT_UNPACK, &code) && code == 0);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_LAYERINFO, &code) && code == COCOIMG_EINVAL);
+    /* a version 1 struct: whatever lies past its end is not looked at */
+    o.version = 1;
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_LAYERINFO, &code) && code == 0);
+    /* init for version 1 writes only the version 1 prefix */
+    cocoimg_crypt_options v1;
+    memset(&v1, 0x5a, sizeof(v1));
+    CHECK(cocoimg_crypt_options_init(&v1, 1) == 0);
+    CHECK(v1.version == 1 && v1.keyprovider == NULL &&
+          v1.pkcs7_allow_unauthenticated == 0x5a5a5a5a);
+    CHECK(cocoimg_crypt_options_init(&v1, 2) == 0);
+    CHECK(v1.version == 2 && v1.pkcs7_allow_unauthenticated == 0);
+    return 0;
+}
+
 static int
 test_wrong_key(void)
 {
@@ -568,6 +615,7 @@ static const struct tap_test tests[] = {TAP_TEST(test_vectors),
                                         TAP_TEST(test_roundtrip_one),
                                         TAP_TEST(test_roundtrip_two),
                                         TAP_TEST(test_unauthenticated_policy),
+                                        TAP_TEST(test_options_opt_in),
                                         TAP_TEST(test_wrong_key),
                                         TAP_TEST(test_flipped),
                                         TAP_TEST(test_truncated),
