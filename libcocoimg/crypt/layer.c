@@ -344,9 +344,11 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
                 "for: %s)",
                 schemes);
         /* a refusal by the user's policy names the option that allows it */
-        if (refusal && err && !*err) {
-            *err = TAKE_PTR(refusal);
-            return cocoimg_error_code(*err);
+        if (refusal) {
+            int code = cocoimg_error_code(refusal);
+            if (err && !*err)
+                *err = TAKE_PTR(refusal);
+            return code;
         }
         /* a key provider's own reason (the caller's words) reaches the user */
         if (provider_err && err && !*err) {
