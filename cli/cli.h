@@ -121,6 +121,7 @@ enum {
     CLI_OPT_DEC_RECIPIENT = 0x2100,
     CLI_OPT_GPG_HOMEDIR,
     CLI_OPT_GPG,
+    CLI_OPT_PKCS7_ALLOW_UNAUTH, /* keep last: key flags are the range KEY, DEC_RECIPIENT.. */
 };
 
 #define CLI_KEY_SHORTOPTS "k:"
@@ -129,8 +130,9 @@ enum {
         {"decryption-key", required_argument, NULL, CLI_OPT_KEY},                                  \
         {"dec-recipient", required_argument, NULL, CLI_OPT_DEC_RECIPIENT},                         \
         {"gpg-homedir", required_argument, NULL, CLI_OPT_GPG_HOMEDIR},                             \
+        {"gpg", no_argument, NULL, CLI_OPT_GPG},                                                   \
     {                                                                                              \
-        "gpg", no_argument, NULL, CLI_OPT_GPG                                                      \
+        "pkcs7-allow-unauthenticated", no_argument, NULL, CLI_OPT_PKCS7_ALLOW_UNAUTH               \
     }
 
 #define CLI_KEYS_MAX 64
@@ -144,6 +146,7 @@ struct cli_keys {
     size_t n_dec_recipients;
     const char *gpg_homedir;
     bool gpg;
+    bool pkcs7_allow_unauthenticated;
 };
 
 #define CLI_KEYS_INIT                                                                              \

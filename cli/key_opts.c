@@ -2,7 +2,8 @@
 /*
  * Key flags shared by the commands that take keys (imgcrypt and skopeo
  * spellings: --key and --decryption-key, --dec-recipient, --gpg-homedir,
- * --gpg) and the COCOIMG_KEY_PASSWORD environment variable.
+ * --gpg; --pkcs7-allow-unauthenticated) and the COCOIMG_KEY_PASSWORD
+ * environment variable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +86,7 @@ cli_flag_name(const struct option *opts, int longindex, int c, char buf[static 3
 static bool
 is_key_flag(int c)
 {
-    return c == CLI_OPT_KEY || (c >= CLI_OPT_DEC_RECIPIENT && c <= CLI_OPT_GPG);
+    return c == CLI_OPT_KEY || (c >= CLI_OPT_DEC_RECIPIENT && c <= CLI_OPT_PKCS7_ALLOW_UNAUTH);
 }
 
 int
@@ -123,6 +124,9 @@ cli_keys_parse(struct cli_keys *k, const char *cmd, int c, const char *arg)
         return 1;
     case CLI_OPT_GPG:
         k->gpg = true;
+        return 1;
+    case CLI_OPT_PKCS7_ALLOW_UNAUTH:
+        k->pkcs7_allow_unauthenticated = true;
         return 1;
     default:
         return 0;
@@ -218,6 +222,7 @@ cli_keys_apply(struct cli_keys *k, const char *cmd, cocoimg_crypt_options *o)
     o->n_dec_recipients = k->n_dec_recipients;
     o->gpg_homedir = k->gpg_homedir;
     o->use_gpg_keys = k->gpg;
+    o->pkcs7_allow_unauthenticated = k->pkcs7_allow_unauthenticated;
     return CLI_EXIT_OK;
 }
 
@@ -254,6 +259,10 @@ cli_keys_usage(FILE *out, const char *purpose)
             "      --gpg-homedir DIR     unwrap pgp-wrapped keys with this GnuPG home's\n"
             "                            secret keys (also the keyring of pgp: recipients)\n"
             "      --gpg                 the same with GnuPG's default home\n"
+            "      --pkcs7-allow-unauthenticated\n"
+            "                            also unwrap PKCS7 keys with unauthenticated\n"
+            "                            content encryption (AES-CBC, 3DES; refused by\n"
+            "                            default: a padding oracle on tampered images)\n"
             "Environment: $" PASSWORD_ENV " is the password of every --key FILE given\n"
             "without one (it stays off the command line; children never see it).\n",
             purpose);

@@ -3,6 +3,7 @@
  * cocoimg_encrypt / cocoimg_decrypt / cocoimg_layerinfo: the copy engine
  * with hooks that encrypt or decrypt the selected layers (crypt/layer.c).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <cocoimg/crypt.h>
@@ -24,7 +25,10 @@ cocoimg_crypt_options_init(cocoimg_crypt_options *opts, unsigned int version)
 {
     if (!COCOIMG__VERSION_OK(version, COCOIMG_CRYPT_OPTIONS_VERSION))
         return COCOIMG_EINVAL;
-    memset(opts, 0, sizeof(*opts));
+    /* only the prefix a caller of @p version has */
+    size_t n =
+        version >= 2 ? sizeof(*opts) : offsetof(cocoimg_crypt_options, pkcs7_allow_unauthenticated);
+    memset(opts, 0, n);
     opts->version = version;
     return 0;
 }

@@ -26,7 +26,7 @@
 
 COCOIMG_BEGIN_DECL
 
-#define COCOIMG_CRYPT_OPTIONS_VERSION 1
+#define COCOIMG_CRYPT_OPTIONS_VERSION 2
 
 #define COCOIMG_KEYPROVIDER_VERSION 1
 
@@ -82,6 +82,7 @@ typedef struct cocoimg_keyprovider {
  *   platform              x        x        x        (=)
  *   all                   x        x        x
  *   keyprovider           x        x                  x
+ *   pkcs7_allow_unauth... x        x                  x   (version 2)
  *
  * (encrypt takes keys to add recipients to layers that are encrypted
  * already; unpack takes platform only when it equals
@@ -122,11 +123,21 @@ typedef struct cocoimg_crypt_options {
      * annotations): the caller's key provider, borrowed for the call (NULL: none)
      */
     const cocoimg_keyprovider *keyprovider;
+    /* version 2 */
+    /**
+     * decrypt: also unwrap PKCS7 keys whose content encryption is not
+     * authenticated (AES-CBC, 3DES; what `openssl cms -encrypt -aes256`
+     * writes).  Off: such a key is refused before any private key is used,
+     * with an error naming this option, because a tampered CBC blob can be
+     * a padding oracle on the layer key.  ocicrypt writes AES-GCM.
+     */
+    int pkcs7_allow_unauthenticated;
 } cocoimg_crypt_options;
 
 #define COCOIMG_CRYPT_OPTIONS_INIT                                                                 \
     {                                                                                              \
-        COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL  \
+        COCOIMG_CRYPT_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, \
+            0                                                                                      \
     }
 
 /** Initialise @p opts with defaults; @return 0, or COCOIMG_EINVAL for an unknown version. */

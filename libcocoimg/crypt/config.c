@@ -198,9 +198,12 @@ enum {
     F_PLATFORM = 1 << 6,
     F_ALL = 1 << 7,
     F_KEYPROVIDER = 1 << 8,
+    F_PKCS7_ALLOW_UNAUTH = 1 << 9,
 };
 
-#define F_KEYS_ALL (F_KEYS | F_DEC_RECIPIENTS | F_GPG_HOMEDIR | F_USE_GPG_KEYS | F_KEYPROVIDER)
+#define F_KEYS_ALL                                                                                 \
+    (F_KEYS | F_DEC_RECIPIENTS | F_GPG_HOMEDIR | F_USE_GPG_KEYS | F_KEYPROVIDER |                  \
+     F_PKCS7_ALLOW_UNAUTH)
 #define F_SELECT (F_LAYERS | F_PLATFORM | F_ALL)
 
 static const struct {
@@ -214,6 +217,13 @@ static const struct {
     /* unpack: platform only as a copy of cocoimg_unpack_options.platform (checked there) */
     [COCOIMG__CRYPT_UNPACK] = {"unpack", F_KEYS_ALL | F_PLATFORM},
 };
+
+/* A field of version 2: read only from a caller of version >= 2. */
+static bool
+pkcs7_allow_unauthenticated(const cocoimg_crypt_options *o)
+{
+    return o->version >= 2 && o->pkcs7_allow_unauthenticated != 0;
+}
 
 int
 cocoimg__crypt_options_check(const cocoimg_crypt_options *o, enum cocoimg__crypt_op op,
@@ -235,6 +245,7 @@ cocoimg__crypt_options_check(const cocoimg_crypt_options *o, enum cocoimg__crypt
         {F_PLATFORM, o->platform != NULL, "platform"},
         {F_ALL, o->all != 0, "all"},
         {F_KEYPROVIDER, o->keyprovider != NULL, "keyprovider"},
+        {F_PKCS7_ALLOW_UNAUTH, pkcs7_allow_unauthenticated(o), "pkcs7_allow_unauthenticated"},
     };
     for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(fields); i++)
         if (fields[i].set && !(ops[op].fields & fields[i].flag))
@@ -264,6 +275,8 @@ cocoimg__crypt_config_from_options(cocoimg__crypt_config **out, const cocoimg_cr
     if ((r = cocoimg__pgp_state_configure(cfg->state[COCOIMG__KW_pgp], o->gpg_homedir,
                                           o->use_gpg_keys || o->gpg_homedir, err)) < 0)
         return r;
+    struct cocoimg__pkcs7_state *p7 = cfg->state[COCOIMG__KW_pkcs7];
+    p7->allow_unauthenticated = pkcs7_allow_unauthenticated(o);
     struct cocoimg__provider_state *ps = cfg->state[COCOIMG__KW_provider];
     ps->kp = o->keyprovider;
     for (size_t i = 0; i < o->n_recipients; i++)

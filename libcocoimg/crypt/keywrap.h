@@ -113,6 +113,15 @@ struct cocoimg__keywrapper {
     int (*unwrap)(const cocoimg__crypt_config *cfg, const void *state, const char *annotation,
                   const uint8_t *blob, size_t len, cocoimg__secret **out, cocoimg_error **err);
     /*
+     * The user's policy on the public structure of a blob, checked before
+     * any key is tried: negative (the error names what to change) when the
+     * blob is refused whatever the keys, 0 otherwise (a malformed blob is
+     * left to unwrap).  Its error does not depend on keys or secret bytes,
+     * so it is reported as it is, not as COCOIMG__UNWRAP_FAILED_MSG.  May be
+     * NULL.
+     */
+    int (*refuse)(const void *state, const uint8_t *blob, size_t len, cocoimg_error **err);
+    /*
      * For `layerinfo`: describe the recipients of a blob without keys, as a
      * JSON array of strings ("RSA-OAEP", "kid 12F1CD5F6A142AAA",
      * "CN=..., serial 0x1234", ...).  May be NULL.
@@ -159,6 +168,8 @@ struct cocoimg__jwe_state {
 struct cocoimg__pkcs7_state {
     X509 **certs; /* recipients */
     size_t n_certs;
+    /* decrypt: also accept AES-CBC and 3DES content encryption (no integrity) */
+    bool allow_unauthenticated;
 };
 
 struct cocoimg__gpg_home; /* gpg/gpg.h */

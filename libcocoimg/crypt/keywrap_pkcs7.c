@@ -2,17 +2,21 @@
 /*
  * PKCS#7 / CMS key wrapper (ocicrypt "pkcs7", spec 6.2).
  *
- * wrap: a standard CMS EnvelopedData made by OpenSSL (CMS_encrypt,
- * AES-256-CBC, one RSA PKCS#1 v1.5 KeyTransRecipientInfo per certificate,
- * issuerAndSerialNumber, DER).  This is what `openssl cms -encrypt -aes256
- * -binary -outform DER` writes; both ocicrypt 1.0.3 (fullsailor/pkcs7) and
- * current ocicrypt (smallstep/pkcs7) decrypt it (vector
- * rw-pkcs7-openssl-aes256cbc).
+ * wrap: what ocicrypt itself writes (smallstep/pkcs7): EnvelopedData with
+ * AES-128-GCM (ciphertext || tag, Go's parameter encoding), one RSA PKCS#1
+ * v1.5 KeyTransRecipientInfo per certificate, issuerAndSerialNumber, DER,
+ * built below (OpenSSL can neither write nor read that form).  Every
+ * ocicrypt version decrypts it, skopeo 1.9.3 included; `openssl cms
+ * -decrypt` cannot.
  *
  * unwrap: OpenSSL cannot parse what ocicrypt itself writes (AES-GCM with a
  * malformed parameter encoding, spec 6.2.2), so the blob is read with the
  * small bounded DER reader below and decrypted with EVP directly.  Accepted:
- *   - EnvelopedData with AES-128/192/256-CBC, DES-EDE3-CBC (IV OCTET STRING);
+ *   - EnvelopedData with AES-128/192/256-CBC, DES-EDE3-CBC (IV OCTET STRING),
+ *     only when the user opted in (cocoimg__pkcs7_state.allow_unauthenticated,
+ *     --pkcs7-allow-unauthenticated): without integrity a tampered blob is a
+ *     padding oracle, so it is refused, on the algorithm identifier alone,
+ *     before any key is used (refuse_unauthenticated());
  *   - EnvelopedData with AES-GCM, ciphertext || tag in encryptedContent, and
  *     either ocicrypt's quirky parameters (10 13 30 11 84 0c <nonce> 02 01 10)
  *     or RFC 5084 GCMParameters;
@@ -39,7 +43,6 @@
  * wrong tag.
  */
 #include <openssl/bn.h>
-#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -443,6 +446,28 @@ resolve_alg(const struct p7_msg *m, struct content_params *cp, cocoimg_error **e
     return 0;
 }
 
+/*
+ * Unauthenticated content encryption (CBC, 3DES) is refused unless the user
+ * opted in: with it, a padding error and a JSON error after good padding are
+ * two answers an attacker who tampers with the blob could tell apart (a
+ * padding oracle on the layer key, issue 12).  Decided on the algorithm
+ * identifier alone, before any key is used, so the refusal says nothing
+ * about keys or plaintext.
+ */
+static int
+refuse_unauthenticated(const struct content_params *cp, const struct cocoimg__pkcs7_state *st,
+                       cocoimg_error **err)
+{
+    if (cp->alg->gcm || (st && st->allow_unauthenticated))
+        return 0;
+    return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                              "pkcs7: the layer key is wrapped with unauthenticated content "
+                              "encryption (%s); refused unless allowed with "
+                              "--pkcs7-allow-unauthenticated (library: "
+                              "cocoimg_crypt_options.pkcs7_allow_unauthenticated)",
+                              cp->alg->name);
+}
+
 /* Decrypt the content with @p cek; any failure is EAUTH (one message, no oracle). */
 static int
 decrypt_content(const struct p7_msg *m, const struct content_params *cp, const uint8_t *cek,
@@ -577,7 +602,6 @@ static int
 pkcs7_unwrap(const cocoimg__crypt_config *cfg, const void *state, const char *annotation,
              const uint8_t *blob, size_t len, cocoimg__secret **out, cocoimg_error **err)
 {
-    (void)state;
     (void)annotation;
     _cleanup_(p7_msg_freep) struct p7_msg *m = NULL;
     int r = p7_parse(&m, blob, len, err);
@@ -587,6 +611,9 @@ pkcs7_unwrap(const cocoimg__crypt_config *cfg, const void *state, const char *an
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0, "pkcs7: detached content");
     struct content_params cp;
     r = resolve_alg(m, &cp, err);
+    if (r < 0)
+        return r;
+    r = refuse_unauthenticated(&cp, state, err);
     if (r < 0)
         return r;
 
@@ -653,8 +680,207 @@ pkcs7_unwrap(const cocoimg__crypt_config *cfg, const void *state, const char *an
                               m->n_ri);
 }
 
+/* vtable refuse: the policy check of pkcs7_unwrap() alone (nothing else is reported) */
+static int
+pkcs7_refuse(const void *state, const uint8_t *blob, size_t len, cocoimg_error **err)
+{
+    _cleanup_(p7_msg_freep) struct p7_msg *m = NULL;
+    struct content_params cp;
+    if (p7_parse(&m, blob, len, NULL) < 0 || resolve_alg(m, &cp, NULL) < 0)
+        return 0;
+    return refuse_unauthenticated(&cp, state, err);
+}
+
 /* ------------------------------------------------------------------------ */
 /* wrap                                                                      */
+
+/*
+ * What ocicrypt writes (spec 6.2.2), built here because OpenSSL cannot
+ * write it (nor read it):
+ *
+ *   ContentInfo { envelopedData, [0] EnvelopedData {
+ *     version 0,
+ *     SET OF KeyTransRecipientInfo { 0, issuerAndSerialNumber,
+ *                                    { rsaEncryption } (no parameters),
+ *                                    RSAES-PKCS1-v1_5(CEK) },
+ *     EncryptedContentInfo { data, { id-aes128-GCM,
+ *                                    10 13 30 11 84 0c <nonce> 02 01 10 },
+ *                            80 LL <ciphertext || 16-byte tag> } } }
+ *
+ * AES-128-GCM with a fresh random 16-byte CEK and 12-byte nonce, no AAD.
+ * The parameters are Go's encoding (smallstep/fullsailor marshal
+ * SEQUENCE { [4] nonce, icvLen } into a RawValue of tag 16 without the
+ * constructed bit): the only one skopeo 1.9.3 (fullsailor/pkcs7) accepts,
+ * since it reads the nonce as [4] from the contents of that element (RFC
+ * 5084 GCMParameters, 30 11 04 0c ..., fail there with a tag mismatch;
+ * tests/integration/crypt-skopeo.sh).  The [0] IMPLICIT primitive
+ * encryptedContent is smallstep's (RFC 5652); fullsailor reads both forms.
+ */
+
+#define P7_GCM_KEY 16
+#define P7_GCM_NONCE 12
+#define P7_GCM_TAG 16
+
+static const uint8_t oid_data[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+static const uint8_t oid_aes128_gcm[] = OID_AES(0x06);
+
+/* A growing DER output buffer; a failed append marks it and later ones do nothing. */
+struct dbuf {
+    uint8_t *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void
+dbuf_free(struct dbuf *b)
+{
+    free(b->p);
+    *b = (struct dbuf){0};
+}
+
+static void
+dbuf_put(struct dbuf *b, const void *data, size_t n)
+{
+    if (b->failed || n == 0)
+        return;
+    if (n > P7_MAX_BLOB || b->len > P7_MAX_BLOB - n) {
+        b->failed = true;
+        return;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *np = realloc(b->p, cap);
+        if (!np) {
+            b->failed = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+/* Tag and definite length (short form below 128, else the fewest bytes). */
+static void
+dbuf_hdr(struct dbuf *b, uint8_t tag, size_t len)
+{
+    uint8_t h[6] = {tag};
+    size_t n = 1;
+    if (len < 0x80) {
+        h[n++] = (uint8_t)len;
+    } else {
+        size_t bytes = 0;
+        for (size_t l = len; l; l >>= 8)
+            bytes++;
+        h[n++] = (uint8_t)(0x80 | bytes);
+        for (size_t i = bytes; i > 0; i--)
+            h[n++] = (uint8_t)(len >> (8 * (i - 1)));
+    }
+    dbuf_put(b, h, n);
+}
+
+static void
+dbuf_tlv(struct dbuf *b, uint8_t tag, const void *data, size_t len)
+{
+    dbuf_hdr(b, tag, len);
+    dbuf_put(b, data, len);
+}
+
+/* @p inner wrapped as one TLV of @p tag, appended to @p b. */
+static void
+dbuf_wrap(struct dbuf *b, uint8_t tag, const struct dbuf *inner)
+{
+    if (inner->failed)
+        b->failed = true;
+    else
+        dbuf_tlv(b, tag, inner->p, inner->len);
+}
+
+/* An OpenSSL i2d_ encoding appended as it is. */
+static void
+dbuf_i2d(struct dbuf *b, int n, uint8_t *enc)
+{
+    if (n <= 0 || !enc)
+        b->failed = true;
+    else
+        dbuf_put(b, enc, (size_t)n);
+    OPENSSL_free(enc);
+}
+
+/* One KeyTransRecipientInfo for @p cert carrying RSAES-PKCS1-v1_5(@p cek). */
+static int
+build_ri(struct dbuf *out, X509 *cert, const uint8_t *cek, size_t cek_len, cocoimg_error **err)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(cert);
+    EVP_PKEY_CTX *ctx = pub ? EVP_PKEY_CTX_new(pub, NULL) : NULL;
+    size_t ek_len = 0;
+    uint8_t *ek = NULL;
+    int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+             EVP_PKEY_encrypt(ctx, NULL, &ek_len, cek, cek_len) == 1 &&
+             (ek = malloc(ek_len ? ek_len : 1)) != NULL &&
+             EVP_PKEY_encrypt(ctx, ek, &ek_len, cek, cek_len) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) {
+        free(ek);
+        return cocoimg__error_set(err, COCOIMG_ERROR, 0,
+                                  "pkcs7: RSA encryption of the content key failed");
+    }
+    struct dbuf ias = {0}, alg = {0}, ri = {0};
+    uint8_t *enc = NULL;
+    int n = i2d_X509_NAME(X509_get_issuer_name(cert), &enc);
+    dbuf_i2d(&ias, n, enc);
+    enc = NULL;
+    n = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &enc);
+    dbuf_i2d(&ias, n, enc);
+    dbuf_tlv(&alg, 0x06, oid_rsa, sizeof(oid_rsa));
+    dbuf_tlv(&ri, 0x02, "\x00", 1);
+    dbuf_wrap(&ri, 0x30, &ias);
+    dbuf_wrap(&ri, 0x30, &alg);
+    dbuf_tlv(&ri, 0x04, ek, ek_len);
+    dbuf_wrap(out, 0x30, &ri);
+    ERR_clear_error();
+    free(ek);
+    dbuf_free(&ias);
+    dbuf_free(&alg);
+    dbuf_free(&ri);
+    return 0;
+}
+
+/* DER SET OF order: the encodings compared as octet strings. */
+static int
+cmp_enc(const void *a, const void *b)
+{
+    const struct dbuf *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* AES-128-GCM of @p pt into @p out: ciphertext || tag. */
+static int
+gcm_seal(struct dbuf *out, const uint8_t *key, const uint8_t *nonce, const cocoimg__secret *pt)
+{
+    uint8_t *ct = malloc(pt->len + P7_GCM_TAG);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n1 = 0, n2 = 0;
+    int ok = ct && ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) == 1 &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, P7_GCM_NONCE, NULL) == 1 &&
+             EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
+             EVP_EncryptUpdate(ctx, ct, &n1, pt->ptr, (int)pt->len) == 1 &&
+             EVP_EncryptFinal_ex(ctx, ct + n1, &n2) == 1 && (size_t)n1 + (size_t)n2 == pt->len &&
+             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, P7_GCM_TAG, ct + pt->len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    if (ok)
+        dbuf_tlv(out, 0x80, ct, pt->len + P7_GCM_TAG);
+    free(ct);
+    return ok ? 0 : -1;
+}
 
 static int
 pkcs7_wrap_blob(const struct cocoimg__pkcs7_state *st, const cocoimg__secret *opts, uint8_t **out,
@@ -662,44 +888,74 @@ pkcs7_wrap_blob(const struct cocoimg__pkcs7_state *st, const cocoimg__secret *op
 {
     if (!st || st->n_certs == 0)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "pkcs7: no recipient certificates");
-    if (opts->len > INT_MAX)
+    if (st->n_certs > P7_MAX_RECIPIENTS)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pkcs7: more than %d recipients",
+                                  P7_MAX_RECIPIENTS);
+    if (opts->len > P7_MAX_BLOB / 2)
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "pkcs7: options too large");
-    STACK_OF(X509) *certs = sk_X509_new_null();
-    if (!certs)
-        return cocoimg__error_oom(err);
-    int r = 0;
-    for (size_t i = 0; i < st->n_certs && r == 0; i++) {
-        X509 *c = st->certs[i];
+    for (size_t i = 0; i < st->n_certs; i++)
         /* ocicrypt only handles RSA (EC certificates crash old builds) */
-        if (!c || !is_rsa(X509_get0_pubkey(c)))
-            r = cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
-                                   "pkcs7: recipient %zu: only RSA certificates are supported", i);
-        else if (!sk_X509_push(certs, c))
-            r = cocoimg__error_oom(err);
+        if (!st->certs[i] || !is_rsa(X509_get0_pubkey(st->certs[i])))
+            return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                      "pkcs7: recipient %zu: only RSA certificates are supported",
+                                      i);
+
+    uint8_t cek[P7_GCM_KEY], nonce[P7_GCM_NONCE];
+    if (RAND_priv_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1) {
+        OPENSSL_cleanse(cek, sizeof(cek));
+        ERR_clear_error();
+        return cocoimg__error_set(err, COCOIMG_ERROR, 0, "pkcs7: random generator failed");
     }
-    BIO *in = NULL;
-    CMS_ContentInfo *cms = NULL;
-    uint8_t *der_out = NULL;
+    struct dbuf ris[P7_MAX_RECIPIENTS] = {{0}};
+    struct dbuf set = {0}, params = {0}, alg = {0}, eci = {0}, ed = {0}, ci = {0}, ctw = {0};
+    int r = 0;
+    for (size_t i = 0; i < st->n_certs && r == 0; i++)
+        r = build_ri(&ris[i], st->certs[i], cek, sizeof(cek), err);
+    if (r == 0 && gcm_seal(&ctw, cek, nonce, opts) < 0)
+        r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "pkcs7: content encryption failed");
+    OPENSSL_cleanse(cek, sizeof(cek));
     if (r == 0) {
-        in = BIO_new_mem_buf(opts->ptr, (int)opts->len);
-        cms = in ? CMS_encrypt(certs, in, EVP_aes_256_cbc(), CMS_BINARY) : NULL;
-        int n = cms ? i2d_CMS_ContentInfo(cms, &der_out) : -1;
-        if (n <= 0) {
-            unsigned long e = ERR_peek_last_error();
-            r = cocoimg__error_set(err, COCOIMG_ERROR, 0, "pkcs7: CMS encryption failed: %s",
-                                   e ? ERR_reason_error_string(e) : "unknown error");
-        } else if (!(*out = malloc((size_t)n))) {
+        qsort(ris, st->n_certs, sizeof(ris[0]), cmp_enc);
+        for (size_t i = 0; i < st->n_certs; i++)
+            dbuf_put(&set, ris[i].p, ris[i].len), set.failed |= ris[i].failed;
+        /* 30 11 { 84 0c nonce, 02 01 10 }, then in Go's primitive tag 16 */
+        struct dbuf gcm = {0};
+        dbuf_tlv(&gcm, 0x84, nonce, sizeof(nonce));
+        dbuf_tlv(&gcm, 0x02, "\x10", 1);
+        dbuf_wrap(&params, 0x30, &gcm);
+        dbuf_free(&gcm);
+        dbuf_tlv(&alg, 0x06, oid_aes128_gcm, sizeof(oid_aes128_gcm));
+        dbuf_wrap(&alg, 0x10, &params);
+        dbuf_tlv(&eci, 0x06, oid_data, sizeof(oid_data));
+        dbuf_wrap(&eci, 0x30, &alg);
+        dbuf_put(&eci, ctw.p, ctw.len);
+        dbuf_tlv(&ed, 0x02, "\x00", 1);
+        dbuf_wrap(&ed, 0x31, &set);
+        dbuf_wrap(&ed, 0x30, &eci);
+        struct dbuf edw = {0};
+        dbuf_wrap(&edw, 0x30, &ed);
+        struct dbuf body = {0};
+        dbuf_tlv(&body, 0x06, oid_enveloped, sizeof(oid_enveloped));
+        dbuf_wrap(&body, 0xa0, &edw);
+        dbuf_wrap(&ci, 0x30, &body);
+        dbuf_free(&edw);
+        dbuf_free(&body);
+        if (ci.failed) {
             r = cocoimg__error_oom(err);
         } else {
-            memcpy(*out, der_out, (size_t)n);
-            *out_len = (size_t)n;
+            *out = TAKE_PTR(ci.p);
+            *out_len = ci.len;
         }
     }
-    OPENSSL_free(der_out);
-    CMS_ContentInfo_free(cms);
-    BIO_free(in);
-    sk_X509_free(certs);
-    ERR_clear_error();
+    for (size_t i = 0; i < st->n_certs; i++)
+        dbuf_free(&ris[i]);
+    dbuf_free(&set);
+    dbuf_free(&params);
+    dbuf_free(&alg);
+    dbuf_free(&eci);
+    dbuf_free(&ed);
+    dbuf_free(&ci);
+    dbuf_free(&ctw);
     return r;
 }
 
@@ -858,5 +1114,6 @@ const struct cocoimg__keywrapper cocoimg__keywrap_pkcs7 = {
     .has_keys = pkcs7_has_keys,
     .wrap = pkcs7_wrap,
     .unwrap = pkcs7_unwrap,
+    .refuse = pkcs7_refuse,
     .describe = pkcs7_describe,
 };

@@ -213,11 +213,15 @@ unwrap_failed(cocoimg_error **err)
     return cocoimg__error_set(err, COCOIMG_ENOKEY, 0, COCOIMG__UNWRAP_FAILED_MSG);
 }
 
-/* One attempt per comma item of one scheme's annotation. */
+/*
+ * One attempt per comma item of one scheme's annotation.  An item the
+ * user's policy refuses (w->refuse) is skipped and the first such refusal
+ * kept in *refusal: it depends on public bytes only and may be told.
+ */
 static int
 try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const void *state,
            const cocoimg__crypt_config *cfg, const char *annotation, const char *value,
-           cocoimg_error **first_err)
+           cocoimg_error **first_err, cocoimg_error **refusal)
 {
     const char *scheme = annotation + strlen(COCOIMG_ENC_KEYS_PREFIX);
     int result = COCOIMG_ENOKEY;
@@ -234,6 +238,16 @@ try_scheme(cocoimg__secret **out, const struct cocoimg__keywrapper *w, const voi
         size_t blob_len = 0;
         cocoimg_error *e = NULL;
         int r = cocoimg__b64_decode(&blob, &blob_len, p, n, COCOIMG_B64_STD, annotation, &e);
+        if (r == 0 && w->refuse && w->refuse(state, blob, blob_len, &e) < 0) {
+            /* refused whatever the keys: not tried */
+            if (!*refusal)
+                *refusal = TAKE_PTR(e);
+            cocoimg_error_free(e);
+            if (!comma)
+                break;
+            p = comma + 1;
+            continue;
+        }
         if (r == 0)
             r = w->unwrap(cfg, state, annotation, blob, blob_len, out, &e);
         cocoimg__wipe(blob, blob_len);
@@ -277,7 +291,7 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
 
     bool any_scheme = false, any_keys = false;
     _cleanup_secret_ cocoimg__secret *priv = NULL;
-    _cleanup_error_ cocoimg_error *first = NULL, *provider_err = NULL;
+    _cleanup_error_ cocoimg_error *first = NULL, *provider_err = NULL, *refusal = NULL;
     char schemes[256] = "";
     const char *k;
     json_t *v;
@@ -303,7 +317,7 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
         if (!w->has_keys(cfg, state))
             continue;
         any_keys = true;
-        r = try_scheme(&priv, w, state, cfg, k, json_string_value(v), &first);
+        r = try_scheme(&priv, w, state, cfg, k, json_string_value(v), &first, &refusal);
         if (r == 0)
             break;
         /*
@@ -329,6 +343,13 @@ cocoimg__layer_unwrap(cocoimg__layer_options **out, cocoimg__secret **privjson_o
                 "missing private key needed for decryption (layer key wrapped "
                 "for: %s)",
                 schemes);
+        /* a refusal by the user's policy names the option that allows it */
+        if (refusal) {
+            int code = cocoimg_error_code(refusal);
+            if (err && !*err)
+                *err = TAKE_PTR(refusal);
+            return code;
+        }
         /* a key provider's own reason (the caller's words) reaches the user */
         if (provider_err && err && !*err) {
             *err = TAKE_PTR(provider_err);

@@ -105,8 +105,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     X509 *certs[] = {cert};
     cocoimg__crypt_config cfg = {
         .privkeys = &pk, .n_privkeys = 1, .dec_certs = certs, .n_dec_certs = 1};
+    /* the policy check alone, then unwrap with CBC/3DES allowed (all paths) */
+    if (cocoimg__keywrap_pkcs7.refuse(NULL, data, size, &err) < 0 && !err)
+        __builtin_trap();
+    cocoimg_error_free(err);
+    err = NULL;
+    struct cocoimg__pkcs7_state st = {.allow_unauthenticated = true};
     cocoimg__secret *out = NULL;
-    int r = cocoimg__keywrap_pkcs7.unwrap(&cfg, NULL, cocoimg__keywrap_pkcs7.annotation, data, size,
+    int r = cocoimg__keywrap_pkcs7.unwrap(&cfg, &st, cocoimg__keywrap_pkcs7.annotation, data, size,
                                           &out, &err);
     /* an error code always comes with an error object, success with output */
     if ((r < 0) != (err != NULL) || (r == 0) != (out != NULL))

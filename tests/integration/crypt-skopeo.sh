@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Layer encryption against the real peer, both directions:
-#   coco-img encrypt -> skopeo copy --decryption-key
+#   coco-img encrypt -> skopeo copy --decryption-key (PKCS7: our AES-128-GCM form)
 #   skopeo copy --encryption-key -> coco-img decrypt
 # for JWE (RSA, P-256, P-384), PKCS7, OpenPGP, mixed recipients, gzip, zstd
 # and plain-tar layers, a Docker schema2 source, --layer selection and
@@ -9,7 +9,7 @@
 # Then the refusals on tampered images (DST untouched).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/integration/fixtures.sh"
-fx_need skopeo gpg jq python3
+fx_need skopeo gpg jq python3 openssl
 V="$OCI_VECTORS"
 [ -d "$V/keys" ] || bail_out "no ocicrypt vectors at $OCI_VECTORS"
 K="$V/keys"
@@ -20,7 +20,7 @@ gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 cd "$T_TMP" || exit 1
 
-plan 39
+plan 41
 
 # sources: 2 gzip layers; zstd; 1 plain tar layer; Docker schema2; umoci-built
 cp -r "$V/layouts/plain-gzip" gz
@@ -57,6 +57,21 @@ c2s jwe-rsa gz --recipient "jwe:$K/rsa_pub.pem" -- --decryption-key "$K/rsa_priv
 c2s jwe-p256 gz --recipient "jwe:$K/ec_pub.pem" -- --decryption-key "$K/ec_priv.pem"
 c2s jwe-p384 gz --recipient "jwe:$K/ec384_pub.pem" -- --decryption-key "$K/ec384_priv.pem"
 c2s pkcs7 gz --recipient "pkcs7:$K/rsa_cert.pem" -- --decryption-key "$K/rsa_priv.pem" --decryption-key "$K/rsa_cert.pem"
+# two PKCS7 recipients (one RecipientInfo each, DER-sorted): skopeo opens it with the second
+openssl req -x509 -newkey rsa:2048 -nodes -keyout p7b_priv.pem -subj "/CN=second pkcs7 recipient" \
+    -set_serial 0x77 -days 1 -out p7b_cert.pem 2>/dev/null
+c2s pkcs7-two gz --recipient "pkcs7:$K/rsa_cert.pem" --recipient pkcs7:p7b_cert.pem -- \
+    --decryption-key p7b_priv.pem --decryption-key p7b_cert.pem
+# issue 12: what skopeo decrypted just above is authenticated, in ocicrypt's own form
+# (AES-128-GCM, Go's parameters 10 13 30 11 84 0c <nonce> 02 01 10; RFC 5084
+# GCMParameters are refused by skopeo 1.9.3's fullsailor/pkcs7)
+ok "coco-img writes PKCS7 as ocicrypt does: AES-128-GCM with Go's parameters" bash -c '
+    for i in 0 1; do
+        "$COCO_IMG" inspect --raw oci:enc-pkcs7:v1 |
+            jq -r ".layers[$i].annotations[\"org.opencontainers.image.enc.keys.pkcs7\"]" | base64 -d >p7.der &&
+        openssl asn1parse -inform DER -in p7.der | grep -q ":aes-128-gcm" &&
+        od -An -tx1 -v p7.der | tr -d " \n" | grep -Eq "060960864801650304010610133011840c[0-9a-f]{24}020110" || exit 1
+    done'
 c2s pgp gz --recipient pgp:coco-test@example.com -- --decryption-key "$K/pgp_secring.gpg"
 c2s mixed-ec gz --recipient "jwe:$K/rsa_pub.pem" --recipient "pkcs7:$K/rsa_cert.pem" \
     --recipient pgp:coco-test@example.com --recipient "jwe:$K/ec_pub.pem" -- --decryption-key "$K/ec_priv.pem"

@@ -14,7 +14,7 @@ mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --import "$K/pgp_secring.gpg" 2>/dev/null
 T_CLEANUP='gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null'
 
-plan 35
+plan 41
 
 n=0
 # dec NAME LAYOUT EXPECTED-MANIFEST-DIGEST COCO-IMG-ARGS...
@@ -57,7 +57,7 @@ dec myenc-rsa myenc-rsa $M --key "$K/rsa_priv.pem"
 dec myenc-multi-p384 myenc-multi $M --key "$K/ec384_priv.pem"
 dec rw-jwe-compact rw-jwe-compact-rsa $M --key "$K/rsa_priv.pem"
 dec rw-jwe-oaep256 rw-jwe-flat-rsa-oaep256 $M --key "$K/rsa_priv.pem"
-dec rw-pkcs7-cbc rw-pkcs7-openssl-aes256cbc $M --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem"
+dec rw-pkcs7-cbc rw-pkcs7-openssl-aes256cbc $M --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem" --pkcs7-allow-unauthenticated
 # the password from the environment, not the command line
 COCOIMG_KEY_PASSWORD=testpass dec env-password enc-jwe-rsa $M --key "$K/rsa_priv_pkcs1_enc.pem"
 
@@ -75,6 +75,52 @@ refused wrong-key 3 --key "$K/rsa_priv.pem" "oci:$V/layouts/enc-jwe-ec:v1"
 refused pkcs7-without-cert 3 --key "$K/rsa_priv.pem" "oci:$V/layouts/enc-pkcs7:v1"
 refused missing-password 2 --key "$K/rsa_priv_pkcs1_enc.pem" "oci:$V/layouts/enc-jwe-rsa:v1"
 refused wrong-password 3 --key "$K/rsa_priv_pkcs1_enc.pem:wrong" "oci:$V/layouts/enc-jwe-rsa:v1"
+
+# issue 12: PKCS7 with unauthenticated content encryption (AES-256-CBC)
+A=org.opencontainers.image.enc.keys.pkcs7
+CBC="$V/layouts/rw-pkcs7-openssl-aes256cbc"
+TAMPER="$top_srcdir/tests/integration/tamper.py"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_TMP/k2.pem" -subj /CN=other -days 1 \
+    -out "$T_TMP/c2.pem" 2>/dev/null
+# cbc_msg OUT-PREFIX LAYOUT KEY-ARGS...: decrypt, keep stderr and the exit code
+cbc_msg() {
+    local o=$1 l=$2; shift 2
+    "$COCO_IMG" decrypt "$@" "oci:$l:v1" "oci:$T_TMP/cbc-out-${o##*/}:v1" 2>"$o.err"
+    echo $? >"$o.rc"
+}
+ok "CBC is refused without --pkcs7-allow-unauthenticated (exit 1, the message names it)" bash -c '
+    "$1" decrypt --key "$2/rsa_priv.pem" --key "$2/rsa_cert.pem" "oci:$3:v1" "oci:$4:v1" 2>"$4.err"; rc=$?
+    cat "$4.err"; [ $rc = 1 ] && grep -q -- "--pkcs7-allow-unauthenticated" "$4.err" && [ ! -e "$4" ]' \
+    _ "$COCO_IMG" "$K" "$CBC" "$T_TMP/cbc-refused"
+ok "  before any key is used: the same answer with a key that is not a recipient" bash -c '
+    "$1" decrypt --key "$2" --key "$3" "oci:$4:v1" "oci:$5:v1" 2>"$5.err"; rc=$?
+    [ $rc = 1 ] && cmp "$5.err" "$6.err"' \
+    _ "$COCO_IMG" "$T_TMP/k2.pem" "$T_TMP/c2.pem" "$CBC" "$T_TMP/cbc-other" "$T_TMP/cbc-refused"
+# with the opt-in: a bad padding and a good padding over bad JSON must not be
+# told apart (the padding oracle of issue 12)
+ok "make a CBC key with a bad padding and one with good padding over bad JSON" bash -c '
+    set -e
+    cp -r "$1" "$4/cbc-pad" && cp -r "$1" "$4/cbc-json"
+    m=$("$5" inspect --raw "oci:$1:v1" | jq -r ".layers[0].annotations[\"$3\"]")
+    # the last byte of the next-to-last block: the padding byte goes from p to p^1, never valid
+    b=$(printf %s "$m" | base64 -d | python3 -c "import sys, base64
+b = bytearray(sys.stdin.buffer.read()); b[len(b) - 17] ^= 1
+print(base64.b64encode(b).decode())")
+    python3 "$6" "$4/cbc-pad" v1 annotation 0 "$3" "$b"
+    printf "{\"symkey\": not json, quoted nowhere" >"$4/bad.json"
+    openssl cms -encrypt -aes256 -binary -outform DER -in "$4/bad.json" -out "$4/bad.der" "$2/rsa_cert.pem"
+    python3 "$6" "$4/cbc-json" v1 annotation 0 "$3" "$(base64 -w0 "$4/bad.der")"' \
+    _ "$CBC" "$K" "$A" "$T_TMP" "$COCO_IMG" "$TAMPER"
+cbc_msg "$T_TMP/pad" "$T_TMP/cbc-pad" --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem" --pkcs7-allow-unauthenticated
+cbc_msg "$T_TMP/json" "$T_TMP/cbc-json" --key "$K/rsa_priv.pem" --key "$K/rsa_cert.pem" --pkcs7-allow-unauthenticated
+ok "bad padding and bad JSON after good padding: the same message" bash -c '
+    cat "$1.err" "$2.err"; grep -q "cannot unwrap the layer key" "$1.err" && cmp "$1.err" "$2.err" &&
+    ! grep -qi -e near -e json -e symkey -e padding "$1.err"' _ "$T_TMP/pad" "$T_TMP/json"
+ok "  and the same exit code (3)" bash -c '[ "$(cat "$1.rc")" = 3 ] && [ "$(cat "$2.rc")" = 3 ]' \
+    _ "$T_TMP/pad" "$T_TMP/json"
+ok "  and a good CBC key still decrypts with the opt-in (the untampered layout)" bash -c '
+    "$1" decrypt --key "$2/rsa_priv.pem" --key "$2/rsa_cert.pem" --pkcs7-allow-unauthenticated \
+        "oci:$3:v1" "oci:$4:v1"' _ "$COCO_IMG" "$K" "$CBC" "$T_TMP/cbc-good"
 
 # layerinfo names schemes and recipients without keys
 ok "layerinfo enc-mixed" bash -c '

@@ -2,7 +2,7 @@
 /*
  * Test helper for tests/integration/pkcs7-openssl.sh:
  *   pkcs7_tool wrap CERT... < opts > der
- *   pkcs7_tool unwrap KEY CERT < der > opts
+ *   pkcs7_tool unwrap [--allow-unauthenticated] KEY CERT < der > opts
  *   pkcs7_tool describe < der
  * Exit 0 on success; 2 ENOKEY, 3 EAUTH, 4 EFORMAT, 5 ENOTSUP, 1 otherwise.
  */
@@ -76,7 +76,8 @@ main(int argc, char **argv)
     cocoimg_error *err = NULL;
     size_t len = 0;
     if (argc < 2) {
-        fprintf(stderr, "usage: pkcs7_tool wrap CERT... | unwrap KEY CERT | describe\n");
+        fprintf(stderr, "usage: pkcs7_tool wrap CERT... | unwrap [--allow-unauthenticated] KEY "
+                        "CERT | describe\n");
         return 1;
     }
     uint8_t *in = read_all(stdin, &len);
@@ -106,7 +107,19 @@ main(int argc, char **argv)
         free(certs);
         free(out);
         cocoimg__secret_free(opts);
-    } else if (strcmp(argv[1], "unwrap") == 0 && argc == 4) {
+    } else if (strcmp(argv[1], "unwrap") == 0 && argc >= 4) {
+        /* the state a decrypt config holds: the opt-in for CBC/3DES */
+        struct cocoimg__pkcs7_state st = {0};
+        if (strcmp(argv[2], "--allow-unauthenticated") == 0) {
+            st.allow_unauthenticated = true;
+            argv++;
+            argc--;
+        }
+        if (argc != 4) {
+            fprintf(stderr, "pkcs7_tool: bad arguments\n");
+            free(in);
+            return 1;
+        }
         FILE *f = fopen(argv[2], "r");
         EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
         if (f)
@@ -117,7 +130,7 @@ main(int argc, char **argv)
             cocoimg__crypt_config cfg = {
                 .privkeys = &pk, .n_privkeys = 1, .dec_certs = &cert, .n_dec_certs = 1};
             cocoimg__secret *out = NULL;
-            r = w->unwrap(&cfg, NULL, w->annotation, in, len, &out, &err);
+            r = w->unwrap(&cfg, &st, w->annotation, in, len, &out, &err);
             if (r == 0 && fwrite(out->ptr, 1, out->len, stdout) != out->len)
                 r = COCOIMG_EIO;
             cocoimg__secret_free(out);

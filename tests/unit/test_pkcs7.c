@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <string.h>
 
+#include "crypt/config.h"
 #include "crypt/keywrap.h"
 #include "ocivectors.h"
 #include "tap.h"
@@ -48,6 +50,9 @@ struct dcfg {
     X509 *certs[2];
 };
 
+/* the pkcs7 state of the decrypt configs: the opt-in for CBC/3DES */
+static struct cocoimg__pkcs7_state dec_state;
+
 static void
 dcfg_init(struct dcfg *d, EVP_PKEY *key, X509 *cert)
 {
@@ -68,7 +73,7 @@ unwrap_code(const uint8_t *blob, size_t len, EVP_PKEY *key, X509 *cert)
     dcfg_init(&d, key, cert);
     _cleanup_error_ cocoimg_error *err = NULL;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, &err);
+    int r = W->unwrap(&d.cfg, &dec_state, W->annotation, blob, len, &out, &err);
     if (r < 0) {
         printf("#   unwrap: %s\n", cocoimg_error_message(err));
         if (err == NULL || cocoimg_error_code(err) != r)
@@ -84,7 +89,7 @@ unwrap_equals(const uint8_t *blob, size_t len, EVP_PKEY *key, X509 *cert, const 
     dcfg_init(&d, key, cert);
     _cleanup_error_ cocoimg_error *err = NULL;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, &err);
+    int r = W->unwrap(&d.cfg, &dec_state, W->annotation, blob, len, &out, &err);
     if (r < 0) {
         printf("# unwrap failed: %s\n", cocoimg_error_message(err));
         return -1;
@@ -118,8 +123,11 @@ test_vectors(void)
     CHECK(check_vector("enc-pkcs7", 1, "enc-pkcs7", 1, "") == 0);
     CHECK(check_vector("enc-mixed", 0, "enc-mixed", 0, "") == 0);
     CHECK(check_vector("enc-mixed", 1, "enc-mixed", 1, "") == 0);
-    /* standard OpenSSL EnvelopedData, AES-256-CBC */
-    CHECK(check_vector("rw-pkcs7-openssl-aes256cbc", 0, "rw-pkcs7-openssl-aes256cbc", 0, "") == 0);
+    /* standard OpenSSL EnvelopedData, AES-256-CBC: with the opt-in only */
+    dec_state.allow_unauthenticated = true;
+    int cbc = check_vector("rw-pkcs7-openssl-aes256cbc", 0, "rw-pkcs7-openssl-aes256cbc", 0, "");
+    dec_state.allow_unauthenticated = false;
+    CHECK(cbc == 0);
     /*
      * OpenSSL AuthEnvelopedData (AES-128-GCM): skopeo rejects it, we accept
      * it (documented in keywrap_pkcs7.c).  The rewrap used enc-jwe-rsa's
@@ -207,7 +215,7 @@ test_describe(void)
 static int
 wrap_to(X509 **certs, size_t n, const char *opts, uint8_t **out, size_t *out_len)
 {
-    struct cocoimg__pkcs7_state cfg = {certs, n};
+    struct cocoimg__pkcs7_state cfg = {.certs = certs, .n_certs = n};
     _cleanup_secret_ cocoimg__secret *s = NULL;
     _cleanup_error_ cocoimg_error *err = NULL;
     int r = cocoimg__secret_dup(&s, opts, strlen(opts), &err);
@@ -221,6 +229,83 @@ wrap_to(X509 **certs, size_t n, const char *opts, uint8_t **out, size_t *out_len
 static const char opts[] = "{\"symkey\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\","
                            "\"digest\":\"sha256:00\",\"cipheroptions\":{\"nonce\":\"AAAA\"}}";
 
+/* @p n bytes at @p off of @p b equal @p want */
+static bool
+at(const uint8_t *b, size_t len, size_t off, const char *want, size_t n)
+{
+    bool ok = off + n <= len && memcmp(b + off, want, n) == 0;
+    if (!ok)
+        printf("# bytes at %zu differ\n", off);
+    return ok;
+}
+
+/*
+ * The exact shape ocicrypt writes (spec 6.2.2), for one recipient with the
+ * vector certificate (2048-bit key, issuer "CN=libcocoimg test recipient",
+ * serial 0x1234) and 7 bytes of content; offsets as `openssl asn1parse`
+ * shows them.
+ */
+static int
+test_wrap_shape(void)
+{
+    static const char content[] = "{\"a\":1}";
+    _cleanup_free_ uint8_t *blob = NULL, *blob2 = NULL;
+    size_t len = 0, len2 = 0;
+    X509 *certs[] = {cert1};
+    CHECK_OK(wrap_to(certs, 1, content, &blob, &len));
+    CHECK(len == 426);
+    /* ContentInfo { envelopedData, [0] { EnvelopedData { version 0, SET { */
+    CHECK(at(blob, len, 0, "\x30\x82\x01\xa6\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x03", 15));
+    CHECK(at(blob, len, 15, "\xa0\x82\x01\x97\x30\x82\x01\x93\x02\x01\x00\x31\x82\x01\x44", 15));
+    /* KeyTransRecipientInfo { 0, { issuer, serial 0x1234 }, { rsaEncryption } (no NULL), */
+    CHECK(at(blob, len, 30, "\x30\x82\x01\x40\x02\x01\x00\x30\x2a\x30\x24", 11));
+    CHECK(at(blob, len, 77, "\x02\x02\x12\x34\x30\x0b\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01",
+             17));
+    /* encryptedKey: 256 bytes } } */
+    CHECK(at(blob, len, 94, "\x04\x82\x01\x00", 4));
+    /* EncryptedContentInfo { data, { aes-128-gcm, 10 13 30 11 84 0c <nonce> 02 01 10 }, */
+    CHECK(at(blob, len, 354, "\x30\x46\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01", 13));
+    CHECK(at(blob, len, 367, "\x30\x20\x06\x09\x60\x86\x48\x01\x65\x03\x04\x01\x06", 13));
+    CHECK(at(blob, len, 380, "\x10\x13\x30\x11\x84\x0c", 6));
+    CHECK(at(blob, len, 398, "\x02\x01\x10", 3));
+    /* [0] IMPLICIT primitive: 7 bytes of ciphertext || 16-byte tag } */
+    CHECK(at(blob, len, 401, "\x80\x17", 2));
+
+    /* opened by hand: RSA PKCS#1 v1.5 gives a 16-byte CEK, AES-128-GCM the content */
+    uint8_t cek[256], pt[sizeof(content)];
+    size_t cek_len = sizeof(cek);
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(key1, NULL);
+    int ok = pctx && EVP_PKEY_decrypt_init(pctx) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1 &&
+             EVP_PKEY_decrypt(pctx, cek, &cek_len, blob + 98, 256) == 1;
+    EVP_PKEY_CTX_free(pctx);
+    CHECK(ok && cek_len == 16);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n1 = 0, n2 = 0;
+    ok = c && EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+         EVP_DecryptInit_ex(c, NULL, NULL, cek, blob + 386) == 1 &&
+         EVP_DecryptUpdate(c, pt, &n1, blob + 403, 7) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, blob + 410) == 1 &&
+         EVP_DecryptFinal_ex(c, pt + n1, &n2) == 1;
+    EVP_CIPHER_CTX_free(c);
+    CHECK(ok && n1 + n2 == 7 && memcmp(pt, content, 7) == 0);
+
+    /* fresh CEK and nonce every time */
+    CHECK_OK(wrap_to(certs, 1, content, &blob2, &len2));
+    CHECK(len2 == len);
+    CHECK(memcmp(blob + 98, blob2 + 98, 256) != 0);
+    CHECK(memcmp(blob + 386, blob2 + 386, 12) != 0);
+
+    /* OpenSSL cannot parse ocicrypt's GCM parameters (spec 6.2.2) */
+    const uint8_t *p = blob;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    CHECK(cms == NULL);
+    return 0;
+}
+
 static int
 test_roundtrip_one(void)
 {
@@ -229,20 +314,13 @@ test_roundtrip_one(void)
     X509 *certs[] = {cert1};
     CHECK_OK(wrap_to(certs, 1, opts, &blob, &len));
     CHECK(unwrap_equals(blob, len, key1, cert1, opts) == 0);
-    /* it is a standard EnvelopedData with AES-256-CBC that OpenSSL reads */
-    const uint8_t *p = blob;
-    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-    CHECK(cms);
-    int type = OBJ_obj2nid(CMS_get0_type(cms));
-    BIO *out = BIO_new(BIO_s_mem());
-    int dec = CMS_decrypt(cms, key1, cert1, NULL, out, CMS_BINARY);
-    char *data = NULL;
-    long n = BIO_get_mem_data(out, &data);
-    int same = dec == 1 && n == (long)strlen(opts) && memcmp(data, opts, (size_t)n) == 0;
-    BIO_free(out);
-    CMS_ContentInfo_free(cms);
-    CHECK(type == NID_pkcs7_enveloped);
-    CHECK(same);
+    /* authenticated: a flipped ciphertext byte or tag byte is refused */
+    blob[len - 20] ^= 1;
+    CHECK(unwrap_code(blob, len, key1, cert1) == COCOIMG_EAUTH);
+    blob[len - 20] ^= 1;
+    blob[len - 1] ^= 1;
+    CHECK(unwrap_code(blob, len, key1, cert1) == COCOIMG_EAUTH);
+    blob[len - 1] ^= 1;
     /* the other key cannot open it */
     CHECK(unwrap_code(blob, len, key2, cert2) == COCOIMG_ENOKEY);
     return 0;
@@ -263,7 +341,7 @@ test_roundtrip_two(void)
     d.certs[1] = cert2;
     d.cfg.n_dec_certs = 2;
     _cleanup_secret_ cocoimg__secret *out = NULL;
-    CHECK_OK(W->unwrap(&d.cfg, NULL, W->annotation, blob, len, &out, NULL));
+    CHECK_OK(W->unwrap(&d.cfg, &dec_state, W->annotation, blob, len, &out, NULL));
     CHECK(out->len == strlen(opts));
 
     json_t *arr = NULL;
@@ -280,6 +358,138 @@ test_roundtrip_two(void)
                json_string_value(json_array_get(arr, 1)));
     json_decref(arr);
     CHECK(ok);
+    return 0;
+}
+
+/* CMS_encrypt (standard EnvelopedData) of @p content for cert1 with @p cipher */
+static uint8_t *
+cms_encrypt(const EVP_CIPHER *cipher, const char *content, size_t *len)
+{
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    BIO *in = BIO_new_mem_buf(content, (int)strlen(content));
+    CMS_ContentInfo *cms = certs && in && sk_X509_push(certs, cert1)
+                               ? CMS_encrypt(certs, in, cipher, CMS_BINARY)
+                               : NULL;
+    uint8_t *der = NULL, *out = NULL;
+    int n = cms ? i2d_CMS_ContentInfo(cms, &der) : -1;
+    if (n > 0 && (out = malloc((size_t)n))) {
+        memcpy(out, der, (size_t)n);
+        *len = (size_t)n;
+    }
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    sk_X509_free(certs);
+    return out;
+}
+
+/* unwrap's message, or "" on success (static buffer) */
+static const char *
+unwrap_msg(const uint8_t *blob, size_t len, EVP_PKEY *key, X509 *cert, int *code)
+{
+    static char buf[512];
+    struct dcfg d;
+    dcfg_init(&d, key, cert);
+    _cleanup_error_ cocoimg_error *err = NULL;
+    _cleanup_secret_ cocoimg__secret *out = NULL;
+    *code = W->unwrap(&d.cfg, &dec_state, W->annotation, blob, len, &out, &err);
+    snprintf(buf, sizeof(buf), "%s", *code < 0 ? cocoimg_error_message(err) : "");
+    return buf;
+}
+
+/*
+ * Unauthenticated content encryption (AES-CBC, 3DES) is refused without the
+ * opt-in, before any key is used: the same error with the right key, a
+ * wrong key and no key; the refuse hook says the same.  With the opt-in it
+ * decrypts as before.
+ */
+static int
+test_unauthenticated_policy(void)
+{
+    const struct {
+        const char *name;
+        const EVP_CIPHER *(*cipher)(void);
+    } algs[] = {{"AES-128-CBC", EVP_aes_128_cbc},
+                {"AES-256-CBC", EVP_aes_256_cbc},
+                {"DES-EDE3-CBC", EVP_des_ede3_cbc}};
+    for (size_t i = 0; i < COCOIMG_ARRAY_SIZE(algs); i++) {
+        size_t len = 0;
+        _cleanup_free_ uint8_t *blob = cms_encrypt(algs[i].cipher(), opts, &len);
+        CHECK(blob);
+        int c1, c2, c3;
+        char m1[512];
+        snprintf(m1, sizeof(m1), "%s", unwrap_msg(blob, len, key1, cert1, &c1));
+        CHECK(c1 == COCOIMG_ENOTSUP);
+        CHECK(strstr(m1, "--pkcs7-allow-unauthenticated") && strstr(m1, algs[i].name));
+        CHECK(strcmp(unwrap_msg(blob, len, key2, cert2, &c2), m1) == 0 && c2 == c1);
+        CHECK(strcmp(unwrap_msg(blob, len, NULL, NULL, &c3), m1) == 0 && c3 == c1);
+        _cleanup_error_ cocoimg_error *err = NULL;
+        CHECK(W->refuse(NULL, blob, len, &err) == COCOIMG_ENOTSUP);
+        CHECK(strcmp(cocoimg_error_message(err), m1) == 0);
+        struct cocoimg__pkcs7_state allow = {.allow_unauthenticated = true};
+        CHECK(W->refuse(&allow, blob, len, NULL) == 0);
+
+        dec_state.allow_unauthenticated = true;
+        int r = unwrap_equals(blob, len, key1, cert1, opts);
+        dec_state.allow_unauthenticated = false;
+        CHECK(r == 0);
+    }
+    /* GCM (ours, ocicrypt's) and malformed blobs are not the hook's business */
+    _cleanup_free_ uint8_t *gcm = NULL;
+    size_t glen = 0;
+    X509 *certs[] = {cert1};
+    CHECK_OK(wrap_to(certs, 1, opts, &gcm, &glen));
+    CHECK(W->refuse(NULL, gcm, glen, NULL) == 0);
+    CHECK(W->refuse(NULL, (const uint8_t *)"\x30\x03\x06\x01", 4, NULL) == 0);
+    size_t vlen = 0;
+    _cleanup_free_ uint8_t *v = vec_blob("enc-pkcs7", 0, "pkcs7", 0, &vlen);
+    CHECK(v && W->refuse(NULL, v, vlen, NULL) == 0);
+    return 0;
+}
+
+/*
+ * The opt-in through the public options (version 2 field): it reaches the
+ * pkcs7 state for decrypt, encrypt and unpack; a version 1 caller's struct
+ * ends before it and is never read there; layerinfo refuses it by name.
+ */
+static bool
+allow_of(const cocoimg_crypt_options *o, enum cocoimg__crypt_op op, int *code)
+{
+    _cleanup_(cocoimg__crypt_config_freep) cocoimg__crypt_config *cfg = NULL;
+    _cleanup_error_ cocoimg_error *err = NULL;
+    *code = cocoimg__crypt_config_from_options(&cfg, o, op, &err);
+    if (*code < 0) {
+        printf("# %s\n", cocoimg_error_message(err));
+        return false;
+    }
+    const struct cocoimg__pkcs7_state *st = cocoimg__crypt_config_state(cfg, COCOIMG__KW_pkcs7);
+    return st && st->allow_unauthenticated;
+}
+
+static int
+test_options_opt_in(void)
+{
+    int code;
+    cocoimg_crypt_options o = COCOIMG_CRYPT_OPTIONS_INIT;
+    CHECK(COCOIMG_CRYPT_OPTIONS_VERSION >= 2);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    o.pkcs7_allow_unauthenticated = 1;
+    CHECK(allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    CHECK(allow_of(&o, COCOIMG__CRYPT_ENCRYPT, &code) && code == 0);
+    CHECK(allow_of(&o, COCOIMG__CRYPT_UNPACK, &code) && code == 0);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_LAYERINFO, &code) && code == COCOIMG_EINVAL);
+    /* a version 1 struct: whatever lies past its end is not looked at */
+    o.version = 1;
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_DECRYPT, &code) && code == 0);
+    CHECK(!allow_of(&o, COCOIMG__CRYPT_LAYERINFO, &code) && code == 0);
+    /* init for version 1 writes only the version 1 prefix */
+    cocoimg_crypt_options v1;
+    memset(&v1, 0x5a, sizeof(v1));
+    CHECK(cocoimg_crypt_options_init(&v1, 1) == 0);
+    CHECK(v1.version == 1 && v1.keyprovider == NULL &&
+          v1.pkcs7_allow_unauthenticated == 0x5a5a5a5a);
+    CHECK(cocoimg_crypt_options_init(&v1, 2) == 0);
+    CHECK(v1.version == 2 && v1.pkcs7_allow_unauthenticated == 0);
     return 0;
 }
 
@@ -323,8 +533,11 @@ test_flipped(void)
     CHECK(flip_code("enc-pkcs7", 0, 0, 200) == COCOIMG_EAUTH);
     /* the GCM nonce (offset 390, spec 6.2.2) */
     CHECK(flip_code("enc-pkcs7", 0, 0, 392) == COCOIMG_EAUTH);
-    /* CBC: last block (padding), the AuthEnvelopedData mac */
-    CHECK(flip_code("rw-pkcs7-openssl-aes256cbc", 0, 1, 0) == COCOIMG_EAUTH);
+    /* CBC (with the opt-in): last block (padding); the AuthEnvelopedData mac */
+    dec_state.allow_unauthenticated = true;
+    int cbc = flip_code("rw-pkcs7-openssl-aes256cbc", 0, 1, 0);
+    dec_state.allow_unauthenticated = false;
+    CHECK(cbc == COCOIMG_EAUTH);
     CHECK(flip_code("rw-pkcs7-openssl-aes128gcm", 0, 1, 0) == COCOIMG_EAUTH);
     /* structure: outer tag, envelopedData OID, the quirky 0x10 tag */
     CHECK(flip_code("enc-pkcs7", 0, 0, 0) == COCOIMG_EFORMAT);
@@ -348,7 +561,7 @@ test_truncated(void)
         for (size_t n = 0; n < len; n++) {
             _cleanup_error_ cocoimg_error *err = NULL;
             cocoimg__secret *out = NULL;
-            int r = W->unwrap(&d.cfg, NULL, W->annotation, blob, n, &out, &err);
+            int r = W->unwrap(&d.cfg, &dec_state, W->annotation, blob, n, &out, &err);
             if (r != COCOIMG_EFORMAT) {
                 printf("# %s truncated to %zu: %d\n", layouts[l], n, r);
                 cocoimg__secret_free(out);
@@ -398,8 +611,11 @@ test_has_keys(void)
 static const struct tap_test tests[] = {TAP_TEST(test_vectors),
                                         TAP_TEST(test_encoding_variants),
                                         TAP_TEST(test_describe),
+                                        TAP_TEST(test_wrap_shape),
                                         TAP_TEST(test_roundtrip_one),
                                         TAP_TEST(test_roundtrip_two),
+                                        TAP_TEST(test_unauthenticated_policy),
+                                        TAP_TEST(test_options_opt_in),
                                         TAP_TEST(test_wrong_key),
                                         TAP_TEST(test_flipped),
                                         TAP_TEST(test_truncated),
