@@ -8,12 +8,16 @@
 #include "util/error.h"
 
 /*
- * Key material lives only in a secret buffer: wiped with OPENSSL_cleanse
- * before it is freed.  Never log its content.
+ * Key material lives only in a secret buffer: its own anonymous mapping,
+ * excluded from core dumps (MADV_DONTDUMP), locked in memory when the
+ * RLIMIT_MEMLOCK allows it (best effort: not swapped out), and wiped whole
+ * with OPENSSL_cleanse before it is unmapped.  @c len may be lowered by the
+ * owner (the whole mapping is still wiped).  Never log its content.
  */
 typedef struct cocoimg__secret {
     uint8_t *ptr;
     size_t len;
+    size_t map_len; /* private: the mapping's size */
 } cocoimg__secret;
 
 /* New zero-filled secret of @p len bytes (len may be 0). */

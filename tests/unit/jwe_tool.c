@@ -63,7 +63,7 @@ main(int argc, char **argv)
             snprintf(spec, sizeof(spec), "jwe:%s", argv[i]);
             r = cocoimg__crypt_config_add_recipient(cfg, spec, &e);
         }
-        cocoimg__secret opts = {in, len};
+        cocoimg__secret opts = {in, len, 0};
         uint8_t *out = NULL;
         size_t out_len = 0;
         if (r == 0 &&

@@ -277,7 +277,7 @@ static int
 wrap(uint8_t **out, size_t *len, EVP_PKEY **pubs, size_t n)
 {
     struct cocoimg__jwe_state st = {pubs, n};
-    cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts)};
+    cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts), 0};
     cocoimg_error *e = NULL;
     int r = cocoimg__keywrap_wrap_blob(W, &st, &opts, out, len, &e);
     if (r < 0)
@@ -398,7 +398,7 @@ test_wrap_format(void)
     free(out);
 
     struct cocoimg__jwe_state empty = {0};
-    cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts)};
+    cocoimg__secret opts = {(uint8_t *)privopts, strlen(privopts), 0};
     cocoimg_error *e = NULL;
     CHECK(cocoimg__keywrap_wrap_blob(W, &empty, &opts, &out, &len, &e) == COCOIMG_EINVAL);
     cocoimg_error_free(e);

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tap.h"
@@ -112,12 +115,48 @@ test_json_limits(void)
     return 0;
 }
 
+/* The VmFlags of the mapping that holds @p p in /proc/self/smaps ("" if none). */
+static void
+vmflags(char *out, size_t size, const void *p)
+{
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return;
+    char line[512];
+    bool in = false;
+    uintptr_t a = (uintptr_t)p;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = a >= lo && a < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, size, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
 static int
 test_secret(void)
 {
     _cleanup_secret_ cocoimg__secret *s = NULL;
     CHECK_OK(cocoimg__secret_dup(&s, "key!", 4, NULL));
     CHECK(s->len == 4 && memcmp(s->ptr, "key!", 4) == 0);
+    /* its own mapping, left out of core dumps (VmFlags "dd") */
+    char flags[512];
+    vmflags(flags, sizeof(flags), s->ptr);
+    printf("# secret mapping VmFlags:%s", flags);
+    CHECK(strstr(flags, " dd") != NULL);
+    /* a large one, zero-filled, whole */
+    _cleanup_secret_ cocoimg__secret *big = NULL;
+    CHECK_OK(cocoimg__secret_new(&big, 3 * 4096 + 5, NULL));
+    for (size_t i = 0; i < big->len; i++)
+        CHECK(big->ptr[i] == 0);
+    memset(big->ptr, 0xa5, big->len);
+    vmflags(flags, sizeof(flags), big->ptr + big->len - 1);
+    CHECK(strstr(flags, " dd") != NULL);
     return 0;
 }
 
