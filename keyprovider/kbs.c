@@ -601,10 +601,17 @@ cocoimg_kbs_get_resource(uint8_t **out, size_t *out_len, cocoimg_kbs *k, const c
             cocoimg__kbs_resp_clear(&resp);
             if (r < 0)
                 return cocoimg__error_wrap(err, r, "KBS %s: %s", k->url, what);
-            /* hand out the secret's buffer itself: no unwiped copy */
-            *out = TAKE_PTR(pt->ptr);
+            /* a copy the caller wipes (cocoimg_kbs_resource_free); the
+             * secret's own mapping is wiped here */
+            uint8_t *copy = malloc(pt->len ? pt->len : 1);
+            if (!copy) {
+                cocoimg__secret_free(pt);
+                return cocoimg__error_oom(err);
+            }
+            memcpy(copy, pt->ptr, pt->len);
+            *out = copy;
             *out_len = pt->len;
-            free(pt);
+            cocoimg__secret_free(pt);
             return 0;
         }
         _cleanup_free_ char *name = NULL;

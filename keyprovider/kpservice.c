@@ -166,10 +166,17 @@ cocoimg_kp_service_handle(uint8_t **reply, size_t *reply_len, cocoimg_kp_service
     cocoimg__kp_request_clear(&rq);
     if (r < 0)
         return r;
-    /* hand the buffer over: the caller wipes and frees it */
-    *reply = out->ptr;
+    /* a copy the caller wipes and frees (cocoimg_kp_reply_free); the
+     * secret's own mapping is wiped here */
+    uint8_t *copy = malloc(out->len ? out->len : 1);
+    if (!copy) {
+        cocoimg__secret_free(out);
+        return cocoimg__error_oom(err);
+    }
+    memcpy(copy, out->ptr, out->len);
+    *reply = copy;
     *reply_len = out->len;
-    free(out);
+    cocoimg__secret_free(out);
     return 0;
 }
 
