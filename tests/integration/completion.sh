@@ -18,7 +18,7 @@ complete_words() {
 }
 export -f complete_words
 export T COCO_IMG
-plan 9
+plan 11
 
 ok "bash loads it and registers _coco_img for coco-img" bash -c '
     source "$1" && complete -p coco-img | grep -q _coco_img' _ "$top_srcdir/contrib/completion/coco-img"
@@ -39,4 +39,8 @@ ok "a reference starts with a transport" bash -c '
 ok "oci: completes paths" bash -c 'cd "$1" && [ "$(complete_words copy oci:imgs/lay)" = "oci:imgs/layout1" ]' _ "$T"
 ok "--key completes file names" bash -c '
     cd "$1" && touch key.pem && [ "$(complete_words decrypt --key ke)" = key.pem ]' _ "$T"
+ok "--attester values: auto tdx snp sample" bash -c '
+    [ "$(complete_words get-resource --attester "" | tr "\n" " ")" = "auto tdx snp sample " ]'
+ok "--init-data takes a file" bash -c '
+    touch "$T/init.toml"; cd "$T" && complete_words pull --init-data ini | grep -qx init.toml'
 done_testing
