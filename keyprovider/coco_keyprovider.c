@@ -298,6 +298,11 @@ main(int argc, char **argv)
         cocoimg_context_free(ctx);
         return fail(err);
     }
+    /* the one line naming the auto-detected attester (sample warns itself) */
+    if (kbs && (!ko.attester || strcmp(ko.attester, "auto") == 0) &&
+        strcmp(cocoimg_kbs_attester_name(kbs), "sample") != 0)
+        fprintf(stderr, PROG ": attester %s: %s\n", cocoimg_kbs_attester_name(kbs),
+                cocoimg_kbs_attester_reason(kbs));
     cocoimg_kp_service_options so;
     cocoimg_kp_service_options_init(&so, COCOIMG_KP_SERVICE_OPTIONS_VERSION);
     so.name = name;

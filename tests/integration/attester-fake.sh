@@ -20,7 +20,7 @@ FAKE="$top_srcdir/tests/integration/fake_tsm.py"
 command -v jq >/dev/null || bail_out "jq not installed"
 
 T=$T_TMP
-plan 34
+plan 35
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p "$T/res/default/key"
@@ -157,6 +157,10 @@ fails "snp without configfs-tsm, /dev/sev-guest not a device: refused" '*' \
     env COCOIMG_ATTESTER_ROOT="$T/sevdev" "$COCO_IMG" get-resource "${K[@]}" --attester snp \
     kbs:///default/key/kek
 ok "  with the ioctl's error" grep -q 'SNP_GET_EXT_REPORT' "$T/out.$T_NUM"
+
+COCOIMG_ATTESTER_ROOT=$T/tdx "$top_builddir/coco-keyprovider" "${K[@]}" </dev/null >/dev/null 2>"$T/kp.err"
+ok "coco-keyprovider names the auto-detected attester too" \
+    grep -q 'coco-keyprovider: attester tdx: configfs-tsm provider tdx_guest' "$T/kp.err"
 
 # --- no TEE ---------------------------------------------------------------
 fails "--attester tdx on a machine without TDX: refused, no fallback" '*' \
