@@ -14,10 +14,19 @@ cocoimg__json_loadb(json_t **out, const void *buf, size_t len, size_t max, bool 
                                   what, len, max);
     json_error_t jerr;
     json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!j)
+    if (!j) {
+        /*
+         * jansson ends lexer errors with " near '<input>'": that would put
+         * bytes of the document (a key file, auth.json, a hostile
+         * registry's manifest) into the message.  Only the reason is kept.
+         */
+        char *near = strstr(jerr.text, " near ");
+        if (near)
+            *near = '\0';
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                   "%s: malformed JSON at line %d column %d: %s", what, jerr.line,
                                   jerr.column, jerr.text);
+    }
     if (want_object && !json_is_object(j)) {
         json_decref(j);
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "%s: not a JSON object", what);

@@ -23,7 +23,8 @@ cocoimg__json_decrefp(json_t **j)
  * Parse @p len bytes as one JSON value (object or array required when
  * @p want_object is true: an object).  Documents over @p max bytes fail
  * with COCOIMG_ELIMIT; malformed ones with COCOIMG_EFORMAT naming @p what
- * and the jansson position.  Duplicate object keys are rejected.
+ * and the jansson position and reason, never the input's bytes (documents
+ * may be secret or hostile).  Duplicate object keys are rejected.
  */
 int cocoimg__json_loadb(json_t **out, const void *buf, size_t len, size_t max, bool want_object,
                         const char *what, cocoimg_error **err);

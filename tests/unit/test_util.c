@@ -138,6 +138,31 @@ vmflags(char *out, size_t size, const void *p)
     fclose(f);
 }
 
+/* a JSON error never quotes the document (key files, auth.json are secret) */
+static int
+test_json_error_no_input(void)
+{
+    static const char *const docs[] = {
+        "{\"kty\":\"RSA\",\"n\":\"hunter2secret",
+        "{\"auths\":{\"r\":{\"auth\":\"aHVudGVy\", hunter2}}}",
+        "hunter2",
+        "{\"a\": 1, \"a\": \"hunter2\"}",
+        "[\"hunter2\" \"x\"]",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_t *j = NULL;
+        cocoimg_error *e = NULL;
+        CHECK(cocoimg__json_loadb(&j, docs[i], strlen(docs[i]), 1 << 20, false, "key file", &e) ==
+              COCOIMG_EFORMAT);
+        printf("# %s\n", cocoimg_error_message(e));
+        CHECK(strstr(cocoimg_error_message(e), "malformed JSON at line"));
+        CHECK(!strstr(cocoimg_error_message(e), "hunter") &&
+              !strstr(cocoimg_error_message(e), "aHVu"));
+        cocoimg_error_free(e);
+    }
+    return 0;
+}
+
 static int
 test_secret(void)
 {
@@ -160,9 +185,13 @@ test_secret(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_error_wrap), TAP_TEST(test_error_oom_static),
-                                        TAP_TEST(test_base64),     TAP_TEST(test_json_limits),
-                                        TAP_TEST(test_secret),     {0}};
+static const struct tap_test tests[] = {TAP_TEST(test_error_wrap),
+                                        TAP_TEST(test_error_oom_static),
+                                        TAP_TEST(test_base64),
+                                        TAP_TEST(test_json_limits),
+                                        TAP_TEST(test_secret),
+                                        TAP_TEST(test_json_error_no_input),
+                                        {0}};
 
 int
 main(void)
