@@ -38,13 +38,20 @@ ok() {
         T_FAILED=$((T_FAILED + 1))
     fi
 }
-# fails NAME CODE CMD...: pass if CMD exits with exactly CODE (or any non-zero for CODE '*')
+# fails NAME CODE CMD...: pass if CMD exits with exactly CODE (or any non-zero for CODE '*').
+# A crash is never the expected failure: death by a signal (exit >= 126) or a
+# sanitizer report in the output fails the test whatever CODE says.
 fails() {
     local name=$1 want=$2; shift 2
     T_NUM=$((T_NUM + 1))
     "$@" >"$T_TMP/out.$T_NUM" 2>&1
     local rc=$?
-    if [ "$rc" -ne 0 ] && { [ "$want" = '*' ] || [ "$rc" -eq "$want" ]; }; then
+    local crashed=0
+    if [ "$rc" -ge 126 ] || grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ' \
+        "$T_TMP/out.$T_NUM"; then
+        crashed=1
+    fi
+    if [ "$rc" -ne 0 ] && [ $crashed = 0 ] && { [ "$want" = '*' ] || [ "$rc" -eq "$want" ]; }; then
         echo "ok $T_NUM - $name"
     else
         echo "not ok $T_NUM - $name (exit $rc, wanted $want)"
