@@ -12,12 +12,13 @@
 # its best run, and comparisons are ratios of medians.
 #
 #   RUNS=N WARMUP=N         environment: recorded and discarded rounds
-#   bench_build             the -O2 build without sanitizers in $top/_build-bench
-#                           (configured and built once); sets COCO_IMG and
+#   bench_build             the -O2 static build without sanitizers in
+#                           $top/_build-bench (configured and built once; a shared
+#                           build there is replaced); sets COCO_IMG and
 #                           COCO_KEYPROVIDER unless they are set already
 #   bench_workdir           BENCH_WORK: a scratch directory under ${TMPDIR:-/var/tmp},
 #                           removed at exit, after the PIDs of bench_on_exit_kill
-#   bench_on_exit_kill PID  stop PID (by its id) when the script exits
+#   bench_on_exit_kill PID  stop PID and its direct children (by id) when the script exits
 #   bench_need CMD...       fail unless every CMD is installed
 #   bench_step LABEL CMD... run CMD once (stdin /dev/null, stdout to
 #                           $BENCH_DIR/LABEL.out, stderr to LABEL.err), timed with
@@ -60,10 +61,17 @@ bench_need() {
 bench_build() {
     local bb="$top/_build-bench"
     if [ -z "${COCO_IMG:-}" ] || [ -z "${COCO_KEYPROVIDER:-}" ]; then
+        # static: a shared build runs each program through libtool's wrapper
+        # script, which adds a bash start-up (~10 ms here) to every timed run
+        if [ -e "$bb/coco-img" ] && [ "$(head -c 4 "$bb/coco-img" | od -An -c | tr -d ' ')" != 177ELF ]; then
+            echo "== $bb is a shared build (libtool wrappers): rebuilding it static" >&2
+            rm -rf "$bb"
+        fi
         if [ ! -x "$bb/coco-img" ] || [ ! -x "$bb/coco-keyprovider" ]; then
             (cd "$top" && mkdir -p m4 && { [ -x configure ] || autoreconf -fi >/dev/null; }) &&
                 mkdir -p "$bb" &&
-                (cd "$bb" && "$top/configure" -q CFLAGS="-O2 -g" && make -j"$(nproc)" >/dev/null) ||
+                (cd "$bb" && "$top/configure" -q --disable-shared CFLAGS="-O2 -g" &&
+                    make -j"$(nproc)" >/dev/null) ||
                 { echo "building $bb failed" >&2; exit 1; }
         fi
     fi
@@ -72,8 +80,10 @@ bench_build() {
 }
 
 bench__cleanup() {
-    local p
+    local p c
     for p in "${BENCH_PIDS[@]}"; do
+        # a wrapper's (/usr/bin/time's) children first: TERM to the wrapper would orphan them
+        for c in $(pgrep -P "$p" 2>/dev/null); do kill "$c" 2>/dev/null || true; done
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
