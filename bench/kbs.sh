@@ -26,6 +26,7 @@ bench_build
 bench_workdir
 cd "$BENCH_WORK"
 
+# shellcheck disable=SC2034 # read by tests/kbs/kbs-fixtures.sh
 T=$BENCH_WORK
 top_srcdir=$top
 T_CLEANUP=
