@@ -1,82 +1,97 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Layer-encryption benchmark: coco-img encrypt/decrypt against skopeo copy
-# --encryption-key/--decryption-key on the same >= 1 GiB image, in one run.
+# --encryption-key/--decryption-key on the same image, in one run, with a
+# plain copy of the same layout (`cp -r`, the I/O floor) timed alongside.
 #
-#   bench/encrypt.sh [SIZE_MIB]     (default 1024; builds _build-bench/ once, -O2, no sanitizers;
+#   bench/encrypt.sh [SIZE_MIB]     (default 1024; RUNS=7 WARMUP=1; builds
+#                                    _build-bench/ once, -O2, no sanitizers;
 #                                    COCO_IMG=path overrides)
 #
-# Each step runs RUNS times (default 3; best wall time, largest peak RSS).
-# Prints MB/s per tool and direction, the ratio to skopeo, the share of the
-# one-core limit 1/(1/AES + 3/SHA256) (ciphertext HMAC + the plaintext and
-# ciphertext digests) measured with `openssl speed`, and peak RSS.
+# The tools alternate run by run (coco-img, skopeo, cp, coco-img, ...; see
+# bench/lib.sh); every figure is a median with its spread.  Both directions
+# decrypt the same coco-img-encrypted image.  Before any figure is printed:
+# skopeo decrypts coco-img's output and coco-img decrypts skopeo's, and every
+# decrypted image must have the original layer digests.  Printed: the
+# machine, per tool the median/min/max/IQR and MB/s, peak RSS and cores used,
+# the ratio of medians, and the machine's limit, the slower of
+#   compute floor  bytes x (1/AES-256-CTR + 3/SHA-256) / cores  (openssl speed;
+#                  source digest, HMAC over the ciphertext, destination digest)
+#   I/O floor      the median `cp -r` of the source layout
+# with coco-img's share of it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 SIZE_MIB=${1:-1024}
-if [ -z "${COCO_IMG:-}" ]; then
-    # an optimised build without sanitizers, next to the test build
-    bb="$top/_build-bench"
-    if [ ! -x "$bb/coco-img" ]; then
-        (cd "$top" && mkdir -p m4 && { [ -x configure ] || autoreconf -fi >/dev/null; }) &&
-        mkdir -p "$bb" && (cd "$bb" && "$top/configure" -q CFLAGS="-O2 -g" && make -j"$(nproc)" >/dev/null) ||
-            { echo "building $bb failed" >&2; exit 1; }
-    fi
-    COCO_IMG="$bb/coco-img"
-fi
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/cocoimg-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+bench_need skopeo python3 openssl /usr/bin/time
+bench_build
+bench_workdir
+cd "$BENCH_WORK"
 
-echo "== building a ${SIZE_MIB} MiB image in $work"
+echo "== building a ${SIZE_MIB} MiB image in $BENCH_WORK"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out priv.pem 2>/dev/null
 openssl pkey -in priv.pem -pubout -out pub.pem
 python3 "$top/bench/mkimage.py" img "$SIZE_MIB"
-
-RUNS=${RUNS:-3}
-# run NAME DST CMD...: best wall time of RUNS runs (DST removed before each,
-# page cache flushed with sync), and the largest peak RSS (KiB)
-run() {
-    local name=$1 dst=$2; shift 2
-    local best="" worst_rss=0 secs rss
-    for _ in $(seq "$RUNS"); do
-        rm -rf "$dst"; sync
-        /usr/bin/time -f '%e %M' -o "time.$name" "$@" >/dev/null 2>"err.$name" \
-            || { cat "err.$name" >&2; exit 1; }
-        read -r secs rss <"time.$name"
-        if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if $secs < $best else 1)"; then best=$secs; fi
-        [ "$rss" -gt "$worst_rss" ] && worst_rss=$rss
-    done
-    echo "$best $worst_rss"
-}
 bytes=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(sum(l["size"] for l in m["layers"]))' img.manifest.json)
-mb=$(python3 -c "print($bytes/1e6)")
-
-sync
-read -r ce_s ce_rss < <(run coco-enc coco-enc "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:v1 oci:coco-enc:v1)
-read -r se_s se_rss < <(run skopeo-enc skopeo-enc skopeo copy -q --encryption-key jwe:pub.pem oci:img:v1 oci:skopeo-enc:v1)
-read -r cd_s cd_rss < <(run coco-dec coco-dec "$COCO_IMG" decrypt --key priv.pem oci:coco-enc:v1 oci:coco-dec:v1)
-read -r sd_s sd_rss < <(run skopeo-dec skopeo-dec skopeo copy -q --decryption-key priv.pem oci:skopeo-enc:v1 oci:skopeo-dec:v1)
-
-# the machine's one-core limit
-speed() { openssl speed -seconds 2 -bytes 1048576 -evp "$1" 2>/dev/null | awk -v a="$1" 'tolower($1)==tolower(a) {v=$NF; sub(/k$/,"",v); print v*1000/1e6}'; }
-aes=$(speed aes-256-ctr)
-sha=$(speed sha256)
-python3 - "$mb" "$ce_s" "$se_s" "$cd_s" "$sd_s" "$aes" "$sha" "$ce_rss" "$se_rss" "$cd_rss" "$sd_rss" <<'PY'
-import sys
-mb, ce, se, cd, sd, aes, sha = map(float, sys.argv[1:8])
-ce_rss, se_rss, cd_rss, sd_rss = (int(x) // 1024 for x in sys.argv[8:12])
-limit = 1 / (1 / aes + 3 / sha)
-import os
-print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} cores")
-print(f"layer bytes: {mb:.0f} MB; openssl one core: aes-256-ctr {aes:.0f} MB/s, sha256 {sha:.0f} MB/s -> limit {limit:.0f} MB/s")
-print(f"{'':10}{'coco-img':>12}{'skopeo':>12}{'ratio':>8}{'% limit':>9}{'RSS coco':>10}{'RSS skopeo':>12}")
-for name, c, s, rc, rs in (("encrypt", ce, se, ce_rss, se_rss), ("decrypt", cd, sd, cd_rss, sd_rss)):
-    print(f"{name:10}{mb/c:>9.0f}MB/s{mb/s:>9.0f}MB/s{s/c:>7.1f}x{100*mb/c/limit:>8.0f}%{rc:>7} MiB{rs:>9} MiB")
-PY
-# both directions must round-trip to the original layer digests
 orig=$(python3 -c 'import json; print(" ".join(l["digest"] for l in json.load(open("img.manifest.json"))["layers"]))')
-for d in coco-dec skopeo-dec; do
-    got=$("$COCO_IMG" inspect oci:$d:v1 | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["Layers"]))')
-    [ "$got" = "$orig" ] || { echo "round trip through $d changed the layers" >&2; exit 1; }
+layers() { # layers LAYOUT: the layer digests of LAYOUT:v1
+    "$COCO_IMG" inspect "oci:$1:v1" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["Layers"]))'
+}
+same_layers() { # same_layers LAYOUT WHAT
+    [ "$(layers "$1")" = "$orig" ] || { echo "$2 changed the layers" >&2; exit 1; }
+}
+bench_machine
+
+# --- encrypt ---------------------------------------------------------------
+enc_coco_prep() { rm -rf coco-enc; }
+enc_coco() { bench_step enc-coco "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:v1 oci:coco-enc:v1; }
+enc_skopeo_prep() { rm -rf skopeo-enc; }
+enc_skopeo() { bench_step enc-skopeo skopeo copy -q --encryption-key jwe:pub.pem oci:img:v1 oci:skopeo-enc:v1; }
+enc_cp_prep() { rm -rf cp-dst; }
+enc_cp() { bench_step enc-cp cp -r img cp-dst; }
+echo "== encrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
+bench_compare enc_coco enc_skopeo enc_cp
+rm -rf cp-dst
+
+# --- decrypt (both tools read coco-img's encrypted image) -------------------
+mv coco-enc enc
+dec_coco_prep() { rm -rf coco-dec; }
+dec_coco() { bench_step dec-coco "$COCO_IMG" decrypt --key priv.pem oci:enc:v1 oci:coco-dec:v1; }
+dec_skopeo_prep() { rm -rf skopeo-dec; }
+dec_skopeo() { bench_step dec-skopeo skopeo copy -q --decryption-key priv.pem oci:enc:v1 oci:skopeo-dec:v1; }
+dec_cp_prep() { rm -rf cp-dst; }
+dec_cp() { bench_step dec-cp cp -r enc cp-dst; }
+echo "== decrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
+bench_compare dec_coco dec_skopeo dec_cp
+rm -rf cp-dst
+
+# --- every output checked before a figure is printed ------------------------
+[ "$(layers enc)" != "$orig" ] || { echo "coco-img encrypt left the layers as they were" >&2; exit 1; }
+[ "$(layers skopeo-enc)" != "$orig" ] || { echo "skopeo encrypt left the layers as they were" >&2; exit 1; }
+same_layers coco-dec "coco-img decrypt of coco-img's encryption"
+same_layers skopeo-dec "skopeo decrypt of coco-img's encryption"
+"$COCO_IMG" decrypt --key priv.pem oci:skopeo-enc:v1 oci:check:v1 >/dev/null
+same_layers check "coco-img decrypt of skopeo's encryption"
+rm -rf check
+echo "round trips OK (coco-img <-> skopeo, both directions, original layer digests)"
+
+aes=$(bench_openssl_speed aes-256-ctr)
+sha=$(bench_openssl_speed sha256)
+echo "== results: $bytes layer bytes ($(bench_machine))"
+for d in enc dec; do
+    name=$([ $d = enc ] && echo encrypt || echo decrypt)
+    bench_summary "$name coco-img" ${d}_coco "$bytes"
+    bench_summary "$name skopeo" ${d}_skopeo "$bytes"
+    bench_summary "$name cp -r (I/O floor)" ${d}_cp "$bytes"
+    bench_py "$name" "$bytes" "$aes" "$sha" "$(nproc)" "$(bench_median ${d}_cp)" \
+        "$(bench_median ${d}_coco)" "$(bench_ratio ${d}_coco ${d}_skopeo)" <<'PY'
+name, nbytes, aes, sha, cores, io, coco, ratio = sys.argv[1:]
+mb, aes, sha, cores, io, coco = int(nbytes) / 1e6, float(aes), float(sha), int(cores), float(io), float(coco)
+compute = mb * (1 / aes + 3 / sha) / cores
+limit = max(compute, io)
+print(f"{name}: coco-img vs skopeo {ratio} (ratio of medians, target >= 8x); floors: compute "
+      f"{compute:.3f} s ({mb / compute:.0f} MB/s on {cores} cores), I/O {io:.3f} s "
+      f"({mb / io:.0f} MB/s) -> limit {limit:.3f} s; coco-img at {100 * limit / coco:.0f} % of it "
+      f"(target >= 75 %)")
+PY
 done
-echo "round trips OK"

@@ -8,7 +8,8 @@
 # fresh server per cold round, ROUNDS alternating cold/warm pairs, medians.
 #
 #   bench/keyprovider.sh [CLIENTS] [ROUNDS]   (default 64, 5; builds _build-bench/
-#                                             once, -O2; COCO_KEYPROVIDER=path overrides)
+#                                             once, -O2, static (bench/lib.sh);
+#                                             COCO_KEYPROVIDER=path overrides)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 CLIENTS=${1:-64}
@@ -16,20 +17,11 @@ ROUNDS=${2:-5}
 PY=/usr/bin/python3
 "$PY" -c 'import grpc, google.protobuf, cryptography' ||
     { echo "python3-grpcio, python3-protobuf, python3-cryptography are needed" >&2; exit 1; }
-if [ -z "${COCO_KEYPROVIDER:-}" ]; then
-    bb="$top/_build-bench"
-    if [ ! -x "$bb/coco-keyprovider" ]; then
-        (cd "$top" && mkdir -p m4 && { [ -x configure ] || autoreconf -fi >/dev/null; }) &&
-        mkdir -p "$bb" && (cd "$bb" && "$top/configure" -q CFLAGS="-O2 -g" && make -j"$(nproc)" >/dev/null) ||
-            { echo "building $bb failed" >&2; exit 1; }
-    fi
-    COCO_KEYPROVIDER="$bb/coco-keyprovider"
-fi
+. "$top/bench/lib.sh"
+bench_build
 PEER=$top/tests/integration/kp_peer.py
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/cocoimg-bench.XXXXXX")
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+bench_workdir
+work=$BENCH_WORK
 cd "$work"
 T=$work
 top_srcdir=$top
@@ -40,7 +32,7 @@ mkdir -p res/default/key
 head -c 32 /dev/urandom >kek
 cp kek res/default/key/image-kek
 kbs_start "$work/kbs" --resources "$work/res" --cert ca/srv.crt --key ca/srv.key
-pids+=("$KBS_PID")
+bench_on_exit_kill "$KBS_PID"
 K=(--kbs-url "https://127.0.0.1:$KBS_PORT" --kbs-cert "$work/ca/ca.crt" --attester sample)
 printf '{"symkey":"c2VjcmV0LWxheWVyLWtleS0zMi1ieXRlcy1sb25nLi4=","cipheroptions":{}}' >opts.json
 "$PY" "$PEER" wrapreq "keyid=kbs:///default/key/image-kek::keypath=$work/kek" <opts.json >wrap.req
@@ -51,15 +43,22 @@ start_server() {
     /usr/bin/time -f "%M" -o "$work/rss" "$COCO_KEYPROVIDER" --listen 127.0.0.1:0 --workers 8 "${K[@]}" \
         2>"$work/srv.log" &
     SRV=$!
+    bench_on_exit_kill "$SRV"
     for _ in $(seq 100); do grep -q "on port" "$work/srv.log" 2>/dev/null && break; sleep 0.1; done
     ADDR=127.0.0.1:$(sed -n 's/.*on port \([0-9]*\).*/\1/p' "$work/srv.log")
 }
-# /usr/bin/time writes the peak RSS when its child exits: signal the child
-stop_server() { kill -TERM "$(pgrep -P "$SRV")"; wait "$SRV" || true; }
+stop_server() { # TERM the server itself (its parent /usr/bin/time then writes the RSS)
+    local child
+    child=$(pgrep -P "$SRV" | head -1)
+    [ -n "$child" ] || { echo "the keyprovider under $SRV is gone" >&2; exit 1; }
+    kill -TERM "$child"
+    wait "$SRV" || true
+}
 round() { # round LABEL: one batch of CLIENTS calls, its summary line appended to LABEL.txt
     "$PY" "$PEER" many "$ADDR" UnWrapKey "$CLIENTS" <unwrap.req 2>>"$1.err" >/dev/null
     tail -1 "$1.err" >>"$1.txt"
 }
+bench_machine
 echo "== $CLIENTS concurrent UnWrapKey calls, $ROUNDS rounds (cold = fresh server, first call attests)"
 for r in $(seq "$ROUNDS"); do
     start_server

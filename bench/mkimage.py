@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Write a benchmark OCI layout DIR (ref v1) of about SIZE_MIB MiB: mostly
-incompressible gzip layers plus one compressible one.  Streams; never holds a
+"""Write a benchmark OCI layout DIR (ref v1) of about SIZE_MIB MiB in LAYERS
+gzip layers (default 4): incompressible ones plus one compressible one.
+
+  mkimage.py DIR SIZE_MIB [LAYERS]
+
+Streams; never holds a
 layer in memory.  Also leaves DIR.manifest.json (a copy) for the script."""
 import gzip, hashlib, io, json, os, sys, tarfile
 
 out, size_mib = sys.argv[1], int(sys.argv[2])
+n_layers = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 
 def put_blob(path):
@@ -34,7 +39,6 @@ class Gen(io.RawIOBase):
         return n
 
 layers, diff_ids = [], []
-n_layers = 4
 per = size_mib * (1 << 20) // n_layers
 for i in range(n_layers):
     tmp = f"{out}/layer.tmp"

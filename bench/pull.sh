@@ -1,110 +1,156 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Pull benchmark: the >= 1 GiB image, encrypted (JWE), in a loopback
-# docker-registry; in the same run `coco-img pull --key` into a bundle
-# against `skopeo copy docker:// oci:` + `skopeo copy --decryption-key` +
+# Pull benchmark: the image, encrypted (JWE), in a loopback docker-registry;
+# in the same run `coco-img pull --key` into a bundle against the chain
+# `skopeo copy docker:// oci:` + `skopeo copy --decryption-key` +
 # `umoci unpack`.
 #
-#   bench/pull.sh [SIZE_MIB] [JOBS]   (default 1024, 3; builds _build-bench/ once, -O2, no
-#                                      sanitizers; COCO_IMG=path overrides)
+#   bench/pull.sh [SIZE_MIB] [JOBS]   (default 1024, 3; RUNS=7 WARMUP=1; builds
+#                                      _build-bench/ once, -O2, no sanitizers;
+#                                      COCO_IMG=path overrides)
+#   bench/pull.sh --small [LAYERS] [JOBS]
+#                                     (default 40, 3) an image of LAYERS layers of
+#                                     about 1 MiB, served over TLS (test CA, not
+#                                     verified by either tool) with token auth
+#                                     (tests/integration/token-server.py): measures
+#                                     connection and token reuse and parallelism;
+#                                     also prints the tokens each tool asked for
 #
-# Prints wall time, MB/s (layer bytes), the ratio and peak RSS of every step,
-# the load average, and gzip inflate speed of zlib vs ISA-L on the layers.
+# The two alternate run by run (coco-img, chain, coco-img, ...; see
+# bench/lib.sh), each from an empty destination after a `sync`.  The chain's
+# time is the sum of its three steps.  Before a figure is printed, the last
+# rootfs of coco-img must equal umoci's.  Printed: the machine, per tool (and
+# per chain step) the median/min/max/IQR, MB/s of layer bytes, peak RSS and
+# cores used, the ratio of medians, and gzip inflate speed of zlib vs ISA-L
+# on the layers.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-SIZE_MIB=${1:-1024}
-JOBS=${2:-3}
-for t in docker-registry skopeo umoci python3 /usr/bin/time; do
-    command -v "$t" >/dev/null || { echo "$t is needed" >&2; exit 1; }
-done
-if [ -z "${COCO_IMG:-}" ]; then
-    bb="$top/_build-bench"
-    if [ ! -x "$bb/coco-img" ]; then
-        (cd "$top" && mkdir -p m4 && { [ -x configure ] || autoreconf -fi >/dev/null; }) &&
-        mkdir -p "$bb" && (cd "$bb" && "$top/configure" -q CFLAGS="-O2 -g" && make -j"$(nproc)" >/dev/null) ||
-            { echo "building $bb failed" >&2; exit 1; }
-    fi
-    COCO_IMG="$bb/coco-img"
+. "$top/bench/lib.sh"
+SMALL=0
+if [ "${1:-}" = --small ]; then
+    SMALL=1
+    shift
+    LAYERS=${1:-40}
+    SIZE_MIB=$LAYERS
+else
+    SIZE_MIB=${1:-1024}
+    LAYERS=4
 fi
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/cocoimg-bench.XXXXXX")
-reg_pid=
-cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
+JOBS=${2:-3}
+bench_need docker-registry skopeo umoci python3 openssl /usr/bin/time
+bench_build
+bench_workdir
+cd "$BENCH_WORK"
 
-echo "== building a ${SIZE_MIB} MiB image in $work"
+echo "== building a ${SIZE_MIB} MiB image in $BENCH_WORK"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out priv.pem 2>/dev/null
 openssl pkey -in priv.pem -pubout -out pub.pem
-python3 "$top/bench/mkimage.py" img "$SIZE_MIB"
+python3 "$top/bench/mkimage.py" img "$SIZE_MIB" "$LAYERS"
 "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:v1 oci:enc:v1
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { # wait_port PORT PID LOG: until PORT listens, or PID has died
+    local _
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "nothing listens on $1:" >&2
+    cat "$3" >&2
+    exit 1
+}
+port=$(free_port)
+CREDS=()
+SRC_CREDS=()
+EXTRA=
+if [ $SMALL = 1 ]; then
+    # TLS for the registry and the token server, and the token signing key
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench CA" \
+        -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\n' >ext
+    openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ext \
+        -out srv.crt 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench token signer" \
+        -keyout tok.key -out tok.crt 2>/dev/null
+    tport=$(free_port)
+    TOKEN_SERVER_TLS=srv.crt:srv.key python3 "$top/tests/integration/token-server.py" "$tport" \
+        tok.key tok.crt bench-issuer bench-registry 'bench:bench-pw' "$BENCH_WORK/tok.log" >tok.out 2>&1 &
+    bench_on_exit_kill $!
+    wait_port "$tport" $! tok.out
+    EXTRA="  tls:
+    certificate: $BENCH_WORK/srv.crt
+    key: $BENCH_WORK/srv.key
+auth:
+  token:
+    realm: https://127.0.0.1:$tport/token
+    service: bench-registry
+    issuer: bench-issuer
+    rootcertbundle: $BENCH_WORK/tok.crt"
+    CREDS=(--creds bench:bench-pw)
+    SRC_CREDS=(--src-creds bench:bench-pw)
+fi
 cat >reg.yml <<YML
 version: 0.1
 log:
   level: error
 storage:
   filesystem:
-    rootdirectory: $work/storage
+    rootdirectory: $BENCH_WORK/storage
 http:
   addr: 127.0.0.1:$port
+$EXTRA
 YML
 docker-registry serve reg.yml >reg.log 2>&1 &
-reg_pid=$!
-for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break
-    sleep 0.1
-done
+bench_on_exit_kill $!
+wait_port "$port" $! reg.log
 REF=docker://127.0.0.1:$port/bench/img:enc
 echo "== pushing to $REF"
-skopeo copy -q --dest-tls-verify=false oci:enc:v1 "$REF"
+skopeo copy -q --dest-tls-verify=false ${CREDS[@]+--dest-creds bench:bench-pw} oci:enc:v1 "$REF"
 rm -rf enc # the registry's copy is the only one now
-
-run() { # run NAME CMD... -> "seconds peak-RSS-KiB"
-    local name=$1; shift
-    /usr/bin/time -f '%e %M' -o "time.$name" "$@" >/dev/null 2>"err.$name" \
-        || { cat "err.$name" >&2; exit 1; }
-    cat "time.$name"
-}
 bytes=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(sum(l["size"] for l in m["layers"]))' img.manifest.json)
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-sync
-read -r c_s c_rss < <(run coco "$COCO_IMG" pull --tls-verify=false --jobs "$JOBS" --key priv.pem "$REF" B1)
-rm -rf B1
-sync
-read -r c2_s c2_rss < <(run coco2 "$COCO_IMG" pull --tls-verify=false --jobs "$JOBS" --key priv.pem "$REF" B1)
-sync
-read -r s1_s s1_rss < <(run sk-pull skopeo copy -q --src-tls-verify=false "$REF" oci:X:v1)
-read -r s2_s s2_rss < <(run sk-dec skopeo copy -q --decryption-key priv.pem oci:X:v1 oci:Y:v1)
-read -r u_s u_rss < <(run umoci umoci unpack --image Y:v1 B2)
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_machine
+
+coco_prep() { rm -rf B1; }
+coco() {
+    bench_step coco-pull "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$JOBS" \
+        --key priv.pem "$REF" B1
+}
+chain_prep() { rm -rf X Y B2; }
+chain() {
+    bench_step sk-pull skopeo copy -q --src-tls-verify=false ${SRC_CREDS[@]+"${SRC_CREDS[@]}"} "$REF" oci:X:v1
+    bench_step sk-dec skopeo copy -q --decryption-key priv.pem oci:X:v1 oci:Y:v1
+    bench_step umoci umoci unpack --image Y:v1 B2
+}
+echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull and the skopeo+skopeo+umoci chain"
+bench_compare coco chain
 python3 "$top/tests/integration/tree-compare.py" B1/rootfs B2/rootfs >/dev/null ||
     { echo "coco-img and umoci trees differ" >&2; exit 1; }
+echo "rootfs OK (coco-img's equals umoci's)"
+if [ $SMALL = 1 ]; then
+    # one more run of each, counting the tokens it fetches
+    coco_prep; : >tok.log; coco; tok_coco=$(wc -l <tok.log)
+    chain_prep; : >tok.log; chain; tok_chain=$(wc -l <tok.log)
+fi
 
 inflate=""
 if [ -f /usr/include/isa-l/igzip_lib.h ] && cc -O2 "$top/bench/inflate.c" -lz -lisal -o inflate 2>/dev/null; then
+    # shellcheck disable=SC2046
     inflate=$(./inflate $(python3 -c 'import json; print(" ".join("img/blobs/sha256/"+l["digest"][7:] for l in json.load(open("img.manifest.json"))["layers"]))') | tr '\n' ';')
 fi
 
-python3 - "$bytes" "$c_s" "$c_rss" "$c2_s" "$c2_rss" "$s1_s" "$s1_rss" "$s2_s" "$s2_rss" "$u_s" "$u_rss" \
-    "$load0" "$load1" "$JOBS" "$(nproc)" "$inflate" <<'PY'
-import sys
-a = sys.argv[1:]
-mb = int(a[0]) / 1e6
-c, crss, c2, c2rss, s1, s1rss, s2, s2rss, u, urss = (float(x) for x in a[1:11])
-chain = s1 + s2 + u
-best = min(c, c2)
-print(f"layer bytes: {mb:.0f} MB (encrypted, gzip); jobs {a[13]}; {a[14]} cores; "
-      f"load average before {a[11]}, after {a[12]}")
-print(f"{'step':42}{'wall s':>8}{'MB/s':>8}{'peak RSS':>12}")
-for name, s, rss in (("coco-img pull (run 1)", c, crss), ("coco-img pull (run 2)", c2, c2rss),
-                     ("skopeo copy docker:// -> oci:", s1, s1rss),
-                     ("skopeo copy --decryption-key oci: -> oci:", s2, s2rss),
-                     ("umoci unpack", u, urss)):
-    print(f"{name:42}{s:>8.2f}{mb/s:>8.0f}{int(rss)//1024:>8} MiB")
-print(f"{'skopeo + skopeo + umoci (chain)':42}{chain:>8.2f}{mb/chain:>8.0f}{int(max(s1rss, s2rss, urss))//1024:>8} MiB")
-print(f"coco-img is {chain/best:.1f}x faster end to end (best of 2 runs; target >= 4x); "
-      f"peak RSS {int(max(crss, c2rss))//1024} MiB (target <= 64 MiB)")
-if a[15]:
-    print("gzip inflate of the layers, one core: " + a[15].strip(";").replace(";", "; "))
-PY
+echo "== results: $bytes layer bytes in $LAYERS layers (encrypted, gzip), jobs $JOBS ($(bench_machine))"
+bench_summary "coco-img pull" coco "$bytes"
+bench_summary "skopeo+skopeo+umoci (chain)" chain "$bytes"
+bench_step_summary "  skopeo copy docker:// -> oci:" chain sk-pull "$bytes"
+bench_step_summary "  skopeo copy --decryption-key" chain sk-dec "$bytes"
+bench_step_summary "  umoci unpack" chain umoci "$bytes"
+if [ $SMALL = 1 ]; then
+    echo "pull of $LAYERS small layers over TLS with token auth: coco-img vs the chain" \
+        "$(bench_ratio coco chain) (ratio of medians, target >= 4x); tokens fetched per pull:" \
+        "coco-img $tok_coco, chain $tok_chain"
+else
+    echo "pull: coco-img vs the chain $(bench_ratio coco chain) (ratio of medians, target >= 10x); peak RSS target <= 32 MiB"
+fi
+[ -z "$inflate" ] || echo "gzip inflate of the layers, one core: $(echo "${inflate%;}" | sed 's/;/; /g')"

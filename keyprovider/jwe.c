@@ -341,7 +341,7 @@ cocoimg__kbs_jwe_decrypt(cocoimg__secret **out, EVP_PKEY *key, const void *body,
         return cocoimg__error_set(
             err, COCOIMG_ENOTSUP, 0,
             "JWE: only the flattened form with a protected header is supported");
-    const char *prot, *ek_s, *iv_s, *ct_s, *tag_s;
+    const char *prot = NULL, *ek_s = NULL, *iv_s = NULL, *ct_s = NULL, *tag_s = NULL;
     if ((r = member(&prot, j, "protected", err)) < 0 ||
         (r = member(&ek_s, j, "encrypted_key", err)) < 0 || (r = member(&iv_s, j, "iv", err)) < 0 ||
         (r = member(&ct_s, j, "ciphertext", err)) < 0 || (r = member(&tag_s, j, "tag", err)) < 0)
