@@ -20,12 +20,13 @@ FAKE="$top_srcdir/tests/integration/fake_tsm.py"
 command -v jq >/dev/null || bail_out "jq not installed"
 
 T=$T_TMP
-plan 35
+plan 37
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p "$T/res/default/key"
 head -c 32 /dev/urandom >"$T/res/default/key/kek"
-kbs_start "$T/kbs" --resources "$T/res" --cert "$T/ca/srv.crt" --key "$T/ca/srv.key" ||
+kbs_start "$T/kbs" --resources "$T/res" --cert "$T/ca/srv.crt" --key "$T/ca/srv.key" \
+    --evidence-log "$T/evidence.log" ||
     bail_out "the test KBS did not start"
 K=(--kbs-url "https://127.0.0.1:$KBS_PORT" --kbs-cert "$T/ca/ca.crt")
 mark() { MARK=$(wc -l <"$T/kbs/log"); }
@@ -100,6 +101,8 @@ ok "  the KBS's TDX verifier accepted the quote (REPORTDATA bound to the runtime
 ok "  inblob was the 48-byte SHA-384 report_data, zero-padded to 64" \
     grep -qE '^inblob [^ ]+ [0-9a-f]{96}0{32}$' "$T/tdx.log"
 ok "  the report entry was removed" balanced tdx
+ok "  the evidence is {cc_eventlog: null, quote: base64 of the raw quote}" \
+    /usr/bin/python3 "$top_srcdir/tests/integration/evidence_check.py" tdx "$T/tdx.log" "$T/evidence.log"
 ok "auto: detects TDX through configfs-tsm" get_ok "$T/tdx"
 ok "  and says so in one line" \
     sh -c "[ \$(grep -c 'attester' '$T/stderr') -ge 1 ] && grep -q 'attester tdx: configfs-tsm provider tdx_guest' '$T/stderr'"
@@ -145,6 +148,8 @@ ok "snp: get-resource with a report from configfs-tsm" get_ok "$T/snp" --atteste
 ok "  the KBS's SNP verifier accepted it (report_data, HOST_DATA = sha256 init-data)" \
     test "$(since 'POST /kbs/v0/attest 200')" = 1
 ok "  the report entry was removed" balanced snp
+ok "  the evidence is virtee/sev's serde form of the raw report, the certificate table as cert_chain" \
+    /usr/bin/python3 "$top_srcdir/tests/integration/evidence_check.py" snp "$T/snp.log" "$T/evidence.log"
 COCOIMG_ATTESTER_ROOT=$T/snp "$COCO_IMG" attest "${K[@]}" >"$T/snp-claims.json" 2>"$T/snp.err"
 ok "auto detects SNP; the certificate table became cert_chain [VCEK]" \
     sh -c "grep -q 'attester snp: configfs-tsm provider sev_guest' '$T/snp.err' &&

@@ -182,7 +182,10 @@ class Tsm(Operations):
             e = self.entries.get(p[1])
             if e is None:
                 raise FuseOSError(errno.ENOENT)
-            return self.content(e, p[2])[offset:offset + size]
+            data = self.content(e, p[2])
+            if offset == 0 and p[2] in ("outblob", "auxblob"):
+                self.log.write("%s %s %s\n" % (p[2], p[1], data.hex()))
+            return data[offset:offset + size]
 
     def write(self, path, data, offset, fh):
         with self.mu:

@@ -488,6 +488,9 @@ class Handler(BaseHTTPRequestHandler):
                               cookies=self.session_cookie(sid, s["announced"] - time.time()))
         try:
             a = json.loads(body)
+            if st.args.evidence_log:
+                with st.lock, open(st.args.evidence_log, "a") as f:
+                    f.write(json.dumps(a.get("tee-evidence")) + "\n")
             rd, ev = a["runtime-data"], a["tee-evidence"]
             if rd["nonce"] != s["nonce"]:
                 raise ValueError("nonce mismatch")
@@ -611,6 +614,7 @@ def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--log", default=os.devnull)
+    p.add_argument("--evidence-log", help="append every attestation's tee-evidence (one JSON a line)")
     p.add_argument("--port-file", required=True)
     p.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
     p.add_argument("--blackhole", action="store_true")
