@@ -24,6 +24,7 @@
 #include <cocoimg/crypt.h>
 #include <cocoimg/kbs.h>
 
+#include "kbs_int.h"
 #include "kp_int.h"
 #include "util/base64.h"
 #include "util/fs.h"
@@ -158,7 +159,7 @@ cocoimg__aa_unwrap(uint8_t **out, size_t *out_len, const uint8_t *wrapped, size_
         return r;
     uint8_t *kek = NULL;
     size_t kek_len = 0;
-    if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, pk.uri, err)) < 0) {
+    if ((r = cocoimg__kbs_get_key(&kek, &kek_len, kbs, pk.uri, err)) < 0) {
         r = cocoimg__error_wrap(err, r, "attestation-agent: key %s", pk.uri);
         cocoimg__aa_packet_clear(&pk);
         return r;
@@ -234,7 +235,7 @@ cocoimg__aa_wrap(uint8_t **out, size_t *out_len, const char *params, const uint8
         }
     } else {
         /* the KEK the KBS holds for keyid (its operator registered it) */
-        if ((r = cocoimg_kbs_get_resource(&kek, &kek_len, kbs, uri, err)) < 0)
+        if ((r = cocoimg__kbs_get_key(&kek, &kek_len, kbs, uri, err)) < 0)
             return cocoimg__error_wrap(err, r, "attestation-agent: key %s", uri);
         if (kek_len != 32) {
             cocoimg_kbs_resource_free(kek, kek_len);

@@ -35,6 +35,9 @@
 /* Renew a little before the KBS would refuse (a quarter of short lives). */
 #define TOKEN_MARGIN_S 10
 #define SESSION_MARGIN_S 1
+/* key-encryption keys kept while the token that released them is valid */
+#define KEY_CACHE_MAX 32
+#define KEY_CACHE_BYTES 4096
 
 /* Protocol versions whose messages this client builds (spec 1.9). */
 static const char *const protocol_versions[] = {COCOIMG_KBS_PROTOCOL_VERSION, NULL};
@@ -58,6 +61,12 @@ struct cocoimg_kbs {
     int64_t token_margin;
     unsigned int attestations;
     struct cocoimg__initdata init; /* text NULL: none */
+    /* KEKs already released under the current token (cocoimg__kbs_get_key) */
+    struct {
+        char *uri;
+        cocoimg__secret *key;
+    } keys[KEY_CACHE_MAX];
+    size_t n_keys;
 };
 
 int
@@ -96,8 +105,19 @@ drop_session(cocoimg_kbs *k)
 }
 
 static void
+drop_keys(cocoimg_kbs *k)
+{
+    for (size_t i = 0; i < k->n_keys; i++) {
+        free(k->keys[i].uri);
+        cocoimg__secret_free(k->keys[i].key);
+    }
+    k->n_keys = 0;
+}
+
+static void
 drop_token(cocoimg_kbs *k)
 {
+    drop_keys(k); /* what the old token released is asked for again */
     cocoimg__free_wipe_str(k->token);
     k->token = NULL;
     json_decref(k->claims);
@@ -112,6 +132,7 @@ cocoimg_kbs_free(cocoimg_kbs *k)
         return;
     drop_session(k);
     drop_token(k);
+    drop_keys(k);
     EVP_PKEY_free(k->tee_key); /* OpenSSL clears private EC scalars on free */
     json_decref(k->tee_jwk);
     cocoimg__kbs_conn_free(k->conn);
@@ -650,4 +671,37 @@ cocoimg_kbs_resource_free(uint8_t *buf, size_t len)
         return;
     cocoimg__wipe(buf, len);
     free(buf);
+}
+
+int
+cocoimg__kbs_get_key(uint8_t **out, size_t *out_len, cocoimg_kbs *k, const char *uri,
+                     cocoimg_error **err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (token_valid(k))
+        for (size_t i = 0; i < k->n_keys; i++)
+            if (strcmp(k->keys[i].uri, uri) == 0) {
+                uint8_t *copy = malloc(k->keys[i].key->len ? k->keys[i].key->len : 1);
+                if (!copy)
+                    return cocoimg__error_oom(err);
+                memcpy(copy, k->keys[i].key->ptr, k->keys[i].key->len);
+                *out = copy;
+                *out_len = k->keys[i].key->len;
+                return 0;
+            }
+    int r = cocoimg_kbs_get_resource(out, out_len, k, uri, err);
+    if (r < 0 || *out_len > KEY_CACHE_BYTES || k->n_keys >= KEY_CACHE_MAX)
+        return r;
+    /* best effort: a key that cannot be cached is simply asked for again */
+    char *u = strdup(uri);
+    cocoimg__secret *sec = NULL;
+    if (u && cocoimg__secret_dup(&sec, *out, *out_len, NULL) == 0) {
+        k->keys[k->n_keys].uri = u;
+        k->keys[k->n_keys].key = sec;
+        k->n_keys++;
+    } else {
+        free(u);
+    }
+    return 0;
 }

@@ -194,4 +194,13 @@ void cocoimg__initdata_clear(struct cocoimg__initdata *d);
 int cocoimg__initdata_check(const struct cocoimg__initdata *d, const char *field,
                             const uint8_t *value, size_t len, cocoimg_error **err);
 
+/*
+ * cocoimg_kbs_get_resource() for key-encryption keys: a KEK already
+ * released under the current token is served from memory (a secret buffer,
+ * dropped with the token), so a pull asks the KBS once per distinct kid,
+ * not once per layer.  The result is freed with cocoimg_kbs_resource_free().
+ */
+int cocoimg__kbs_get_key(uint8_t **out, size_t *out_len, cocoimg_kbs *k, const char *uri,
+                         cocoimg_error **err);
+
 #endif

@@ -9,7 +9,10 @@
 # runtime bundle that is compared with umoci's; then CoCo key release: the
 # layer key sealed under a KEK that a test KBS (tests/kbs/kbs.py, on
 # 127.0.0.1) releases after attestation, and a KBS that refuses; last, the
-# same through coco-keyprovider, the ocicrypt keyprovider plugin (gRPC).  Everything it creates goes to $DEMO_DIR (default: a temp dir).
+# same through coco-keyprovider, the ocicrypt keyprovider plugin (gRPC); the
+# guest's policy and keys fetched from the KBS, the bundle run with crun, and
+# the data case (get-resource a key, decrypt a file).  Everything it creates
+# goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,8 +44,11 @@ export COCOIMG_POLICY=$DEMO_DIR/policy-build.json
 step "building a two-layer image with umoci in $DEMO_DIR/layout"
 mkdir -p "$DEMO_DIR/rootfs/etc" "$DEMO_DIR/rootfs/bin"
 echo "hello from coco-img" >"$DEMO_DIR/rootfs/etc/hello"
-printf '#!/bin/sh\ncat /etc/hello\n' >"$DEMO_DIR/rootfs/bin/hello"
+printf '#!/bin/sh\ncat /etc/hello\necho "GREETING=$GREETING, running as uid $(id -u)"\n' >"$DEMO_DIR/rootfs/bin/hello"
 chmod 755 "$DEMO_DIR/rootfs/bin/hello"
+# a shell for the entrypoint: Debian's static busybox (busybox-static)
+cp /bin/busybox "$DEMO_DIR/rootfs/bin/busybox"
+for t in sh cat echo id; do ln -sf busybox "$DEMO_DIR/rootfs/bin/$t"; done
 rm -rf "$DEMO_DIR/layout"
 run umoci init --layout "$DEMO_DIR/layout"
 run umoci new --image "$DEMO_DIR/layout:demo"
@@ -183,9 +189,29 @@ run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --d
     --sign-by "$fpr" "oci:$DEMO_DIR/coco:demo" "$COCO_REF"
 run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --dest-tls-verify=false \
     --sign-by "$fpr" "oci:$DEMO_DIR/coco-refused:demo" "docker://127.0.0.1:$port/demo/coco:refused"
+# the guest keeps no configuration of its own: its signature policy and the
+# builder's public key are KBS resources too, fetched after attestation
+mkdir -p "$DEMO_DIR/kbs/res/default/policy" "$DEMO_DIR/kbs/res/default/gpg"
+cp "$DEMO_DIR/builder.gpg" "$DEMO_DIR/kbs/res/default/gpg/builder"
+printf '{"default": [{"type": "reject"}], "transports": {"docker": {"127.0.0.1:%s/demo": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "kbs:///default/gpg/builder"}]}}}\n' \
+    "$port" >"$DEMO_DIR/kbs/res/default/policy/guest"
 rm -rf "$DEMO_DIR/coco-bundle"
-run "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "$COCO_REF" "$DEMO_DIR/coco-bundle"
+run "$COCO_IMG" pull --tls-verify=false --policy kbs:///default/policy/guest \
+    --registries.d "$DEMO_DIR/registries.d" "${KBS[@]}" "$COCO_REF" "$DEMO_DIR/coco-bundle"
 run cat "$DEMO_DIR/coco-bundle/rootfs/etc/hello"
+step "running the bundle"
+if (cd "$DEMO_DIR/coco-bundle" && crun run "coco-img-demo-$$") >"$DEMO_DIR/run.out" 2>"$DEMO_DIR/run.err"; then
+    echo "$ crun run (in $DEMO_DIR/coco-bundle)"
+    cat "$DEMO_DIR/run.out"
+else
+    # crun wants a unified (v2) or a legacy cgroup hierarchy; some containers
+    # and CI machines have neither
+    echo "crun cannot run containers on this host ($(tail -n 1 "$DEMO_DIR/run.err")):"
+    echo "running the bundle's process.args with its env in a chroot of its rootfs instead"
+    mapfile -t args < <(jq -r '.process.args[]' "$DEMO_DIR/coco-bundle/config.json")
+    mapfile -t envs < <(jq -r '.process.env[]' "$DEMO_DIR/coco-bundle/config.json")
+    run env -i "${envs[@]}" chroot "$DEMO_DIR/coco-bundle/rootfs" "${args[@]}"
+fi
 echo "the KBS saw: $(grep -c 'POST /kbs/v0/attest' "$DEMO_DIR/kbs/log") attestation(s), $(grep -c 'GET /kbs/v0/resource' "$DEMO_DIR/kbs/log") key request(s)"
 step "a KBS that refuses the key: the pull fails with its answer and leaves nothing"
 if "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "docker://127.0.0.1:$port/demo/coco:refused" \
@@ -216,6 +242,18 @@ run "$COCO_IMG" decrypt --key provider:attestation-agent "oci:$DEMO_DIR/kp:demo"
 echo "decrypted through coco-keyprovider: the layers are the original ones"
 unset OCICRYPT_KEYPROVIDER_CONFIG
 kill -TERM "$kp_pid" && wait "$kp_pid"
+
+step "the data case: a file encrypted with a key that only the KBS holds"
+openssl rand -hex 32 >"$DEMO_DIR/data.key"
+mkdir -p "$DEMO_DIR/kbs/res/default/data"
+cp "$DEMO_DIR/data.key" "$DEMO_DIR/kbs/res/default/data/input-key"
+printf 'id,value\n1,confidential\n' >"$DEMO_DIR/input.csv"
+run openssl enc -aes-256-cbc -pbkdf2 -pass "file:$DEMO_DIR/data.key" -in "$DEMO_DIR/input.csv" \
+    -out "$DEMO_DIR/input.csv.enc"
+rm -f "$DEMO_DIR/data.key"
+echo "in the guest: attest, fetch the key, decrypt the input"
+run "$COCO_IMG" get-resource "${KBS[@]}" -o "$DEMO_DIR/guest.key" kbs:///default/data/input-key
+run openssl enc -d -aes-256-cbc -pbkdf2 -pass "file:$DEMO_DIR/guest.key" -in "$DEMO_DIR/input.csv.enc"
 
 step "done"
 echo "built $COCO_IMG; the images, archive, key and bundle are in $DEMO_DIR"

@@ -20,7 +20,7 @@ done
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 25
+plan 26
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p res/default/key
@@ -72,10 +72,15 @@ assert len(base64.b64decode(o["symkey"])) == 32 and len(base64.b64decode(o["ciph
 ' packet.json kek
 
 before=$(kbs_count "$T/kbs" "attest")
+kek_before=$(kbs_count "$T/kbs" "GET /kbs/v0/resource/default/key/image-kek")
 ok "pull --kbs-url: attests, fetches the KEK, decrypts and unpacks" \
     "$COCO_IMG" pull --tls-verify=false "${K[@]}" "docker://$REG/app:good" "$T/bundle"
 ok "the bundle has the image's files" test -s "$T/bundle/rootfs/etc/hello"
 ok "one attestation for the whole pull" test "$(( $(kbs_count "$T/kbs" "attest") - before ))" -eq 1
+ok "one KEK request for its $(jq '.layers | length' m.json) layers that share the kid" bash -c '
+    [ "$(jq ".layers | length" m.json)" -ge 2 ] &&
+    [ "$(( $(grep -c "GET /kbs/v0/resource/default/key/image-kek" "$1") - $2 ))" -eq 1 ]' _ \
+    "$T/kbs/log" "$kek_before"
 ok "decrypt --kbs-url gives the plain layers" bash -c '
     "$1" decrypt --src-tls-verify=false "${@:4}" "docker://$2/app:good" "oci:$3/plain:t" &&
     [ "$("$1" inspect "oci:$3/plain:t" | jq -c .Layers)" = "$("$1" inspect oci:img:t | jq -c .Layers)" ]' \
