@@ -13,7 +13,7 @@
 #
 #   RUNS=N WARMUP=N         environment: recorded and discarded rounds
 #   bench_build             the -O2 static build without sanitizers in
-#                           $top/_build-bench (configured and built once; a shared
+#                           $top/_build-bench (configured once, made up to date each run; a shared
 #                           build there is replaced); sets COCO_IMG and
 #                           COCO_KEYPROVIDER unless they are set already
 #   bench_workdir           BENCH_WORK: a scratch directory under ${TMPDIR:-/var/tmp},
@@ -73,6 +73,9 @@ bench_build() {
                 (cd "$bb" && "$top/configure" -q --disable-shared CFLAGS="-O2 -g" &&
                     make -j"$(nproc)" >/dev/null) ||
                 { echo "building $bb failed" >&2; exit 1; }
+        else
+            # an existing build is brought up to date: never time stale code
+            (cd "$bb" && make -j"$(nproc)" >/dev/null) || { echo "building $bb failed" >&2; exit 1; }
         fi
     fi
     COCO_IMG=${COCO_IMG:-$bb/coco-img}
