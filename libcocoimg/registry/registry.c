@@ -62,6 +62,8 @@ cocoimg__registry_free(cocoimg__registry *r)
     free(r->ca_blob);
     free(r->host);
     free(r->username);
+    free(r->cred_from);
+    free(r->authfile);
     cocoimg__secret_free(r->password);
     free(r);
 }
@@ -114,12 +116,21 @@ cocoimg__registry_new(cocoimg__registry **out, const cocoimg_context *ctx, const
             return rc;
         memcpy(r->password->ptr, pw, strlen(pw));
         r->password->len = strlen(pw);
+        if (!(r->cred_from = strdup("the credentials given (--creds)")))
+            return cocoimg__error_oom(err);
     } else {
         bool found = false;
         rc = cocoimg__authfile_find(&found, &r->username, &r->password, ctx, opts->authfile, host,
                                     err);
         if (rc < 0)
             return rc;
+        if (opts->authfile && !(r->authfile = strdup(opts->authfile)))
+            return cocoimg__error_oom(err);
+        if (found && asprintf(&r->cred_from, "authfile %s",
+                              opts->authfile ? opts->authfile : "(a default location)") < 0) {
+            r->cred_from = NULL;
+            return cocoimg__error_oom(err);
+        }
     }
 
     rc = cocoimg__tls_load(&r->tls, &r->ca_blob, &r->ca_blob_len, host, opts->cert_dir, err);
@@ -197,11 +208,22 @@ cocoimg__registry_status_error(const cocoimg__registry *r, const char *repo, con
     if (x->status == 404 || unknown)
         return cocoimg__error_set(err, COCOIMG_ENOTFOUND, 0, "%s: %s not found%s", where, what,
                                   detail);
+    if (x->status == 401 && r->cred_from)
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "%s: %s: 401 Unauthorized: the registry rejected %s%s", where,
+                                  what, r->cred_from, detail);
+    if (x->status == 401 && r->authfile)
+        return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
+                                  "%s: %s: 401 Unauthorized: authfile %s has no credentials for "
+                                  "%s: add them, or pass --creds%s",
+                                  where, what, r->authfile, r->host, detail);
     if (x->status == 401)
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0,
-                                  "%s: %s: 401 Unauthorized: authentication required or "
-                                  "credentials rejected%s",
-                                  where, what, detail);
+                                  "%s: %s: 401 Unauthorized: no credentials for %s found in "
+                                  "$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
+                                  "~/.config/containers/auth.json or ~/.docker/config.json: pass "
+                                  "--creds or --authfile%s",
+                                  where, what, r->host, detail);
     if (x->status == 403)
         return cocoimg__error_set(err, COCOIMG_EHTTP, 0, "%s: %s: 403 Forbidden: access denied%s",
                                   where, what, detail);

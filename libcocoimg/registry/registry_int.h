@@ -22,6 +22,8 @@ struct cocoimg__registry {
     char *host;
     char *username;            /* NULL: anonymous */
     cocoimg__secret *password; /* NUL-terminated after len */
+    char *cred_from;           /* where the credentials came from (for a 401); NULL: none */
+    char *authfile;            /* the explicit authfile, if any (for a 401) */
     bool insecure;
     int retries;
     unsigned int backoff_ms;

@@ -20,7 +20,7 @@ done
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 26
+plan 29
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p res/default/key
@@ -142,6 +142,12 @@ ok "  the bundle has the image's files" test -s "$T/b-auth/rootfs/etc/hello"
 fails "--authfile kbs:/// with a wrong password: refused" '*' \
     "$COCO_IMG" pull --tls-verify=false "${K[@]}" --insecure-policy \
     --authfile kbs:///default/auth/wrong "docker://$AREG/app:good" "$T/b-wrong"
-ok "  without showing the credentials" bash -c '! grep -q "wrong\|dXNlcjp3cm9uZw" "$1" && [ ! -e "$2" ]' _ \
+ok "  saying which credentials the registry rejected" \
+    grep -q "401 Unauthorized: the registry rejected authfile kbs:///default/auth/wrong" "$T_TMP/out.$T_NUM"
+ok "  without showing them" bash -c '! grep -q "s3cret\|user:wrong\|dXNlcjp3cm9uZw" "$1" && [ ! -e "$2" ]' _ \
     "$T_TMP/out.$T_NUM" "$T/b-wrong"
+fails "no credentials at all for the registry with auth: refused" '*' \
+    "$COCO_IMG" pull --tls-verify=false "${K[@]}" --insecure-policy "docker://$AREG/app:good" "$T/b-none"
+ok "  naming where it looked and the fix" \
+    grep -q "no credentials for $AREG found in .*: pass --creds or --authfile" "$T_TMP/out.$T_NUM"
 done_testing

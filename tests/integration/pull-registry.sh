@@ -285,9 +285,14 @@ peak_within() { # peak_within LOG BUDGET
 }
 export -f peak_within
 B7=$((7 * 1024 * 1024))
+# the control depends on scheduling (whether layer 3 arrives before layer 1
+# is applied): on a loaded machine one pull may stage them one after the
+# other, so it gets three tries; the budgeted pulls below are exact
 ok "control: with the default budget layers 1 and 3 are staged together (peak > 7 MiB)" \
-    bash -c "'$CI' --debug pull $SK --jobs 4 docker://$R4/test/app:v1 PF0 2>lpf0 &&
-             [ \"\$(peak_of lpf0)\" -gt $B7 ]"
+    bash -c "for i in 1 2 3; do rm -rf PF0
+               '$CI' --debug pull $SK --jobs 4 docker://$R4/test/app:v1 PF0 2>lpf0 || exit 1
+               [ \"\$(peak_of lpf0)\" -gt $B7 ] && exit 0
+             done; exit 1"
 ok "pull --jobs 4 --prefetch-max 7M (one big layer staged at a time)" \
     bash -c "staged_peak PF1 lpf1.polled '$CI' --debug pull $SK --jobs 4 --prefetch-max 7M \
              docker://$R4/test/app:v1 PF1 2>lpf1 && grep -q prefetching lpf1"
