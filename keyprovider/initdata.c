@@ -15,6 +15,7 @@
  * table, an unknown version or algorithm, or a repeated key is refused.
  */
 #include <fcntl.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,11 @@ cocoimg__initdata_load(struct cocoimg__initdata *out, const char *path, cocoimg_
     int r = cocoimg__read_file(&buf, &len, AT_FDCWD, path, INITDATA_MAX, err);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "init-data %s", path);
-    if (memchr(buf, 0, len))
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "init-data %s: not a TOML text file",
-                                  path);
+    json_t *utf8 = memchr(buf, 0, len) ? NULL : json_stringn((const char *)buf, len);
+    if (!utf8) /* NUL bytes or not UTF-8: TOML is UTF-8 text, and it travels as a JSON string */
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "init-data %s: not a TOML text file (UTF-8)", path);
+    json_decref(utf8);
     const char *p = (const char *)buf, *end = p + len;
     const EVP_MD *md = NULL;
     const char *alg = NULL;

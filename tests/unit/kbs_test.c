@@ -540,6 +540,7 @@ test_initdata(void)
         {"version = \"0.1.0\"\nalgorithm = \"sha384\"\npolicy = \"x\"\n", "unknown top-level"},
         {"version = \"0.1.0\"\nalgorithm = sha384\n", "expected key"},
         {"version = \"0.1.0\"\n[data]\nalgorithm = \"sha384\"\n", "required before"},
+        {"version = \"0.1.0\"\nalgorithm = \"sha384\"\n# \xff\xfe\n", "UTF-8"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK_OK(put(path, bad[i].text));
