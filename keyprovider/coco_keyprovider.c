@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,7 +156,7 @@ serve_cmd(cocoimg_kp_service *svc)
 struct sigctl {
     sigset_t set;
     cocoimg_kp_server *srv;
-    volatile int done;
+    atomic_int done; /* set by the main thread, read by the signal thread */
 };
 
 static void *
@@ -164,7 +165,7 @@ signal_thread(void *arg)
     struct sigctl *sc = arg;
     int sig = 0;
     sigwait(&sc->set, &sig);
-    if (!sc->done) {
+    if (!atomic_load(&sc->done)) {
         fprintf(stderr, PROG ": %s: stopping (calls in flight finish first)\n", strsignal(sig));
         cocoimg_kp_server_stop(sc->srv);
     }
@@ -195,7 +196,7 @@ serve_grpc(cocoimg_kp_service *svc, const char *listen, unsigned workers)
     else
         fprintf(stderr, PROG ": serving keyprovider.KeyProviderService on %s\n", listen);
     int r = cocoimg_kp_server_run(sc.srv, &err);
-    sc.done = 1;
+    atomic_store(&sc.done, 1);
     pthread_kill(th, SIGTERM); /* blocked, so it only ends the sigwait */
     pthread_join(th, NULL);
     cocoimg_kp_server_free(sc.srv);

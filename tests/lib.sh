@@ -12,6 +12,7 @@ T_CLEANUP=""
 _t_exit() {
     local rc=$?
     eval "$T_CLEANUP"
+    [ -n "${COCOIMG_TESTS_KEEP:-}" ] && cp -r "$T_TMP" "$COCOIMG_TESTS_KEEP" 2>/dev/null
     rm -rf "$T_TMP"
     exit $rc
 }
