@@ -65,6 +65,17 @@ extern const cocoimg__attester cocoimg__attester_sample;
 extern const cocoimg__attester cocoimg__attester_tdx;
 extern const cocoimg__attester cocoimg__attester_snp;
 
+/*
+ * The checks and renderings of a hardware report, apart from how it was
+ * obtained (for the attesters and the fuzz target): a TDX quote whose
+ * REPORTDATA must be @p rd (its MRCONFIGID copied out), and an SNP report
+ * (+ GHCB certificate table) whose REPORT_DATA must be @p rd, as evidence.
+ */
+int cocoimg__tdx_quote_check(const uint8_t *quote, size_t len, const uint8_t rd[64],
+                             uint8_t mrconfigid[48], cocoimg_error **err);
+int cocoimg__snp_evidence_json(json_t **out, const uint8_t *report, size_t len, const uint8_t *aux,
+                               size_t aux_len, const uint8_t rd[64], cocoimg_error **err);
+
 /* report_data zero-padded (or truncated) to a 64-byte REPORTDATA field */
 void cocoimg__attester_pad64(uint8_t out[64], const uint8_t *report_data, size_t len);
 

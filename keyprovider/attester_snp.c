@@ -330,28 +330,37 @@ snp_evidence(json_t **out, struct cocoimg__attester_claims *claims,
               : ioctl_report(&rep, env, rd, err);
     if (r < 0)
         return r;
-    json_t *report = NULL, *chain = NULL;
-    if (rep.outlen < SNP_REPORT_SIZE || le32(rep.outblob) < 2)
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "SNP report: %zu bytes, version %u",
-                               rep.outlen, rep.outlen >= 4 ? le32(rep.outblob) : 0);
-    else if (memcmp(rep.outblob + 0x50, rd, 64) != 0)
-        r = cocoimg__error_set(err, COCOIMG_EAUTH, 0,
-                               "SNP report does not carry this attestation's report_data");
-    else if (!(report = report_json(rep.outblob)))
-        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "SNP report: unrepresentable field");
-    else
-        r = cert_chain(&chain, rep.auxblob, rep.auxlen, err);
+    r = cocoimg__snp_evidence_json(out, rep.outblob, rep.outlen, rep.auxblob, rep.auxlen, rd, err);
     if (r == 0) {
         claims->init_data_field = "HOST_DATA";
         memcpy(claims->init_data, rep.outblob + 0xc0, 32);
         claims->init_data_len = 32;
     }
     cocoimg__tsm_report_clear(&rep);
+    return r;
+}
+
+int
+cocoimg__snp_evidence_json(json_t **out, const uint8_t *report, size_t len, const uint8_t *aux,
+                           size_t aux_len, const uint8_t rd[64], cocoimg_error **err)
+{
+    json_t *rj = NULL, *chain = NULL;
+    int r = 0;
+    if (len < SNP_REPORT_SIZE || le32(report) < 2)
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "SNP report: %zu bytes, version %u", len,
+                               len >= 4 ? le32(report) : 0);
+    else if (memcmp(report + 0x50, rd, 64) != 0)
+        r = cocoimg__error_set(err, COCOIMG_EAUTH, 0,
+                               "SNP report does not carry this attestation's report_data");
+    else if (!(rj = report_json(report)))
+        r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "SNP report: unrepresentable field");
+    else
+        r = cert_chain(&chain, aux, aux_len, err);
     if (r < 0) {
-        json_decref(report);
+        json_decref(rj);
         return r;
     }
-    json_t *j = json_pack("{s:o, s:o}", "attestation_report", report, "cert_chain", chain);
+    json_t *j = json_pack("{s:o, s:o}", "attestation_report", rj, "cert_chain", chain);
     if (!j)
         return cocoimg__error_oom(err);
     *out = j;

@@ -65,6 +65,22 @@ quote_body(const uint8_t *q, size_t len, const char **why)
     }
 }
 
+int
+cocoimg__tdx_quote_check(const uint8_t *quote, size_t len, const uint8_t rd[64],
+                         uint8_t mrconfigid[48], cocoimg_error **err)
+{
+    const char *why = NULL;
+    const uint8_t *body = quote_body(quote, len, &why);
+    if (!body)
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "TDX quote from configfs-tsm: %s", why);
+    if (memcmp(body + TDX_BODY_REPORTDATA, rd, 64) != 0)
+        return cocoimg__error_set(err, COCOIMG_EAUTH, 0,
+                                  "TDX quote from configfs-tsm does not carry this attestation's "
+                                  "report_data");
+    memcpy(mrconfigid, body + TDX_BODY_MRCONFIGID, 48);
+    return 0;
+}
+
 static int
 tdx_detect(const struct cocoimg__attester_env *env, const char **why, cocoimg_error **err)
 {
@@ -96,20 +112,11 @@ tdx_evidence(json_t **out, struct cocoimg__attester_claims *claims,
     int r = cocoimg__tsm_report(&rep, env, "tdx_guest", rd, false, err);
     if (r < 0)
         return r;
-    const char *why = NULL;
-    const uint8_t *body = quote_body(rep.outblob, rep.outlen, &why);
-    if (!body) {
+    if ((r = cocoimg__tdx_quote_check(rep.outblob, rep.outlen, rd, claims->init_data, err)) < 0) {
         cocoimg__tsm_report_clear(&rep);
-        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "TDX quote from configfs-tsm: %s", why);
-    }
-    if (memcmp(body + TDX_BODY_REPORTDATA, rd, 64) != 0) {
-        cocoimg__tsm_report_clear(&rep);
-        return cocoimg__error_set(err, COCOIMG_EAUTH, 0,
-                                  "TDX quote from configfs-tsm does not carry this attestation's "
-                                  "report_data");
+        return r;
     }
     claims->init_data_field = "MRCONFIGID";
-    memcpy(claims->init_data, body + TDX_BODY_MRCONFIGID, 48);
     claims->init_data_len = 48;
     _cleanup_free_ char *b64 = NULL;
     r = cocoimg__b64_encode(&b64, rep.outblob, rep.outlen, COCOIMG_B64_STD, err);

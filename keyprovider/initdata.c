@@ -77,11 +77,20 @@ int
 cocoimg__initdata_load(struct cocoimg__initdata *out, const char *path, cocoimg_error **err)
 {
     *out = (struct cocoimg__initdata){0};
-    _cleanup_free_ uint8_t *buf = NULL;
+    uint8_t *buf = NULL;
     size_t len = 0;
     int r = cocoimg__read_file(&buf, &len, AT_FDCWD, path, INITDATA_MAX, err);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "init-data %s", path);
+    return cocoimg__initdata_parse(out, buf, len, path, err);
+}
+
+int
+cocoimg__initdata_parse(struct cocoimg__initdata *out, uint8_t *text, size_t len, const char *path,
+                        cocoimg_error **err)
+{
+    *out = (struct cocoimg__initdata){0};
+    _cleanup_free_ uint8_t *buf = text;
     json_t *utf8 = memchr(buf, 0, len) ? NULL : json_stringn((const char *)buf, len);
     if (!utf8) /* NUL bytes or not UTF-8: TOML is UTF-8 text, and it travels as a JSON string */
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,

@@ -189,6 +189,9 @@ struct cocoimg__initdata {
     size_t digest_len;
 };
 int cocoimg__initdata_load(struct cocoimg__initdata *out, const char *path, cocoimg_error **err);
+/* The same from @p len bytes at @p text (malloc'd, NUL after the end; taken over). */
+int cocoimg__initdata_parse(struct cocoimg__initdata *out, uint8_t *text, size_t len,
+                            const char *path, cocoimg_error **err);
 void cocoimg__initdata_clear(struct cocoimg__initdata *d);
 /* the digest against a TEE field (@p field names it), zero-padded or truncated to @p len */
 int cocoimg__initdata_check(const struct cocoimg__initdata *d, const char *field,
