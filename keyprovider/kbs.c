@@ -622,18 +622,8 @@ cocoimg_kbs_get_resource(uint8_t **out, size_t *out_len, cocoimg_kbs *k, const c
             cocoimg__kbs_resp_clear(&resp);
             if (r < 0)
                 return cocoimg__error_wrap(err, r, "KBS %s: %s", k->url, what);
-            /* a copy the caller wipes (cocoimg_kbs_resource_free); the
-             * secret's own mapping is wiped here */
-            uint8_t *copy = malloc(pt->len ? pt->len : 1);
-            if (!copy) {
-                cocoimg__secret_free(pt);
-                return cocoimg__error_oom(err);
-            }
-            memcpy(copy, pt->ptr, pt->len);
-            *out = copy;
-            *out_len = pt->len;
-            cocoimg__secret_free(pt);
-            return 0;
+            /* a copy the caller wipes (cocoimg_kbs_resource_free) */
+            return cocoimg__secret_take(out, out_len, pt, err);
         }
         _cleanup_free_ char *name = NULL;
         _cleanup_free_ char *detail = NULL;

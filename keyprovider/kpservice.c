@@ -166,18 +166,8 @@ cocoimg_kp_service_handle(uint8_t **reply, size_t *reply_len, cocoimg_kp_service
     cocoimg__kp_request_clear(&rq);
     if (r < 0)
         return r;
-    /* a copy the caller wipes and frees (cocoimg_kp_reply_free); the
-     * secret's own mapping is wiped here */
-    uint8_t *copy = malloc(out->len ? out->len : 1);
-    if (!copy) {
-        cocoimg__secret_free(out);
-        return cocoimg__error_oom(err);
-    }
-    memcpy(copy, out->ptr, out->len);
-    *reply = copy;
-    *reply_len = out->len;
-    cocoimg__secret_free(out);
-    return 0;
+    /* a copy the caller wipes and frees (cocoimg_kp_reply_free) */
+    return cocoimg__secret_take(reply, reply_len, out, err);
 }
 
 /* --- gRPC server ----------------------------------------------------------- */

@@ -20,6 +20,7 @@
 
 #include "tsm.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* a TDX quote with its certification data is ~5-10 KiB, SNP certs ~ 4 KiB */
 #define TSM_BLOB_MAX (4u << 20)
@@ -108,35 +109,7 @@ attr_read(uint8_t **out, size_t *len, const struct entry *e, const char *attr, s
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
                                   "configfs-tsm: %s is not an attribute file", attr);
-    size_t cap = 4096, n = 0;
-    _cleanup_free_ uint8_t *buf = malloc(cap + 1);
-    if (!buf)
-        return cocoimg__error_oom(err);
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max)
-                return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
-                                          "configfs-tsm: %s is larger than %zu bytes", attr, max);
-            size_t ncap = cap * 2 > max ? max : cap * 2;
-            uint8_t *nb = realloc(buf, ncap + 1);
-            if (!nb)
-                return cocoimg__error_oom(err);
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return cocoimg__error_set(err, COCOIMG_EIO, errno, "configfs-tsm: read %s", attr);
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = 0;
-    *out = TAKE_PTR(buf);
-    *len = n;
-    return 0;
+    return cocoimg__read_fd(out, len, fd, &st, attr, max, err);
 }
 
 static int

@@ -129,8 +129,6 @@ int
 cocoimg__read_file(uint8_t **out, size_t *len, int dirfd, const char *path, size_t max,
                    cocoimg_error **err)
 {
-    if (max > SIZE_MAX - 2)
-        max = SIZE_MAX - 2;
     _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return io_error(err, errno, "open", path);
@@ -139,7 +137,20 @@ cocoimg__read_file(uint8_t **out, size_t *len, int dirfd, const char *path, size
         return io_error(err, errno, "stat", path);
     if (S_ISDIR(st.st_mode))
         return cocoimg__error_set(err, COCOIMG_EIO, EISDIR, "read '%s': is a directory", path);
+    return cocoimg__read_fd(out, len, fd, &st, path, max, err);
+}
 
+int
+cocoimg__read_fd(uint8_t **out, size_t *len, int fd, const struct stat *st_in, const char *path,
+                 size_t max, cocoimg_error **err)
+{
+    if (max > SIZE_MAX - 2)
+        max = SIZE_MAX - 2;
+    struct stat st;
+    if (st_in)
+        st = *st_in;
+    else if (fstat(fd, &st) < 0)
+        return io_error(err, errno, "stat", path);
     /* Size the buffer from st_size when it is plausible; pipes grow in chunks. */
     size_t cap = 64 * 1024;
     if (S_ISREG(st.st_mode) && st.st_size >= 0 && (uint64_t)st.st_size <= max)

@@ -49,6 +49,13 @@ int cocoimg__write_all(int fd, const void *buf, size_t len, cocoimg_error **err)
  */
 int cocoimg__read_file(uint8_t **out, size_t *len, int dirfd, const char *path, size_t max,
                        cocoimg_error **err);
+/*
+ * The same from an open @p fd (its fstat in @p st, or NULL to take it), read
+ * to the end; @p path names it in messages.
+ */
+struct stat;
+int cocoimg__read_fd(uint8_t **out, size_t *len, int fd, const struct stat *st, const char *path,
+                     size_t max, cocoimg_error **err);
 /* Atomically write a whole file (tmpfile + rename). */
 int cocoimg__write_file_atomic(int dirfd, const char *path, const void *buf, size_t len,
                                cocoimg_error **err);

@@ -88,3 +88,18 @@ cocoimg__free_wipe_str(char *s)
     OPENSSL_cleanse(s, strlen(s));
     free(s);
 }
+
+int
+cocoimg__secret_take(uint8_t **out, size_t *len, cocoimg__secret *s, cocoimg_error **err)
+{
+    uint8_t *copy = malloc(s->len ? s->len : 1);
+    if (!copy) {
+        cocoimg__secret_free(s);
+        return cocoimg__error_oom(err);
+    }
+    memcpy(copy, s->ptr, s->len);
+    *out = copy;
+    *len = s->len;
+    cocoimg__secret_free(s);
+    return 0;
+}

@@ -25,6 +25,12 @@ int cocoimg__secret_new(cocoimg__secret **out, size_t len, cocoimg_error **err);
 /* New secret holding a copy of @p len bytes at @p data. */
 int cocoimg__secret_dup(cocoimg__secret **out, const void *data, size_t len, cocoimg_error **err);
 void cocoimg__secret_free(cocoimg__secret *s);
+/*
+ * Hand a secret's bytes to a caller that frees with free(): a malloc'd copy
+ * in *out (the caller wipes it before free), and @p s freed (its mapping
+ * wiped).  @p s is freed on failure too.
+ */
+int cocoimg__secret_take(uint8_t **out, size_t *len, cocoimg__secret *s, cocoimg_error **err);
 /* Wipe @p len bytes at @p p (not optimised away). */
 void cocoimg__wipe(void *p, size_t len);
 /* Wipe a NUL-terminated string and free it. */
