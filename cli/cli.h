@@ -59,12 +59,14 @@ enum {
     CLI_OPT_DEST_AUTHFILE,
     CLI_OPT_DEST_CERT_DIR,
     CLI_OPT_DEST_TLS_VERIFY,
+    CLI_OPT_REGISTRIES_CONF,
 };
 
 #define CLI_REGISTRY_LONGOPTS                                                                      \
     {"creds", required_argument, NULL, CLI_OPT_CREDS},                                             \
         {"authfile", required_argument, NULL, CLI_OPT_AUTHFILE},                                   \
         {"cert-dir", required_argument, NULL, CLI_OPT_CERT_DIR},                                   \
+        {"registries-conf", required_argument, NULL, CLI_OPT_REGISTRIES_CONF},                     \
     {                                                                                              \
         "tls-verify", optional_argument, NULL, CLI_OPT_TLS_VERIFY                                  \
     }
@@ -86,7 +88,8 @@ struct cli_registry {
     const char *creds[3];
     const char *authfile[3];
     const char *cert_dir[3];
-    int tls_verify[3]; /* -1: not given */
+    int tls_verify[3];           /* -1: not given */
+    const char *registries_conf; /* --registries-conf, else $CONTAINERS_REGISTRIES_CONF */
 };
 
 #define CLI_REGISTRY_INIT                                                                          \
@@ -102,7 +105,9 @@ int cli_registry_parse(struct cli_registry *r, const char *cmd, int c, const cha
 /*
  * Set the registry settings of @p ctx from @p r.  A --creds USER without a
  * password takes it from $COCOIMG_REGISTRY_PASSWORD (never from the
- * terminal).  Returns CLI_EXIT_OK or an exit code (message printed).
+ * terminal).  registries.conf: --registries-conf FILE, else
+ * $CONTAINERS_REGISTRIES_CONF, else the containers defaults.  Returns CLI_EXIT_OK or an exit code
+ * (message printed).
  */
 int cli_registry_apply(const struct cli_registry *r, const char *cmd, cocoimg_context *ctx);
 /* Help lines for the flags; @p src_dest adds the --src-/--dest- forms. */

@@ -46,6 +46,12 @@ int
 cli_registry_parse(struct cli_registry *r, const char *cmd, int c, const char *arg)
 {
     static const char *const prefix[3] = {"", "src-", "dest-"};
+    if (c == CLI_OPT_REGISTRIES_CONF) {
+        if (!*arg)
+            return cli_usage_error(cmd, "--registries-conf: empty value");
+        r->registries_conf = arg;
+        return 1;
+    }
     if (c < CLI_OPT_CREDS || c > CLI_OPT_DEST_TLS_VERIFY)
         return 0;
     int side = (c - CLI_OPT_CREDS) / 4;
@@ -133,7 +139,18 @@ cli_registry_apply(const struct cli_registry *r, const char *cmd, cocoimg_contex
     int rc = apply_side(r, cmd, ctx, 1);
     if (rc == CLI_EXIT_OK)
         rc = apply_side(r, cmd, ctx, 2);
-    return rc;
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    const char *conf = r->registries_conf;
+    if (!conf) {
+        conf = getenv("CONTAINERS_REGISTRIES_CONF");
+        if (conf && !*conf)
+            conf = NULL;
+    }
+    cocoimg_error *err = NULL;
+    if (cocoimg_context_set_registries_conf(ctx, conf, 0, &err) < 0)
+        return cli_error(err);
+    return CLI_EXIT_OK;
 }
 
 void
@@ -150,7 +167,13 @@ cli_registry_usage(FILE *out, bool src_dest)
             "                            (*.cert + *.key) (default: the certs.d directories\n"
             "                            /etc/containers/certs.d/HOST[:PORT] ...)\n"
             "      --tls-verify=BOOL     false: no TLS verification, plain HTTP allowed\n"
-            "                            (default true)\n");
+            "                            (default true)\n"
+            "      --registries-conf FILE  containers-registries.conf(5): mirrors, prefix\n"
+            "                            rewrites, blocked and insecure registries, short-name\n"
+            "                            aliases (default: $CONTAINERS_REGISTRIES_CONF, else\n"
+            "                            ~/.config/containers/registries.conf or\n"
+            "                            /etc/containers/registries.conf, plus the\n"
+            "                            registries.conf.d drop-ins)\n");
     if (src_dest)
         fprintf(out,
                 "      --src-creds, --src-authfile, --src-cert-dir, --src-tls-verify=BOOL\n"

@@ -5,6 +5,7 @@
 
 #include <cocoimg/reference.h>
 
+#include "registry/regconf.h"
 #include "copy.h"
 #include "resolve.h"
 #include "signatures/check.h"
@@ -314,9 +315,9 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
 
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *dref = NULL;
-    if ((r = cocoimg_reference_parse(&sref, src, err)) < 0)
+    if ((r = cocoimg__reference_parse_ctx(&sref, ctx, src, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: source");
-    if ((r = cocoimg_reference_parse(&dref, dst, err)) < 0)
+    if ((r = cocoimg__reference_parse_ctx(&dref, ctx, dst, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
 
     _cleanup_(cocoimg__copy_signer_freep) cocoimg__copy_signer *signer = NULL;

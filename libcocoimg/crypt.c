@@ -10,6 +10,7 @@
 #include <cocoimg/image.h>
 #include <cocoimg/reference.h>
 
+#include "registry/regconf.h"
 #include "copy.h"
 #include "crypt/config.h"
 #include "crypt/layer.h"
@@ -370,7 +371,7 @@ cocoimg_layer_list_load(cocoimg_layer_list **out, cocoimg_context *ctx, const ch
                                            err)) < 0)
         return cocoimg__error_wrap(err, r, "layerinfo");
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
-    if ((r = cocoimg_reference_parse(&ref, src, err)) < 0)
+    if ((r = cocoimg__reference_parse_ctx(&ref, ctx, src, err)) < 0)
         return cocoimg__error_wrap(err, r, "layerinfo");
     _cleanup_source_ cocoimg__source *s = NULL;
     if ((r = cocoimg__source_open(&s, ctx, ref, err)) < 0)

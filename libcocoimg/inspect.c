@@ -5,6 +5,7 @@
 #include <cocoimg/image.h>
 #include <cocoimg/reference.h>
 
+#include "registry/regconf.h"
 #include "oci/model.h"
 #include "resolve.h"
 #include "transport/transport.h"
@@ -199,7 +200,7 @@ cocoimg_inspect(char **out, size_t *len_out, cocoimg_context *ctx, const char *r
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "inspect: unsupported options version %u",
                                   opts->version);
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = NULL;
-    int rc = cocoimg_reference_parse(&r, ref, err);
+    int rc = cocoimg__reference_parse_ctx(&r, ctx, ref, err);
     if (rc < 0)
         return cocoimg__error_wrap(err, rc, "inspect");
     _cleanup_source_ cocoimg__source *s = NULL;

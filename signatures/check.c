@@ -14,6 +14,7 @@
 
 #include <cocoimg/policy.h>
 
+#include "registry/regconf.h"
 #include "signatures/check.h"
 #include "signatures/cosign.h"
 #include "signatures/lookaside.h"
@@ -282,7 +283,7 @@ cocoimg_verify(cocoimg_context *ctx, const char *ref, const char *platform, coco
     if (!cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_POLICY))
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "verify: the context has no policy");
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *r = NULL;
-    int rc = cocoimg_reference_parse(&r, ref, err);
+    int rc = cocoimg__reference_parse_ctx(&r, ctx, ref, err);
     if (rc < 0)
         return cocoimg__error_wrap(err, rc, "verify");
     cocoimg__resolve_options ro;

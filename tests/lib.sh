@@ -24,6 +24,12 @@ if [ -z "${COCOIMG_POLICY:-}" ]; then
     echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$T_TMP/policy-accept.json"
     export COCOIMG_POLICY=$T_TMP/policy-accept.json
 fi
+# Likewise registries.conf: an empty one unless a test brings its own, never
+# the machine's /etc/containers files (skopeo takes --registries-conf).
+if [ -z "${CONTAINERS_REGISTRIES_CONF:-}" ]; then
+    : >"$T_TMP/registries-empty.conf"
+    export CONTAINERS_REGISTRIES_CONF=$T_TMP/registries-empty.conf
+fi
 
 # plan N
 plan() { echo "1..$1"; }

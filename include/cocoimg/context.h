@@ -153,6 +153,32 @@ COCOIMG_EXTERN(int)
 cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
                              const cocoimg_registry_options *opts, cocoimg_error **err);
 
+/** cocoimg_context_set_registries_conf() flag: use no registries.conf at all. */
+#define COCOIMG_REGISTRIES_CONF_NONE 0x1u
+
+/**
+ * Read containers-registries.conf(5) (version 2) for every later operation
+ * of @p ctx: [[registry]] prefixes with their location rewrite, insecure,
+ * blocked and mirrors ([[registry.mirror]], pull-from-mirror,
+ * mirror-by-digest-only: tried in order, then the registry), short names
+ * ([aliases], unqualified-search-registries, short-name-mode).  @p path:
+ * that file alone (it must exist; kbs:// URIs are read through the
+ * context's KBS); NULL: the containers defaults,
+ * ~/.config/containers/registries.conf if it exists else
+ * /etc/containers/registries.conf (either may be missing), then the
+ * drop-ins of /etc/containers/registries.conf.d and
+ * ~/.config/containers/registries.conf.d (*.conf, in lexical order; a later
+ * file redefines a prefix and replaces the settings it sets).  Without a
+ * call, no registries.conf is used.  The signature policy always sees the
+ * reference the user wrote (a short name: the name it resolved to), never
+ * the mirror that served it.
+ * @return 0, COCOIMG_EFORMAT (invalid file, with file, line and field),
+ *         COCOIMG_ENOTSUP (version 1 format), COCOIMG_ENOTFOUND, COCOIMG_EIO.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_context_set_registries_conf(cocoimg_context *ctx, const char *path, unsigned int flags,
+                                    cocoimg_error **err);
+
 COCOIMG_END_DECL
 
 #endif

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <cocoimg/reference.h>
+
 #include "oci/compression.h"
 #include "oci/digest.h"
 #include "util/error.h"
@@ -190,5 +192,12 @@ void cocoimg__platform_format(const cocoimg__platform *p, char *buf, size_t len)
  */
 int cocoimg__index_select(size_t *out, const cocoimg__index *ix, const cocoimg__platform *want,
                           cocoimg_error **err);
+
+/*
+ * The name of a docker reference as written, without tag or digest, when
+ * it had no registry (a short name such as "alpine" or "ns/app"); NULL for
+ * a fully qualified name and for other transports.
+ */
+const char *cocoimg__reference_short_name(const cocoimg_reference *ref);
 
 #endif

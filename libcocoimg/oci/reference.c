@@ -12,6 +12,7 @@
 #include <cocoimg/reference.h>
 
 #include "oci/digest.h"
+#include "oci/model.h"
 #include "util/error.h"
 
 /* Longest reference we look at (paths included). */
@@ -31,6 +32,7 @@ struct cocoimg_reference {
     char *tag;        /* docker; NULL if digest only */
     char *digest;     /* docker; NULL if none */
     char *string;     /* canonical form */
+    char *short_name; /* docker: the name as written when it had no registry, else NULL */
 };
 
 COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
@@ -287,6 +289,8 @@ parse_docker(cocoimg_reference *ref, const char *rest, const char *input, cocoim
             *first = '/';
         }
     }
+    if (!explicit_registry && !(ref->short_name = strdup(name)))
+        return cocoimg__error_oom(err);
     if (strcmp(registry, "index.docker.io") == 0)
         registry = DOCKER_HUB;
     if (explicit_registry && !valid_registry(registry))
@@ -382,6 +386,7 @@ cocoimg_reference_free(cocoimg_reference *ref)
     free(ref->tag);
     free(ref->digest);
     free(ref->string);
+    free(ref->short_name);
     free(ref);
 }
 
@@ -431,4 +436,10 @@ const char *
 cocoimg_reference_string(const cocoimg_reference *ref)
 {
     return ref->string;
+}
+
+const char *
+cocoimg__reference_short_name(const cocoimg_reference *ref)
+{
+    return ref->short_name;
 }

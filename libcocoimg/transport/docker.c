@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "oci/model.h"
+#include "registry/regconf.h"
 #include "registry/registry.h"
 #include "registry/settings.h"
 #include "transport/transport.h"
@@ -28,69 +29,155 @@
  * When the source is another repository of the same registry, a missing
  * blob is mounted from it by has_blob(), so it is never downloaded.
  *
- * Each source and destination owns one registry client for its host, set
+ * Each source and destination owns a registry client per endpoint, set
  * up from the context's settings of its side (cocoimg_context_set_registry).
+ * registries.conf (registry/regconf.c) decides the endpoints: a source
+ * tries the mirrors that apply to its reference, then the registry, for the
+ * top-level document, and stays with the first that serves it for every
+ * manifest and blob after that; a destination pushes to the registry's
+ * location.  The name handed to the policy is always the reference's own.
  */
 
 struct docker_source {
     cocoimg__source base;
-    cocoimg__registry *reg;
-    char *host;
-    char *repo;
+    cocoimg__regconf_endpoints eps;
+    cocoimg__registry **clients; /* one per endpoint */
+    size_t pinned;               /* the endpoint in use, eps.n while none */
+    cocoimg__registry *reg;      /* clients[pinned] */
+    const char *host;            /* of eps.v[pinned], or of the registry before */
+    const char *repo;
     char *tag;    /* NULL when the reference has only a digest */
     char *digest; /* NULL when none */
-    char *name;   /* HOST/REPO, as skopeo inspect prints it */
+    char *name;   /* HOST/REPO as written, as skopeo inspect prints it */
 };
 
 struct docker_dest {
     cocoimg__dest base;
+    cocoimg__regconf_endpoint ep;
     cocoimg__registry *reg;
-    char *host;
-    char *repo;
+    const char *host; /* ep's */
+    const char *repo;
     char *tag;
     char *digest;
     char *mount_from; /* repository of a source on the same registry, else NULL */
 };
 
 static int
-new_client(cocoimg__registry **out, const cocoimg_context *ctx, const char *host, cocoimg_side side,
-           cocoimg_error **err)
+new_client(cocoimg__registry **out, const cocoimg_context *ctx, const cocoimg__regconf_endpoint *ep,
+           cocoimg_side side, cocoimg_error **err)
 {
     const struct cocoimg__registry_settings *rs = cocoimg__registry_settings_get(ctx, side);
+    bool insecure = rs->insecure || ep->insecure;
     struct cocoimg__registry_options o = {
         .username = rs->username,
         .password = rs->password,
         .authfile = rs->authfile,
         .cert_dir = rs->cert_dir,
-        .insecure = rs->insecure,
+        .insecure = insecure,
         .stall_timeout_s = rs->stall_timeout,
     };
-    int r = cocoimg__registry_new(out, ctx, host, &o, err);
+    int r = cocoimg__registry_new(out, ctx, ep->host, &o, err);
     if (r < 0)
         return r;
-    cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "docker: %s registry '%s'%s",
-                 side == COCOIMG_SIDE_SRC ? "source" : "destination", host,
-                 rs->insecure ? " (TLS verification off, plain HTTP allowed)" : "");
+    cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "docker: %s %s '%s'%s%s",
+                 side == COCOIMG_SIDE_SRC ? "source" : "destination",
+                 ep->mirror ? "mirror" : "registry", ep->host,
+                 insecure ? " (TLS verification off, plain HTTP allowed)" : "",
+                 ep->insecure ? " (insecure in registries.conf)" : "");
     return 0;
 }
 
-/* Copy the docker parts of @p ref. */
+/* Check and copy the tag and digest of @p ref. */
 static int
-ref_parts(const cocoimg_reference *ref, char **host, char **repo, char **tag, char **digest,
-          cocoimg_error **err)
+ref_parts(const cocoimg_reference *ref, char **tag, char **digest, cocoimg_error **err)
 {
     const char *h = cocoimg_reference_registry(ref), *rp = cocoimg_reference_repository(ref);
     const char *t = cocoimg_reference_tag(ref), *d = cocoimg_reference_digest(ref);
     if (!h || !rp)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': not a registry reference",
                                   cocoimg_reference_string(ref));
-    *host = strdup(h);
-    *repo = strdup(rp);
+    if (!t && !d)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': no tag or digest",
+                                  cocoimg_reference_string(ref));
     *tag = t ? strdup(t) : NULL;
     *digest = d ? strdup(d) : NULL;
-    if (!*host || !*repo || (t && !*tag) || (d && !*digest))
+    if ((t && !*tag) || (d && !*digest))
         return cocoimg__error_oom(err);
     return 0;
+}
+
+/* Use endpoint @p i of @p ds from now on (making its client). */
+static int
+source_pin(struct docker_source *ds, size_t i, cocoimg_error **err)
+{
+    if (!ds->clients[i]) {
+        int r = new_client(&ds->clients[i], ds->base.ctx, &ds->eps.v[i], COCOIMG_SIDE_SRC, err);
+        if (r < 0)
+            return r;
+    }
+    ds->pinned = i;
+    ds->reg = ds->clients[i];
+    ds->host = ds->eps.v[i].host;
+    ds->repo = ds->eps.v[i].repo;
+    return 0;
+}
+
+/* Before the first document: the registry itself (the last endpoint). */
+static int
+source_default(struct docker_source *ds, cocoimg_error **err)
+{
+    return ds->pinned < ds->eps.n ? 0 : source_pin(ds, ds->eps.n - 1, err);
+}
+
+static int get_manifest_at(struct docker_source *ds, const cocoimg__digest *digest, int64_t size,
+                           uint8_t **buf_out, size_t *len_out, char **media_type_out,
+                           cocoimg_error **err);
+
+/*
+ * The first document: from each endpoint in turn (mirrors, then the
+ * registry) until one serves it, which then serves everything else.  The
+ * error of the registry (the last) is returned, after the mirrors' ones.
+ */
+static int
+source_first(struct docker_source *ds, const cocoimg__digest *digest, int64_t size,
+             uint8_t **buf_out, size_t *len_out, char **media_type_out, cocoimg_error **err)
+{
+    _cleanup_free_ char *tried = NULL;
+    for (size_t i = 0; i < ds->eps.n; i++) {
+        cocoimg_error *e = NULL;
+        int r = source_pin(ds, i, &e);
+        if (r == 0)
+            r = get_manifest_at(ds, digest, size, buf_out, len_out, media_type_out, &e);
+        if (r == 0) {
+            if (ds->eps.v[i].mirror)
+                cocoimg__log(ds->base.ctx, COCOIMG_LOG_INFO, "docker: %s pulled from mirror %s/%s",
+                             ds->name, ds->eps.v[i].host, ds->eps.v[i].repo);
+            return 0;
+        }
+        ds->pinned = ds->eps.n;
+        ds->reg = NULL;
+        if (i + 1 == ds->eps.n) {
+            if (tried) {
+                cocoimg__error_wrap(&e, r, "%s/%s (after mirrors: %s)", ds->eps.v[i].host,
+                                    ds->eps.v[i].repo, tried);
+            }
+            if (err)
+                *err = e;
+            else
+                cocoimg_error_free(e);
+            return r;
+        }
+        cocoimg__log(ds->base.ctx, COCOIMG_LOG_INFO, "docker: mirror %s/%s: %s, trying the next",
+                     ds->eps.v[i].host, ds->eps.v[i].repo, cocoimg_error_message(e));
+        char *t = NULL;
+        if (asprintf(&t, "%s%s%s/%s: %s", tried ? tried : "", tried ? "; " : "", ds->eps.v[i].host,
+                     ds->eps.v[i].repo, cocoimg_error_message(e)) < 0)
+            t = NULL;
+        cocoimg_error_free(e);
+        free(tried);
+        tried = t;
+    }
+    return cocoimg__error_set(err, COCOIMG_ERROR, 0, "docker: no endpoint");
 }
 
 /* Media types the copy engine understands; anything else (text/plain, ...) is dropped. */
@@ -111,6 +198,15 @@ docker_get_manifest(cocoimg__source *s, const cocoimg__digest *digest, int64_t s
                     uint8_t **buf_out, size_t *len_out, char **media_type_out, cocoimg_error **err)
 {
     struct docker_source *ds = (struct docker_source *)s;
+    if (ds->pinned >= ds->eps.n)
+        return source_first(ds, digest, size, buf_out, len_out, media_type_out, err);
+    return get_manifest_at(ds, digest, size, buf_out, len_out, media_type_out, err);
+}
+
+static int
+get_manifest_at(struct docker_source *ds, const cocoimg__digest *digest, int64_t size,
+                uint8_t **buf_out, size_t *len_out, char **media_type_out, cocoimg_error **err)
+{
     char dstr[COCOIMG_DIGEST_STRMAX];
     const char *ref;
     if (digest) {
@@ -148,6 +244,9 @@ docker_get_blob(cocoimg__source *s, const cocoimg__digest *digest, int64_t size,
                 cocoimg__reader **out, cocoimg_error **err)
 {
     struct docker_source *ds = (struct docker_source *)s;
+    int r = source_default(ds, err);
+    if (r < 0)
+        return r;
     return cocoimg__registry_get_blob(out, ds->reg, ds->repo, digest, size, err);
 }
 
@@ -155,7 +254,9 @@ static int
 docker_list_tags(cocoimg__source *s, const char **name_out, json_t **tags_out, cocoimg_error **err)
 {
     struct docker_source *ds = (struct docker_source *)s;
-    int r = tags_out ? cocoimg__registry_list_tags(tags_out, ds->reg, ds->repo, err) : 0;
+    int r = tags_out ? source_default(ds, err) : 0;
+    if (r == 0 && tags_out)
+        r = cocoimg__registry_list_tags(tags_out, ds->reg, ds->repo, err);
     if (r < 0)
         return r;
     *name_out = ds->name;
@@ -166,9 +267,10 @@ static void
 docker_source_free(cocoimg__source *s)
 {
     struct docker_source *ds = (struct docker_source *)s;
-    cocoimg__registry_free(ds->reg);
-    free(ds->host);
-    free(ds->repo);
+    for (size_t i = 0; ds->clients && i < ds->eps.n; i++)
+        cocoimg__registry_free(ds->clients[i]);
+    free(ds->clients);
+    cocoimg__regconf_endpoints_clear(&ds->eps);
     free(ds->tag);
     free(ds->digest);
     free(ds->name);
@@ -193,14 +295,21 @@ cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
     ds->base.ops = &docker_source_ops;
     ds->base.ctx = ctx;
     _cleanup_source_ cocoimg__source *s = &ds->base;
-    int r = ref_parts(ref, &ds->host, &ds->repo, &ds->tag, &ds->digest, err);
+    int r = ref_parts(ref, &ds->tag, &ds->digest, err);
     if (r < 0)
         return r;
-    if (!ds->tag && !ds->digest)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': no tag or digest",
-                                  cocoimg_reference_string(ref));
-    if ((r = new_client(&ds->reg, ctx, ds->host, COCOIMG_SIDE_SRC, err)) < 0)
+    if ((r = cocoimg__regconf_pull_sources(&ds->eps, ctx, ref, err)) < 0)
         return r;
+    ds->pinned = ds->eps.n;
+    if (!(ds->clients = calloc(ds->eps.n, sizeof(*ds->clients))))
+        return cocoimg__error_oom(err);
+    /* clients are local set-up (credentials, certificates): their errors come now */
+    for (size_t i = 0; i < ds->eps.n; i++)
+        if ((r = new_client(&ds->clients[i], ctx, &ds->eps.v[i], COCOIMG_SIDE_SRC, err)) < 0)
+            return r;
+    /* names in messages before the first document: the registry's */
+    ds->host = ds->eps.v[ds->eps.n - 1].host;
+    ds->repo = ds->eps.v[ds->eps.n - 1].repo;
     if (asprintf(&ds->name, "%s/%s", cocoimg_reference_registry(ref),
                  cocoimg_reference_repository(ref)) < 0) {
         ds->name = NULL;
@@ -360,8 +469,7 @@ docker_dest_free(cocoimg__dest *d)
 {
     struct docker_dest *dd = (struct docker_dest *)d;
     cocoimg__registry_free(dd->reg);
-    free(dd->host);
-    free(dd->repo);
+    cocoimg__regconf_endpoint_clear(&dd->ep);
     free(dd->tag);
     free(dd->digest);
     free(dd->mount_from);
@@ -407,13 +515,14 @@ cocoimg__docker_dest_open(cocoimg__dest **out, const cocoimg_context *ctx,
     dd->base.ctx = ctx;
     /* nothing to undo before the first push */
     _cleanup_dest_ cocoimg__dest *d = &dd->base;
-    int r = ref_parts(ref, &dd->host, &dd->repo, &dd->tag, &dd->digest, err);
+    int r = ref_parts(ref, &dd->tag, &dd->digest, err);
     if (r < 0)
         return r;
-    if (!dd->tag && !dd->digest)
-        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "'%s': no tag or digest",
-                                  cocoimg_reference_string(ref));
-    if ((r = new_client(&dd->reg, ctx, dd->host, COCOIMG_SIDE_DST, err)) < 0)
+    if ((r = cocoimg__regconf_push_target(&dd->ep, ctx, ref, err)) < 0)
+        return r;
+    dd->host = dd->ep.host;
+    dd->repo = dd->ep.repo;
+    if ((r = new_client(&dd->reg, ctx, &dd->ep, COCOIMG_SIDE_DST, err)) < 0)
         return r;
     *out = TAKE_PTR(d);
     return 0;

@@ -19,6 +19,7 @@
 #include <cocoimg/reference.h>
 #include <cocoimg/unpack.h>
 
+#include "registry/regconf.h"
 #include "crypt/config.h"
 #include "crypt/layer.h"
 #include "oci/model.h"
@@ -691,7 +692,7 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
         return cocoimg__error_wrap(err, r, "unpack");
     cocoimg__policy_install(&ro, ctx);
     _cleanup_(cocoimg_reference_freep) cocoimg_reference *ref = NULL;
-    if ((r = cocoimg_reference_parse(&ref, src, err)) < 0)
+    if ((r = cocoimg__reference_parse_ctx(&ref, ctx, src, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack: source");
     if ((r = check_bundle(bundle, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack");

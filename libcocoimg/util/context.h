@@ -21,6 +21,7 @@ typedef enum {
     COCOIMG__CONTEXT_SLOT_REGISTRY = 0, /* struct cocoimg__registry_settings[2] */
     COCOIMG__CONTEXT_SLOT_POLICY,       /* struct cocoimg__sigcheck (signatures/check.c) */
     COCOIMG__CONTEXT_SLOT_FETCH,        /* struct cocoimg__fetcher (keyprovider/kbs.c) */
+    COCOIMG__CONTEXT_SLOT_REGCONF,      /* struct cocoimg__regconf (registry/regconf.c) */
     COCOIMG__CONTEXT_N_SLOTS,
 } cocoimg__context_slot_id;
 
