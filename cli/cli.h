@@ -114,6 +114,56 @@ int cli_registry_apply(const struct cli_registry *r, const char *cmd, cocoimg_co
 void cli_registry_usage(FILE *out, bool src_dest);
 
 /*
+ * Progress and --json (progress.c), for the commands that move images
+ * (copy, encrypt, decrypt, pull, unpack).  A command adds
+ * CLI_PROGRESS_LONGOPTS (and sets json_ok to take --json), hands options to
+ * cli_progress_parse(), calls cli_progress_start() before the operation and
+ * cli_progress_end() after it, and cli_progress_clear() at the end.
+ */
+enum {
+    CLI_OPT_QUIET = 0x2600,
+    CLI_OPT_PROGRESS,
+    CLI_OPT_JSON,
+};
+enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_NONE, CLI_PROGRESS_PLAIN, CLI_PROGRESS_TTY };
+
+#define CLI_PROGRESS_LONGOPTS                                                                      \
+    {"quiet", no_argument, NULL, CLI_OPT_QUIET},                                                   \
+        {"progress", required_argument, NULL, CLI_OPT_PROGRESS},                                   \
+    {                                                                                              \
+        "json", no_argument, NULL, CLI_OPT_JSON                                                    \
+    }
+
+struct layer;
+struct cli_progress {
+    int mode;
+    bool json_ok, json;
+    const char *cmd;
+    /* drawing */
+    char op[16];
+    struct layer *layers;
+    size_t n_layers, count;
+    unsigned int lines;
+    double start, last_draw;
+    /* the summary */
+    char *manifest, *platform, *policy;
+    size_t images, layers_done;
+    uint64_t bytes;
+    double seconds;
+};
+
+/* Errors go out as {"error":{"code","message"}} (set by --json). */
+extern bool cli_json_errors;
+
+int cli_progress_parse(struct cli_progress *p, const char *cmd, int c, const char *arg);
+void cli_progress_start(struct cli_progress *p, cocoimg_context *ctx);
+void cli_progress_end(struct cli_progress *p);
+/* The --json summary on stdout. */
+int cli_progress_summary(const struct cli_progress *p, const char *bundle);
+void cli_progress_clear(struct cli_progress *p);
+void cli_progress_usage(FILE *out, bool json);
+
+/*
  * Key flags (key_opts.c), shared by every command that takes keys
  * (decrypt, encrypt, pull, unpack).  A command adds CLI_KEY_LONGOPTS to its
  * getopt table and CLI_KEY_SHORTOPTS to its short options, hands every

@@ -26,6 +26,7 @@ usage_copy(FILE *out)
                  "  -h, --help            show this help\n");
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
+    cli_progress_usage(out, false);
 }
 
 enum { OPT_SIGN_BY = 0x2400, OPT_SIGN_PASSFILE };
@@ -42,7 +43,9 @@ cmd_copy(int argc, char **argv)
         CLI_REGISTRY_LONGOPTS,
         CLI_REGISTRY_SD_LONGOPTS,
         CLI_POLICY_LONGOPTS,
+        CLI_PROGRESS_LONGOPTS,
         {NULL, 0, NULL, 0}};
+    struct cli_progress prog = {.cmd = "copy"};
     struct cli_registry reg = CLI_REGISTRY_INIT;
     struct cli_policy pol = CLI_POLICY_INIT;
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
@@ -69,6 +72,8 @@ cmd_copy(int argc, char **argv)
             int rr = cli_policy_parse(&pol, "copy", c, optarg);
             if (rr == 0)
                 rr = cli_registry_parse(&reg, "copy", c, optarg);
+            if (rr == 0)
+                rr = cli_progress_parse(&prog, "copy", c, optarg);
             if (rr == 1)
                 break;
             return rr ? rr : cli_usage_error("copy", "invalid option");
@@ -99,7 +104,10 @@ cmd_copy(int argc, char **argv)
     co.sign_passphrase = pass;
     co.registries_d = cli_policy_registries_d(&pol);
     cocoimg_error *err = NULL;
+    cli_progress_start(&prog, ctx);
     int r = cocoimg_copy(ctx, argv[optind], argv[optind + 1], &co, &err);
+    cli_progress_end(&prog);
+    cli_progress_clear(&prog);
     cli_secret_free(pass);
     cocoimg_context_free(ctx);
     if (r < 0)

@@ -22,6 +22,7 @@ struct crypt_args {
     struct cli_registry reg;
     struct cli_policy pol;
     struct cli_kbs kbs;
+    struct cli_progress prog;
 };
 
 static void
@@ -51,6 +52,7 @@ usage_encrypt(FILE *out)
                         "the keyring of pgp: recipients");
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
+    cli_progress_usage(out, false);
 }
 
 static void
@@ -74,6 +76,7 @@ usage_decrypt(FILE *out)
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
     cli_kbs_usage(out);
+    cli_progress_usage(out, false);
 }
 
 static void
@@ -151,6 +154,8 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
                                          CLI_REGISTRY_SD_LONGOPTS,
                                          CLI_POLICY_LONGOPTS,
                                          CLI_KBS_LONGOPTS,
+                                         {"quiet", no_argument, NULL, CLI_OPT_QUIET},
+                                         {"progress", required_argument, NULL, CLI_OPT_PROGRESS},
                                          {NULL, 0, NULL, 0}};
     bool enc = strcmp(cmd, "encrypt") == 0, info = strcmp(cmd, "layerinfo") == 0;
     int c, li = -1;
@@ -202,6 +207,8 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
                 rr = cli_kbs_parse(&a->kbs, cmd, c, optarg);
             if (rr == 0)
                 rr = cli_registry_parse(&a->reg, cmd, c, optarg);
+            if (rr == 0 && !info)
+                rr = cli_progress_parse(&a->prog, cmd, c, optarg);
             if (rr == 1)
                 break;
             return rr ? rr : cli_usage_error(cmd, "invalid option");
@@ -257,7 +264,11 @@ run_copy_like(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
         return r;
     }
     cocoimg_error *err = NULL;
+    a.prog.cmd = cmd;
+    cli_progress_start(&a.prog, ctx);
     r = fn(ctx, argv[optind], argv[optind + 1], &o, &err);
+    cli_progress_end(&a.prog);
+    cli_progress_clear(&a.prog);
     free_args(&a);
     cocoimg_context_free(ctx);
     return r < 0 ? cli_error(err) : CLI_EXIT_OK;

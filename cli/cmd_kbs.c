@@ -70,7 +70,10 @@ usage_get_resource(FILE *out)
             "written and the exit status is non-zero.\n\n"
             "Options:\n"
             "  -o, --output FILE       write the resource to FILE (created with mode 0600,\n"
-            "                          replaced only once the resource is complete)\n");
+            "                          replaced only once the resource is complete)\n"
+            "      --json              with --output: print {\"resource\", \"output\", \"bytes\"}\n"
+            "                          on stdout (never the resource itself); errors as\n"
+            "                          {\"error\":{\"code\",\"message\"}} on stderr\n");
     usage_kbs_options(out);
 }
 
@@ -86,6 +89,7 @@ usage_attest(FILE *out)
 struct kbs_args {
     cocoimg_kbs_options o;
     const char *output;
+    bool json;
 };
 
 /* Parse the options of @p cmd; returns -1 to go on, else an exit code. */
@@ -93,8 +97,10 @@ static int
 parse(struct kbs_args *a, const char *cmd, int argc, char **argv, bool with_output,
       void (*usage)(FILE *))
 {
-    static const struct option opts_out[] = {
-        KBS_LONGOPTS, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    static const struct option opts_out[] = {KBS_LONGOPTS,
+                                             {"output", required_argument, NULL, 'o'},
+                                             {"json", no_argument, NULL, CLI_OPT_JSON},
+                                             {NULL, 0, NULL, 0}};
     static const struct option opts_plain[] = {KBS_LONGOPTS, {NULL, 0, NULL, 0}};
     cocoimg_kbs_options_init(&a->o, COCOIMG_KBS_OPTIONS_VERSION);
     int c;
@@ -121,6 +127,10 @@ parse(struct kbs_args *a, const char *cmd, int argc, char **argv, bool with_outp
             break;
         case 'o':
             a->output = optarg;
+            break;
+        case CLI_OPT_JSON:
+            a->json = true;
+            cli_json_errors = true;
             break;
         case 'h':
             usage(stdout);
@@ -205,6 +215,8 @@ cmd_get_resource(int argc, char **argv)
         return rc;
     if (argc - optind != 1)
         return cli_usage_error("get-resource", "expected one kbs:///REPO/TYPE/TAG");
+    if (a.json && !a.output)
+        return cli_usage_error("get-resource", "--json needs --output (stdout carries the JSON)");
     cocoimg_context *ctx = cli_context();
     cocoimg_error *err = NULL;
     cocoimg_kbs *kbs = NULL;
@@ -221,6 +233,16 @@ cmd_get_resource(int argc, char **argv)
     cocoimg_context_free(ctx);
     rc = a.output ? write_output(a.output, buf, len) : write_stdout(buf, len);
     cocoimg_kbs_resource_free(buf, len);
+    if (rc == CLI_EXIT_OK && a.json) {
+        json_t *j = json_pack("{s:s, s:s, s:I}", "resource", argv[optind], "output", a.output,
+                              "bytes", (json_int_t)len);
+        char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(j);
+        if (s)
+            printf("%s\n", s);
+        rc = s ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        free(s);
+    }
     return rc;
 }
 

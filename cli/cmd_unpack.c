@@ -38,6 +38,7 @@ usage_unpack(FILE *out)
     cli_registry_usage(out, false);
     cli_policy_usage(out, true);
     cli_kbs_usage(out);
+    cli_progress_usage(out, true);
 }
 
 /*
@@ -123,7 +124,9 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
         CLI_REGISTRY_LONGOPTS,
         CLI_POLICY_LONGOPTS,
         CLI_KBS_LONGOPTS,
+        CLI_PROGRESS_LONGOPTS,
         {NULL, 0, NULL, 0}};
+    struct cli_progress prog = {.cmd = "unpack", .json_ok = true};
     cocoimg_unpack_options uo = COCOIMG_UNPACK_OPTIONS_INIT;
     cocoimg_crypt_options co = COCOIMG_CRYPT_OPTIONS_INIT;
     struct cli_registry reg = CLI_REGISTRY_INIT;
@@ -173,6 +176,8 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
                 rr = cli_kbs_parse(&kbs, cmd, c, optarg);
             if (rr == 0)
                 rr = cli_registry_parse(&reg, cmd, c, optarg);
+            if (rr == 0)
+                rr = cli_progress_parse(&prog, cmd, c, optarg);
             if (rr == 1)
                 break;
             rc = rr ? rr : cli_usage_error(cmd, "invalid option");
@@ -204,10 +209,16 @@ cli_unpack_run(int argc, char **argv, const char *cmd, bool pull)
     cocoimg_error *err = NULL;
     uo.cancel = &unpack_signal;
     unpack_signals_catch(true);
-    if (cocoimg_unpack(ctx, src, bundle, &uo, &err) < 0)
+    cli_progress_start(&prog, ctx);
+    int ur = cocoimg_unpack(ctx, src, bundle, &uo, &err);
+    cli_progress_end(&prog);
+    if (ur < 0)
         rc = cli_error(err);
+    else if (prog.json)
+        rc = cli_progress_summary(&prog, bundle);
     unpack_signals_catch(false);
 out:
+    cli_progress_clear(&prog);
     cli_kbs_clear(&kbs);
     cocoimg_context_free(ctx);
     cli_keys_clear(&keys);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +23,8 @@ usage_verify(FILE *out)
                  "missing or invalid, or fetching failed; 4 REF does not exist.\n\n"
                  "Options:\n"
                  "  -p, --platform P      from an index, check the manifest for P (default: host)\n"
+                 "      --json            print {\"reference\", \"accepted\", \"manifest\",\n"
+                 "                        \"policy\"} on stdout; errors as {\"error\":{...}}\n"
                  "  -h, --help            show this help\n");
     cli_registry_usage(out, false);
     cli_policy_usage(out, false);
@@ -33,7 +37,9 @@ cmd_verify(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          CLI_REGISTRY_LONGOPTS,
                                          CLI_POLICY_LONGOPTS,
+                                         {"json", no_argument, NULL, CLI_OPT_JSON},
                                          {NULL, 0, NULL, 0}};
+    struct cli_progress prog = {.cmd = "verify", .json_ok = true, .mode = CLI_PROGRESS_NONE};
     struct cli_registry reg = CLI_REGISTRY_INIT;
     struct cli_policy pol = CLI_POLICY_INIT;
     pol.allow_insecure = false;
@@ -51,6 +57,8 @@ cmd_verify(int argc, char **argv)
             int rr = cli_policy_parse(&pol, "verify", c, optarg);
             if (rr == 0)
                 rr = cli_registry_parse(&reg, "verify", c, optarg);
+            if (rr == 0)
+                rr = cli_progress_parse(&prog, "verify", c, optarg);
             if (rr == 1)
                 break;
             return rr ? rr : cli_usage_error("verify", "invalid option");
@@ -68,10 +76,26 @@ cmd_verify(int argc, char **argv)
         return rc;
     }
     cocoimg_error *err = NULL;
+    cli_progress_start(&prog, ctx);
     int r = cocoimg_verify(ctx, argv[optind], platform, &err);
+    cli_progress_end(&prog);
     cocoimg_context_free(ctx);
-    if (r < 0)
+    if (r < 0) {
+        cli_progress_clear(&prog);
         return cli_error(err);
+    }
+    if (prog.json) {
+        json_t *j = json_pack("{s:s, s:b, s:s?, s:s?}", "reference", argv[optind], "accepted", 1,
+                              "manifest", prog.manifest, "policy", prog.policy);
+        char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(j);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        cli_progress_clear(&prog);
+        return s ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
+    cli_progress_clear(&prog);
     printf("%s: accepted by the policy\n", argv[optind]);
     return CLI_EXIT_OK;
 }

@@ -60,15 +60,39 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* The name of a COCOIMG_E* code, for --json errors. */
+static const char *
+cli_error_name(int code)
+{
+    static const char *const names[] = {"OK",        "ERROR",   "ENOMEM",  "EINVAL",  "EIO",
+                                        "ENOTFOUND", "ENOTSUP", "EFORMAT", "EDIGEST", "EAUTH",
+                                        "ENOKEY",    "EPOLICY", "ENET",    "EHTTP",   "ELIMIT",
+                                        "EUSER",     "EEXISTS"};
+    return code <= 0 && -code < (int)(sizeof(names) / sizeof(names[0])) ? names[-code] : "ERROR";
+}
+
 int
 cli_error(cocoimg_error *err)
 {
     int code = cocoimg_error_code(err);
     int en = cocoimg_error_errno(err);
-    if (en)
+    if (cli_json_errors) {
+        char *msg = NULL;
+        if (asprintf(&msg, "%s%s%s", cocoimg_error_message(err), en ? ": " : "",
+                     en ? strerror(en) : "") < 0)
+            msg = NULL;
+        json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", cli_error_name(code), "message",
+                              msg ? msg : cocoimg_error_message(err));
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s\n", s ? s : "{\"error\":{\"code\":\"ENOMEM\",\"message\":\"\"}}");
+        free(s);
+        json_decref(j);
+        free(msg);
+    } else if (en) {
         fprintf(stderr, "coco-img: %s: %s\n", cocoimg_error_message(err), strerror(en));
-    else
+    } else {
         fprintf(stderr, "coco-img: %s\n", cocoimg_error_message(err));
+    }
     cocoimg_error_free(err);
     switch (code) {
     case COCOIMG_EINVAL:

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cocoimg/reference.h>
 
@@ -43,6 +46,71 @@ cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
  */
 #define ASYNC_MIN_SIZE (4 * 1024 * 1024)
 
+/*
+ * Progress of one layer: the count stage adds what the source side read
+ * (maybe on another thread); the notify stage, read by the destination on
+ * the caller's thread, reports it at most every 100 ms and at the end.
+ */
+struct layer_progress {
+    struct copy_state *st;
+    size_t idx, count;
+    char digest[COCOIMG_DIGEST_STRMAX];
+    int64_t total;
+    atomic_uint_fast64_t done;
+    uint64_t reported;
+    struct timespec last;
+};
+
+static int
+progress_event(struct layer_progress *lp, cocoimg_progress_kind kind, cocoimg_error **err)
+{
+    cocoimg_progress_event ev = {
+        .kind = kind,
+        .operation = lp->st->hooks && lp->st->hooks->name ? lp->st->hooks->name : "copy",
+        .digest = lp->digest,
+        .index = lp->idx,
+        .count = lp->count,
+        .done = atomic_load(&lp->done),
+        .total = lp->total,
+    };
+    return cocoimg__progress(lp->st->ctx, &ev, err);
+}
+
+static int
+progress_notify(void *payload, bool eof, cocoimg_error **err)
+{
+    struct layer_progress *lp = payload;
+    uint64_t done = atomic_load(&lp->done);
+    if (eof || done == lp->reported)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (now.tv_sec - lp->last.tv_sec) * 1000 + (now.tv_nsec - lp->last.tv_nsec) / 1000000;
+    if (ms < 100 && (lp->total < 0 || done < (uint64_t)lp->total))
+        return 0;
+    lp->last = now;
+    lp->reported = done;
+    return progress_event(lp, COCOIMG_PROGRESS_LAYER_DATA, err);
+}
+
+/* The count stage on @p in (before the async hand-over), when progress is wanted. */
+static int
+progress_count(struct layer_progress *lp, cocoimg__reader **in, cocoimg_error **err)
+{
+    if (!lp || !cocoimg__progress_wanted(lp->st->ctx))
+        return 0;
+    return cocoimg__reader_count(in, TAKE_PTR(*in), &lp->done, err);
+}
+
+/* The notify stage on @p out (what the destination reads). */
+static int
+progress_attach(struct layer_progress *lp, cocoimg__reader **out, cocoimg_error **err)
+{
+    if (!lp || !cocoimg__progress_wanted(lp->st->ctx))
+        return 0;
+    return cocoimg__reader_notify(out, TAKE_PTR(*out), progress_notify, lp, err);
+}
+
 static int
 maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
 {
@@ -51,9 +119,10 @@ maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
     return cocoimg__reader_async(r, TAKE_PTR(*r), err);
 }
 
-/* Copy one blob unchanged unless the destination has it already. */
+/* Copy one blob unchanged unless the destination has it already; @p lp: a layer's progress. */
 static int
-copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
+copy_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_progress *lp,
+          cocoimg_error **err)
 {
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&d->digest, ds);
@@ -63,17 +132,23 @@ copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **e
         return r;
     if (have) {
         cocoimg__log(st->ctx, COCOIMG_LOG_DEBUG, "copy: blob %s already present", ds);
-        return 0;
+        return lp ? progress_event(lp, COCOIMG_PROGRESS_LAYER_SKIPPED, err) : 0;
     }
     cocoimg__log(st->ctx, COCOIMG_LOG_INFO, "copy: blob %s (%lld bytes)", ds, (long long)d->size);
     cocoimg__reader *in = NULL;
     r = cocoimg__source_get_blob(st->src, &d->digest, d->size, &in, err);
     if (r < 0)
         return r;
+    if ((r = progress_count(lp, &in, err)) < 0)
+        return r;
     /* source verification in one thread, destination hashing and writing in this one */
     if ((r = maybe_async(&in, d->size, err)) < 0)
         return r;
-    return cocoimg__dest_put_blob(st->dst, in, &d->digest, d->size, NULL, NULL, err);
+    if ((r = progress_attach(lp, &in, err)) < 0)
+        return r;
+    if ((r = cocoimg__dest_put_blob(st->dst, in, &d->digest, d->size, NULL, NULL, err)) < 0)
+        return r;
+    return lp ? progress_event(lp, COCOIMG_PROGRESS_LAYER_DONE, err) : 0;
 }
 
 static int
@@ -97,19 +172,25 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
 {
     const cocoimg__descriptor *ld = &m->layers[idx];
     *new_desc = NULL;
+    /* declared before the readers: their stages point at it */
+    struct layer_progress lp = {.st = st, .idx = idx, .count = m->n_layers, .total = ld->size};
+    cocoimg__digest_format(&ld->digest, lp.digest);
+    clock_gettime(CLOCK_MONOTONIC, &lp.last);
+    int r;
+    if ((r = progress_event(&lp, COCOIMG_PROGRESS_LAYER_START, err)) < 0)
+        return r;
     if (!st->hooks || !st->hooks->layer)
-        return copy_blob(st, ld, err);
+        return copy_blob(st, ld, &lp, err);
 
     _cleanup_json_ json_t *desc = json_deep_copy(ld->json);
     if (!desc)
         return cocoimg__error_oom(err);
-    int r;
     bool stream = true;
     if (st->hooks->plan &&
         (r = st->hooks->plan(st->hooks->payload, m, idx, desc, &stream, err)) < 0)
         return r;
     if (!stream) {
-        if ((r = copy_blob(st, ld, err)) < 0)
+        if ((r = copy_blob(st, ld, &lp, err)) < 0)
             return r;
         if (!json_equal(desc, ld->json))
             *new_desc = TAKE_PTR(desc);
@@ -118,6 +199,8 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
     _cleanup_reader_ cocoimg__reader *in = NULL;
     r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
     if (r < 0)
+        return r;
+    if ((r = progress_count(&lp, &in, err)) < 0)
         return r;
     /*
      * Three threads for a transformed layer: source read + verification,
@@ -133,6 +216,8 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
     }
     if (out && (r = maybe_async(&out, ld->size, err)) < 0)
         return r;
+    if (out && (r = progress_attach(&lp, &out, err)) < 0)
+        return r;
     if (out) {
         cocoimg__reader_free(TAKE_PTR(in));
         cocoimg__digest dg;
@@ -144,9 +229,12 @@ copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t
             return r;
         if (st->hooks->layer_done && (r = st->hooks->layer_done(st->hooks->payload, desc, err)) < 0)
             return r;
+        if ((r = progress_event(&lp, COCOIMG_PROGRESS_LAYER_DONE, err)) < 0)
+            return r;
     } else {
         cocoimg__reader_free(TAKE_PTR(in));
-        if ((r = copy_blob(st, ld, err)) < 0)
+        atomic_store(&lp.done, 0);
+        if ((r = copy_blob(st, ld, &lp, err)) < 0)
             return r;
     }
     if (!json_equal(desc, ld->json))
@@ -166,8 +254,22 @@ copy_image(struct copy_state *st, cocoimg__resolve_image *img, uint8_t **out, si
     cocoimg__manifest *m = img->manifest;
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&m->config.digest, ds);
-    int r = copy_blob(st, &m->config, err);
+    char mds[COCOIMG_DIGEST_STRMAX], plat[200] = "";
+    cocoimg__digest_format(&img->doc.digest, mds);
+    if (img->entry && img->entry->os && img->entry->architecture)
+        snprintf(plat, sizeof(plat), "%s/%s%s%s", img->entry->os, img->entry->architecture,
+                 img->entry->variant ? "/" : "", img->entry->variant ? img->entry->variant : "");
+    cocoimg_progress_event ev = {.kind = COCOIMG_PROGRESS_IMAGE,
+                                 .operation =
+                                     st->hooks && st->hooks->name ? st->hooks->name : "copy",
+                                 .digest = mds,
+                                 .platform = *plat ? plat : NULL,
+                                 .count = m->n_layers,
+                                 .total = -1};
+    int r = cocoimg__progress(st->ctx, &ev, err);
     if (r < 0)
+        return r;
+    if ((r = copy_blob(st, &m->config, NULL, err)) < 0)
         return cocoimg__error_wrap(err, r, "config %s", ds);
 
     size_t n = m->n_layers;

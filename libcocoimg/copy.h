@@ -52,6 +52,8 @@ struct cocoimg__copy_hooks {
                  cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err);
     int (*layer_done)(void *payload, json_t *desc, cocoimg_error **err);
     int (*manifest)(void *payload, json_t *manifest_root, cocoimg_error **err);
+    /* The operation's name in progress events ("encrypt", ...); NULL: "copy". */
+    const char *name;
 };
 
 /* cocoimg_copy() with @p hooks (NULL: a plain copy). */

@@ -198,7 +198,8 @@ run_crypt(cocoimg_context *ctx, const char *src, const char *dst, const cocoimg_
                                         .plan = hook_plan,
                                         .layer = hook_layer,
                                         .layer_done = hook_layer_done,
-                                        .manifest = hook_manifest};
+                                        .manifest = hook_manifest,
+                                        .name = encrypt ? "encrypt" : "decrypt"};
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
     co.all = opts->all;
     co.platform = opts->platform;

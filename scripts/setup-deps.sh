@@ -12,7 +12,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler"
 TEST="skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto python3-cryptography
  python3-grpcio python3-protobuf python3-fusepy
- zstd gzip tar time xz-utils apache2-utils curl attr clang-format man-db crun busybox-static"
+ zstd gzip tar time xz-utils apache2-utils curl attr clang-format man-db crun busybox-static tmux"
 # clang + libFuzzer only for --enable-fuzzing builds
 [ "${COCOIMG_FUZZ_DEPS:-0}" = 1 ] && TEST="$TEST clang libclang-rt-14-dev"
 missing=""

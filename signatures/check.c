@@ -231,6 +231,22 @@ eval_sigstore(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **e
                               rq->path, dg, rs.buf);
 }
 
+static const char *
+req_type_name(int type)
+{
+    switch (type) {
+    case COCOIMG__REQ_ACCEPT:
+        return "insecureAcceptAnything";
+    case COCOIMG__REQ_REJECT:
+        return "reject";
+    case COCOIMG__REQ_SIGNED_BY:
+        return "signedBy";
+    case COCOIMG__REQ_SIGSTORE:
+        return "sigstoreSigned";
+    }
+    return "?";
+}
+
 static int
 check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__resolve_doc *top,
            const cocoimg__resolve_doc *image, cocoimg_error **err)
@@ -261,6 +277,18 @@ check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__reso
             r = eval_sigstore(&ev, rq, err);
             break;
         }
+    }
+    if (r == 0 && cocoimg__progress_wanted(ctx)) {
+        /* what accepted it, for progress and --json summaries */
+        char msg[512], dg[COCOIMG_DIGEST_STRMAX];
+        size_t n = (size_t)snprintf(msg, sizeof(msg), "%s:", sc->policy_path);
+        for (size_t i = 0; i < reqs->n && n < sizeof(msg); i++)
+            n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s %s (%s)", i ? "," : "",
+                                  reqs->v[i].path, req_type_name(reqs->v[i].type));
+        cocoimg__digest_format(&image->digest, dg);
+        cocoimg_progress_event pe = {
+            .kind = COCOIMG_PROGRESS_POLICY, .digest = dg, .message = msg, .total = -1};
+        r = cocoimg__progress(ctx, &pe, err);
     }
     cocoimg__sig_list_clear(&ev.sigs);
     cocoimg__cosign_list_clear(&ev.cosign);

@@ -16,6 +16,9 @@
  * threads (its log callback is then called from all of them).
  */
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <cocoimg/common.h>
 #include <cocoimg/errors.h>
 
@@ -178,6 +181,58 @@ cocoimg_context_set_registry(cocoimg_context *ctx, unsigned int sides,
 COCOIMG_EXTERN(int)
 cocoimg_context_set_registries_conf(cocoimg_context *ctx, const char *path, unsigned int flags,
                                     cocoimg_error **err);
+
+/** What a cocoimg_progress_event reports. */
+typedef enum cocoimg_progress_kind {
+    /** An image starts: @c digest its manifest, @c platform, @c count its layers. */
+    COCOIMG_PROGRESS_IMAGE = 1,
+    /** Layer @c index of @c count starts: @c digest, @c total its blob size (-1: unknown). */
+    COCOIMG_PROGRESS_LAYER_START,
+    /** Layer @c index: @c done bytes of its blob read so far. */
+    COCOIMG_PROGRESS_LAYER_DATA,
+    /** Layer @c index is complete (@c done bytes). */
+    COCOIMG_PROGRESS_LAYER_DONE,
+    /** Layer @c index needs no transfer (the destination has it, or it is mounted). */
+    COCOIMG_PROGRESS_LAYER_SKIPPED,
+    /** The signature policy accepted the image: @c message says by what. */
+    COCOIMG_PROGRESS_POLICY,
+} cocoimg_progress_kind;
+
+#define COCOIMG_PROGRESS_EVENT_VERSION 1
+
+/**
+ * One progress event.  Fields may be added at the end in later versions
+ * (@c version says which are there); strings are borrowed for the call.
+ */
+typedef struct cocoimg_progress_event {
+    unsigned int version; /**< COCOIMG_PROGRESS_EVENT_VERSION */
+    cocoimg_progress_kind kind;
+    const char *operation; /**< "copy", "encrypt", "decrypt" or "unpack"; NULL for POLICY */
+    const char *digest;    /**< the layer blob's digest (the manifest's for IMAGE, POLICY) */
+    const char *platform;  /**< IMAGE: "os/arch[/variant]", or NULL */
+    const char *message;   /**< POLICY: the accepting requirements; else NULL */
+    size_t index;          /**< the layer, 0 at the bottom */
+    size_t count;          /**< layers of the image */
+    uint64_t done;         /**< bytes of the source blob read */
+    int64_t total;         /**< the blob's size, -1 when unknown */
+} cocoimg_progress_event;
+
+/**
+ * Progress callback: called on the thread that called the operation
+ * (never on a library thread), one layer at a time for copy, encrypt and
+ * decrypt, in order for unpack.  Return 0 to go on; anything else cancels
+ * the operation, which then fails with COCOIMG_EUSER and leaves nothing
+ * behind.
+ */
+typedef int (*cocoimg_progress_cb)(const cocoimg_progress_event *ev, void *payload);
+
+/**
+ * Report the progress of every later copy, encrypt, decrypt and unpack of
+ * @p ctx to @p cb (NULL: none).  The callback of cocoimg_unpack_options is
+ * called as before, in addition.
+ */
+COCOIMG_EXTERN(void)
+cocoimg_context_set_progress(cocoimg_context *ctx, cocoimg_progress_cb cb, void *payload);
 
 COCOIMG_END_DECL
 

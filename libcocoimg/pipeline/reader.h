@@ -19,6 +19,7 @@
  * Readers are not thread-safe; one chain is used by one thread at a time.
  */
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -78,6 +79,17 @@ int cocoimg__reader_file(cocoimg__reader **out, int dirfd, const char *path, coc
 int cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, cocoimg_error **err);
 
 /* --- stages --- */
+
+/* Progress (progress.c): add every byte read through it to @p counter (any thread). */
+int cocoimg__reader_count(cocoimg__reader **out, cocoimg__reader *in, atomic_uint_fast64_t *counter,
+                          cocoimg_error **err);
+/*
+ * Call @p fn after each read (@p eof at the end); a negative return fails
+ * the read with it.  @p payload must outlive the reader.
+ */
+int cocoimg__reader_notify(cocoimg__reader **out, cocoimg__reader *in,
+                           int (*fn)(void *payload, bool eof, cocoimg_error **err), void *payload,
+                           cocoimg_error **err);
 
 /*
  * Verify digest and size: passes bytes through; more than @p size bytes

@@ -98,7 +98,25 @@ struct progress {
     uint64_t total;
     uint64_t reported;
     atomic_uint_fast64_t done; /* blob bytes read, updated by the count stage */
+    const cocoimg_context *ctx;
+    size_t count;
+    const char *digest;
+    int64_t size; /* the blob's declared size (-1: unknown) */
 };
+
+/* A progress event of layer @p p to the context's callback. */
+static int
+layer_event(struct progress *p, cocoimg_progress_kind kind, uint64_t done, cocoimg_error **err)
+{
+    cocoimg_progress_event ev = {.kind = kind,
+                                 .operation = "unpack",
+                                 .digest = p->digest,
+                                 .index = p->layer,
+                                 .count = p->count,
+                                 .done = done,
+                                 .total = p->size};
+    return cocoimg__progress(p->ctx, &ev, err);
+}
 
 static ssize_t
 count_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
@@ -116,12 +134,14 @@ static int
 report(struct progress *p, cocoimg_error **err)
 {
     uint64_t done = atomic_load(&p->done);
-    if (!p->opts->progress || (done == p->reported && done != 0))
+    if ((!p->opts->progress && !cocoimg__progress_wanted(p->ctx)) ||
+        (done == p->reported && done != 0))
         return 0;
     p->reported = done;
-    if (p->opts->progress(p->layer, done, p->total, p->opts->progress_payload) != 0)
+    if (p->opts->progress &&
+        p->opts->progress(p->layer, done, p->total, p->opts->progress_payload) != 0)
         return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
-    return 0;
+    return done ? layer_event(p, COCOIMG_PROGRESS_LAYER_DATA, done, err) : 0;
 }
 
 static ssize_t
@@ -460,8 +480,13 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     bool big = ld->size < 0 || ld->size >= ASYNC_MIN_SIZE;
 
     /* declared before the chain: the stages point at it until the chain is freed */
-    struct progress prog = {p->opts, idx, ld->size > 0 ? (uint64_t)ld->size : 0, 0, 0};
-    if ((r = report(&prog, err)) < 0)
+    char lds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&ld->digest, lds);
+    struct progress prog = {
+        p->opts, idx,     ld->size > 0 ? (uint64_t)ld->size : 0, 0, 0, p->ctx, p->m->n_layers,
+        lds,     ld->size};
+    if ((r = layer_event(&prog, COCOIMG_PROGRESS_LAYER_START, 0, err)) < 0 ||
+        (r = report(&prog, err)) < 0)
         return r;
     /* the key options of the decrypting stage outlive the chain */
     _cleanup_(cocoimg__layer_crypt_freep) cocoimg__layer_crypt *lc = NULL;
@@ -539,7 +564,8 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
                                   "diffID %s does not match the config's %s", have, want);
     }
     prog.reported = UINT64_MAX; /* the final call happens even if nothing changed */
-    if ((r = report(&prog, err)) < 0)
+    if ((r = report(&prog, err)) < 0 ||
+        (r = layer_event(&prog, COCOIMG_PROGRESS_LAYER_DONE, atomic_load(&prog.done), err)) < 0)
         return r;
     cocoimg__log(p->ctx, COCOIMG_LOG_DEBUG,
                  "unpack: layer %zu: %llu entries, %llu whiteouts, %llu skipped, %llu tar bytes",
@@ -709,6 +735,22 @@ cocoimg_unpack(cocoimg_context *ctx, const char *src, const char *bundle,
     _cleanup_(cocoimg__config_freep) cocoimg__config *config = NULL;
     if ((r = load_config(res, img, &config, err)) < 0)
         return cocoimg__error_wrap(err, r, "unpack");
+    {
+        char mds[COCOIMG_DIGEST_STRMAX], plat[200] = "";
+        cocoimg__digest_format(&img->doc.digest, mds);
+        if (img->entry && img->entry->os && img->entry->architecture)
+            snprintf(plat, sizeof(plat), "%s/%s%s%s", img->entry->os, img->entry->architecture,
+                     img->entry->variant ? "/" : "",
+                     img->entry->variant ? img->entry->variant : "");
+        cocoimg_progress_event ev = {.kind = COCOIMG_PROGRESS_IMAGE,
+                                     .operation = "unpack",
+                                     .digest = mds,
+                                     .platform = *plat ? plat : NULL,
+                                     .count = img->manifest->n_layers,
+                                     .total = -1};
+        if ((r = cocoimg__progress(ctx, &ev, err)) < 0)
+            return cocoimg__error_wrap(err, r, "unpack");
+    }
 
     /* strip trailing slashes so the staging dir is a sibling, not a child */
     _cleanup_free_ char *target = strdup(bundle);

@@ -46,6 +46,30 @@ cocoimg_context_set_log(cocoimg_context *ctx, cocoimg_log_level max_level, cocoi
     ctx->log_payload = payload;
 }
 
+void
+cocoimg_context_set_progress(cocoimg_context *ctx, cocoimg_progress_cb cb, void *payload)
+{
+    ctx->progress_cb = cb;
+    ctx->progress_payload = payload;
+}
+
+bool
+cocoimg__progress_wanted(const cocoimg_context *ctx)
+{
+    return ctx && ctx->progress_cb;
+}
+
+int
+cocoimg__progress(const cocoimg_context *ctx, cocoimg_progress_event *ev, cocoimg_error **err)
+{
+    if (!ctx || !ctx->progress_cb)
+        return 0;
+    ev->version = COCOIMG_PROGRESS_EVENT_VERSION;
+    if (ctx->progress_cb(ev, ctx->progress_payload) != 0)
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled by the progress callback");
+    return 0;
+}
+
 int
 cocoimg_context_set_tmpdir(cocoimg_context *ctx, const char *dir, cocoimg_error **err)
 {

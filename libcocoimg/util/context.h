@@ -36,6 +36,8 @@ struct cocoimg_context {
     void *log_payload;
     char *tmpdir;       /* NULL: COCOIMG__DEFAULT_TMPDIR */
     unsigned int flags; /* cocoimg_context_flag */
+    cocoimg_progress_cb progress_cb;
+    void *progress_payload;
     struct cocoimg__context_slot slots[COCOIMG__CONTEXT_N_SLOTS];
 };
 
@@ -45,6 +47,15 @@ struct cocoimg_context {
 /* Log through the context's callback; ctx may be NULL (silent). */
 void cocoimg__log(const cocoimg_context *ctx, cocoimg_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Report @p ev (version filled in here) to the context's progress
+ * callback; 0, or COCOIMG_EUSER (error set) when the callback cancels.
+ * ctx may be NULL.  Only from the operation's calling thread.
+ */
+int cocoimg__progress(const cocoimg_context *ctx, cocoimg_progress_event *ev, cocoimg_error **err);
+/* Whether @p ctx has a progress callback. */
+bool cocoimg__progress_wanted(const cocoimg_context *ctx);
 
 /* The temporary directory of @p ctx (never NULL; ctx may be NULL). */
 const char *cocoimg__context_tmpdir(const cocoimg_context *ctx);

@@ -22,7 +22,7 @@ HAVE_JWCRYPTO=0
 "$KBS_PY" -c 'import jwcrypto' 2>/dev/null && HAVE_JWCRYPTO=1
 
 T=$T_TMP
-plan 60
+plan 64
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 kbs_make_ca "$T/other-ca" || bail_out "cannot make a second CA"
@@ -97,6 +97,14 @@ ok "  ... a policy refusal costs one attestation, not three" test "$(since 'POST
 fails "denied with --output: an existing file is left as it was" 3 \
     "$COCO_IMG" get-resource --attester sample "${K[@]}" -o "$T/keep" kbs:///default/key/denied
 ok "  ... unchanged" sh -c "[ \"\$(cat '$T/keep')\" = keep ] && ! ls '$T'/keep.tmp-* 2>/dev/null"
+ok "get-resource --json --output: metadata on stdout, never the resource" \
+    sh -c "'$COCO_IMG' get-resource --json --attester sample ${K[*]} -o '$T/j.bin' kbs:///default/key/two >'$T/j.json' &&
+           cmp '$T/j.bin' '$T/res/default/key/two' &&
+           jq -e '.resource == \"kbs:///default/key/two\" and .output == \"$T/j.bin\" and .bytes == '\$(stat -c %s '$T/j.bin') '$T/j.json' >/dev/null &&
+           ! grep -qF \"\$(head -c 8 '$T/j.bin' | od -An -tx1 | tr -d ' \\n')\" '$T/j.json'"
+fails "get-resource --json without --output: usage error" 2 getres --json --attester sample "${K[@]}" kbs:///default/key/one
+fails "get-resource --json, missing resource: exit 1" 1 getres --json --attester sample "${K[@]}" -o "$T/j2.bin" kbs:///default/key/nope
+ok "  ... the error is JSON on stderr" jq -e '.error.code and (.error.message | test("nope"))' "$T/stderr"
 fails "missing resource: exit 1" 1 getres --attester sample "${K[@]}" kbs:///default/key/nope
 ok "  ... shown as trustee says it" \
     sh -c "grep -q 'HTTP 401 PluginInternalError: Plugin internal error' '$T/stderr' && [ ! -s '$T/stdout' ]"
