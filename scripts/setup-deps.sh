@@ -10,7 +10,7 @@ BUILD="build-essential autoconf automake libtool pkg-config
  libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
  libcurl4-openssl-dev libgpgme-dev libyaml-dev go-md2man
  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler"
-TEST="skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto python3-cryptography
+TEST="dpkg-dev debhelper lintian fakeroot skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto python3-cryptography
  python3-grpcio python3-protobuf python3-fusepy
  zstd gzip tar time xz-utils apache2-utils curl attr clang-format man-db crun busybox-static tmux"
 # clang + libFuzzer only for --enable-fuzzing builds

@@ -14,7 +14,7 @@ commands=$("$COCO_IMG" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 && $1 
 [ -n "$commands" ] || bail_out "coco-img --help lists no commands"
 n_pages=$(echo "$pages" | wc -w)
 n_cmds=$(echo "$commands" | wc -w)
-plan $((n_pages + 2 * n_cmds + 8))
+plan $((n_pages + 2 * n_cmds + 9))
 
 # a built page: in the build tree, or in the source tree of a release
 # tarball (which ships them)
@@ -50,8 +50,8 @@ for c in $commands; do
         _ "$COCO_IMG" "$c" "$T/$c.txt"
 done
 
-page_text coco-keyprovider.1 > "$T/coco-keyprovider.txt"
-ok "every option of 'coco-keyprovider --help' is in coco-keyprovider.1" bash -c '
+page_text coco-keyprovider.8 > "$T/coco-keyprovider.txt"
+ok "every option of 'coco-keyprovider --help' is in coco-keyprovider.8" bash -c '
     missing=
     for o in $("$1" --help | grep -o -- "--[a-z][a-z0-9.-]*[a-z0-9]" | sort -u); do
         [ "$o" = --help ] && continue
@@ -65,14 +65,19 @@ ok "coco-img(1) names every command" bash -c '
     _ "$(page coco-img.1)" "$commands"
 
 # a man tree like the installed one
-mkdir -p "$T/man/man1" "$T/man/man3" "$T/empty"
-for p in $pages coco-img-attest.1; do cp "$(page "$p")" "$T/man/man${p##*.}/"; done
+mkdir -p "$T/man/man1" "$T/man/man3" "$T/man/man5" "$T/man/man8" "$T/empty"
+for p in $pages coco-img-attest.1 coco-img-standalone-verify.1; do cp "$(page "$p")" "$T/man/man${p##*.}/"; done
 export MANWIDTH=80 LC_ALL=C.UTF-8 MANPAGER=cat PAGER=cat
 ok "coco-img help pull shows the page man shows" bash -c '
     MANPATH=$1/man "$2" help pull > "$1/help.out" && MANPATH=$1/man man coco-img-pull > "$1/man.out" &&
     grep -q "pull an image from a registry" "$1/help.out" && cmp "$1/help.out" "$1/man.out"' _ "$T" "$COCO_IMG"
 ok "coco-img help attest shows the get-resource page" bash -c '
     MANPATH=$1/man "$2" help attest | grep -q "coco-img-attest"' _ "$T" "$COCO_IMG"
+ok "coco-img help CMD shows what man coco-img-CMD shows, for every command" bash -c '
+    for c in $3; do
+        MANPATH=$1/man "$2" help "$c" > "$1/help.$c" && MANPATH=$1/man man "coco-img-$c" > "$1/man.$c" &&
+        [ -s "$1/help.$c" ] && cmp "$1/help.$c" "$1/man.$c" || { echo "help $c differs from man coco-img-$c"; exit 1; }
+    done' _ "$T" "$COCO_IMG" "$commands"
 ok "without the page, coco-img help CMD prints CMD --help" bash -c '
     MANPATH=$1/empty "$2" help copy > "$1/h1" && "$2" copy --help > "$1/h2" && cmp "$1/h1" "$1/h2"' _ "$T" "$COCO_IMG"
 fails "coco-img help of an unknown command is a usage error" 2 env MANPATH="$T/man" "$COCO_IMG" help no-such
