@@ -675,6 +675,8 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
     if (r < 0)
         return r;
     time_t at = 0;
+    if (rq->has_pki && rq->rekor_keys.set) /* the policy parser refuses this */
+        return refuse(err, "pki cannot be combined with Rekor keys%s%s", NULL, NULL);
     if (rq->rekor_keys.set) {
         _cleanup_free_ uint8_t *rk = NULL;
         size_t rk_len = 0;

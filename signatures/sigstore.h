@@ -76,8 +76,8 @@ int cocoimg__sigstore_verify_fulcio(X509 *leaf, const uint8_t *ca, size_t ca_len
 
 /*
  * The certificate part of a fulcio or pki sigstoreSigned requirement for
- * the cosign signature @p s: certificate, chain, identity, SET (when the
- * policy has Rekor keys; required for fulcio) and the signature over the
+ * the cosign signature @p s: certificate, chain, identity, SET (fulcio;
+ * pki with Rekor keys is refused, as upstream) and the signature over the
  * payload with the leaf's key.  The payload's digest and identity are
  * checked by the caller.
  */
