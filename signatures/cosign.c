@@ -15,6 +15,7 @@
 #include "oci/model.h"
 #include "pipeline/reader.h"
 #include "signatures/cosign.h"
+#include "signatures/sigstore.h"
 #include "signatures/simple.h"
 #include "transport/transport.h"
 #include "util/base64.h"
@@ -27,6 +28,8 @@ COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
 #define ANN_SIGNATURE "dev.cosignproject.cosign/signature"
 #define ANN_CERT "dev.sigstore.cosign/certificate"
 #define ANN_BUNDLE "dev.sigstore.cosign/bundle"
+#define ANN_CHAIN "dev.sigstore.cosign/chain"
+#define MAX_ANNOTATION (256u * 1024)
 
 void
 cocoimg__cosign_list_clear(cocoimg__cosign_list *l)
@@ -34,6 +37,9 @@ cocoimg__cosign_list_clear(cocoimg__cosign_list *l)
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].payload);
         free(l->v[i].sig);
+        free(l->v[i].cert);
+        free(l->v[i].chain);
+        free(l->v[i].bundle);
     }
     memset(l, 0, sizeof(*l));
 }
@@ -123,10 +129,20 @@ cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
         if (sig64 && strlen(sig64) < 65536)
             (void)cocoimg__b64_decode(&cs->sig, &cs->sig_len, sig64, strlen(sig64), COCOIMG_B64_STD,
                                       "signature", NULL);
-        cs->has_cert = json_is_object(ann) && cocoimg__json_str(ann, ANN_CERT);
-        cs->has_bundle = json_is_object(ann) && cocoimg__json_str(ann, ANN_BUNDLE);
-        if ((r = read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
-            free(cs->sig);
+        const char *names[3] = {ANN_CERT, ANN_CHAIN, ANN_BUNDLE};
+        char **dst[3] = {&cs->cert, &cs->chain, &cs->bundle};
+        bool oom = false;
+        for (int k = 0; k < 3 && json_is_object(ann); k++) {
+            const char *v = cocoimg__json_str(ann, names[k]);
+            /* an oversized annotation is dropped: the requirement then refuses it */
+            if (v && strlen(v) < MAX_ANNOTATION && !(*dst[k] = strdup(v)))
+                oom = true;
+        }
+        if (oom || (r = read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
+            out->n++;
+            cocoimg__cosign_list_clear(out);
+            if (oom)
+                return cocoimg__error_oom(err);
             cocoimg__cosign_list_clear(out);
             return cocoimg__error_wrap(err, r, "cosign signature %zu", i + 1);
         }
@@ -151,9 +167,9 @@ cocoimg__cosign_payload_parse(char **digest_out, char **ref_out, const void *buf
     return 0;
 }
 
-/* one key: 1 verified, 0 not */
-static int
-verify_key(EVP_PKEY *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+int
+cocoimg__cosign_verify_pkey(EVP_PKEY *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                            size_t sig_len)
 {
     int id = EVP_PKEY_get_base_id(k);
     if (id == EVP_PKEY_ED25519) {
@@ -195,7 +211,7 @@ cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t *ms
     while (!ok && (k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL))) {
         int id = EVP_PKEY_get_base_id(k);
         if (id == EVP_PKEY_EC || id == EVP_PKEY_RSA || id == EVP_PKEY_ED25519)
-            ok = verify_key(k, msg, msg_len, sig, sig_len);
+            ok = cocoimg__cosign_verify_pkey(k, msg, msg_len, sig, sig_len);
         EVP_PKEY_free(k);
     }
     BIO_free(b);
@@ -208,44 +224,70 @@ reject(cocoimg_error **err, const char *what)
     return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", what);
 }
 
+/*
+ * Key-based: the signature verifies with one of the policy's keys and, when
+ * the policy has Rekor keys, the bundle's SET names it and that key.
+ */
+static int
+verify_keys(const cocoimg__requirement *rq, const cocoimg__cosign_sig *s, cocoimg_error **err)
+{
+    if (!rq->keys.set)
+        return reject(err, "the requirement has no keys");
+    if (!s->sig || !s->sig_len)
+        return reject(err, "no (valid base64) signature annotation");
+    size_t n = rq->keys.n_paths + (rq->keys.data ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *pem;
+        size_t len = 0;
+        _cleanup_free_ uint8_t *file = NULL;
+        if (i == rq->keys.n_paths) {
+            pem = rq->keys.data;
+            len = rq->keys.data_len;
+        } else if (rq->keys.blobs &&
+                   rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
+            pem = rq->keys.blobs[i];
+            len = rq->keys.blob_lens[i];
+        } else {
+            int r = cocoimg__read_file(&file, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
+            if (r < 0)
+                return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
+            pem = file;
+        }
+        if (!cocoimg__cosign_verify_raw(pem, len, s->payload, s->payload_len, s->sig, s->sig_len))
+            continue;
+        if (!rq->rekor_keys.set)
+            return 0;
+        _cleanup_free_ uint8_t *rk = NULL;
+        size_t rk_len = 0;
+        int r = cocoimg__sigstore_load_source(&rk, &rk_len, &rq->rekor_keys, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "rekorPublicKey");
+        int64_t t;
+        return cocoimg__sigstore_verify_set(&t, rk, rk_len, s->bundle, NULL, pem, len, s->sig,
+                                            s->sig_len, s->payload, s->payload_len, err);
+    }
+    return reject(err, "the signature does not verify with the policy's keys");
+}
+
 int
 cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_reference *intended,
                        const cocoimg__cosign_sig *s, const uint8_t *manifest, size_t manifest_len,
                        cocoimg_error **err)
 {
-    if (!rq->keys.set)
-        return reject(err, "only key-based sigstoreSigned (keyPath, keyPaths, keyData) is "
-                           "verified yet; fulcio and pki requirements refuse every signature");
-    if (rq->rekor_keys.set)
-        return reject(err, "Rekor verification (rekorPublicKey*) is not supported yet");
-    if (!s->sig || !s->sig_len)
-        return reject(err, "no (valid base64) signature annotation");
-    bool ok = false;
-    for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
-        if (rq->keys.blobs && rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
-            ok = cocoimg__cosign_verify_raw(rq->keys.blobs[i], rq->keys.blob_lens[i], s->payload,
-                                            s->payload_len, s->sig, s->sig_len);
-            continue;
-        }
-        _cleanup_free_ uint8_t *pem = NULL;
-        size_t len = 0;
-        int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
-        ok = cocoimg__cosign_verify_raw(pem, len, s->payload, s->payload_len, s->sig, s->sig_len);
+    int r;
+    if (rq->has_fulcio || rq->has_pki) {
+        if ((r = cocoimg__sigstore_verify_cosign(rq, s, err)) < 0)
+            return r;
+    } else if ((r = verify_keys(rq, s, err)) < 0) {
+        return r;
     }
-    if (!ok && rq->keys.data)
-        ok = cocoimg__cosign_verify_raw(rq->keys.data, rq->keys.data_len, s->payload,
-                                        s->payload_len, s->sig, s->sig_len);
-    if (!ok)
-        return reject(err, "the signature does not verify with the policy's keys");
     _cleanup_free_ char *dg = NULL;
     _cleanup_free_ char *ref = NULL;
     _cleanup_error_ cocoimg_error *perr = NULL;
     if (cocoimg__cosign_payload_parse(&dg, &ref, s->payload, s->payload_len, &perr) < 0)
         return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", cocoimg_error_message(perr));
     cocoimg__digest want, have;
-    int r = cocoimg__digest_parse(&want, dg, err);
+    r = cocoimg__digest_parse(&want, dg, err);
     if (r == 0)
         r = cocoimg__digest_buffer(&have, want.alg, manifest, manifest_len, err);
     if (r < 0)

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include <cocoimg/context.h>
 #include <cocoimg/reference.h>
 
@@ -31,8 +33,10 @@ typedef struct cocoimg__cosign_sig {
     size_t payload_len;
     uint8_t *sig; /* decoded */
     size_t sig_len;
-    bool has_cert; /* a Fulcio certificate is attached */
-    bool has_bundle;
+    /* the annotations dev.sigstore.cosign/certificate, .../chain and .../bundle (or NULL) */
+    char *cert;
+    char *chain;
+    char *bundle;
 } cocoimg__cosign_sig;
 
 typedef struct cocoimg__cosign_list {
@@ -68,5 +72,9 @@ int cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_referen
 /* Verify @p sig over @p msg with the PEM public key(s) in @p pem: 1 yes, 0 no. */
 int cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t *msg,
                                size_t msg_len, const uint8_t *sig, size_t sig_len);
+
+/* Verify @p sig over @p msg with the public key @p k: 1 yes, 0 no. */
+int cocoimg__cosign_verify_pkey(EVP_PKEY *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+                                size_t sig_len);
 
 #endif

@@ -668,6 +668,11 @@ parse_requirement(struct pctx *c, const json_t *obj, const char *path, cocoimg__
             _cleanup_free_ char *p = mkpath("%s.pki", path);
             if ((r = parse_pki(c, pk, p, rq)) < 0)
                 return r;
+            /* containers/image 5.34+ rejects this combination too */
+            if (rq->rekor_keys.set)
+                return invalid(c, path,
+                               "pki cannot be combined with rekorPublicKeyPath, "
+                               "rekorPublicKeyPaths or rekorPublicKeyData");
         }
     } else if (strcmp(type, "signedBaseLayer") == 0) {
         return invalid(c, tpath, "signedBaseLayer is not supported");

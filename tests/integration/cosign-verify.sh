@@ -76,7 +76,7 @@ ok "the refusal names the digest" grep -q "the signature is for manifest $odig" 
 push oci:img2:t unsigned:v1
 fails "no .sig artifact: refused" 3 V --policy p-ec256.json "docker://$REG/unsigned:v1"
 policy p-fulcio.json '{"type": "sigstoreSigned", "fulcio": {"caData": "AAEC", "oidcIssuer": "https://i", "subjectEmail": "a@b"}, "rekorPublicKeyData": "AAEC"}'
-fails "keyless (fulcio) is refused until it is implemented" 3 V --policy p-fulcio.json "docker://$REG/app-ec256:v1"
+fails "keyless (fulcio) with a CA that is not PEM: refused" 3 V --policy p-fulcio.json "docker://$REG/app-ec256:v1"
 fails "pull with the wrong key: refused" 3 "$COCO_IMG" pull --tls-verify=false --registries.d rd \
     --policy p-ec256.json "docker://$REG/app-rsa:v1" "$T/bundle"
 ok "and nothing is left" test ! -e "$T/bundle"

@@ -126,6 +126,9 @@ test_refusals(void)
     CHECK(refused("{\"default\": [{\"type\": \"sigstoreSigned\", \"pki\": {\"caRootsPath\": "
                   "\"/c\", \"subjectEmail\": \"a@b\", \"caRootsData\": \"AA==\"}}]}",
                   "cannot be used together") == 0);
+    CHECK(refused("{\"default\": [{\"type\": \"sigstoreSigned\", \"rekorPublicKeyPath\": \"/r\", "
+                  "\"pki\": {\"caRootsPath\": \"/c\", \"subjectEmail\": \"a@b\"}}]}",
+                  "pki cannot be combined with rekorPublicKeyPath") == 0);
     CHECK(refused("{\"default\": [{\"type\": \"signedBaseLayer\"}]}",
                   "signedBaseLayer is not supported") == 0);
     /* scopes: the path names the transport and the scope */
