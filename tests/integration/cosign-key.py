@@ -6,6 +6,7 @@
 #   check KEY PUB PASS      decrypt KEY, its public key must equal PUB
 #   write KEY PUB PASS      write an encrypted P-256 key pair (old cosign label)
 #   verify PUB PAYLOAD SIG  PAYLOAD (file) signed by SIG (base64) under PUB
+#   pub KEY PASS            print the PEM public key of the encrypted KEY
 import base64
 import hashlib
 import json
@@ -24,20 +25,28 @@ def pem_body(text, labels):
     return base64.b64decode("".join(l for l in lines[1:-1] if ":" not in l))
 
 
+def decrypt(key, pw):
+    doc = json.loads(pem_body(open(key).read(), ["ENCRYPTED SIGSTORE PRIVATE KEY"]))
+    kdf, cipher = doc["kdf"], doc["cipher"]
+    assert kdf["name"] == "scrypt" and cipher["name"] == "nacl/secretbox"
+    assert kdf["params"] == {"N": 65536, "r": 8, "p": 1}, kdf["params"]
+    salt = base64.b64decode(kdf["salt"])
+    assert len(salt) == 32
+    k = hashlib.scrypt(pw, salt=salt, n=65536, r=8, p=1, maxmem=128 << 20, dklen=32)
+    der = nacl.secret.SecretBox(k).decrypt(base64.b64decode(doc["ciphertext"]),
+                                           base64.b64decode(cipher["nonce"]))
+    return serialization.load_der_private_key(der, None)
+
+
 def main():
     cmd = sys.argv[1]
-    if cmd == "check":
+    if cmd == "pub":
+        priv = decrypt(sys.argv[2], sys.argv[3].encode())
+        sys.stdout.write(priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    elif cmd == "check":
         key, pub, pw = sys.argv[2], sys.argv[3], sys.argv[4].encode()
-        doc = json.loads(pem_body(open(key).read(), ["ENCRYPTED SIGSTORE PRIVATE KEY"]))
-        kdf, cipher = doc["kdf"], doc["cipher"]
-        assert kdf["name"] == "scrypt" and cipher["name"] == "nacl/secretbox"
-        assert kdf["params"] == {"N": 65536, "r": 8, "p": 1}, kdf["params"]
-        salt = base64.b64decode(kdf["salt"])
-        assert len(salt) == 32
-        k = hashlib.scrypt(pw, salt=salt, n=65536, r=8, p=1, maxmem=128 << 20, dklen=32)
-        der = nacl.secret.SecretBox(k).decrypt(base64.b64decode(doc["ciphertext"]),
-                                               base64.b64decode(cipher["nonce"]))
-        priv = serialization.load_der_private_key(der, None)
+        priv = decrypt(key, pw)
         assert isinstance(priv, ec.EllipticCurvePrivateKey) and priv.curve.name == "secp256r1"
         mine = priv.public_key().public_bytes(serialization.Encoding.DER,
                                               serialization.PublicFormat.SubjectPublicKeyInfo)

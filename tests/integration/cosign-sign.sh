@@ -27,7 +27,7 @@ T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
 unset COSIGN_PASSWORD
-plan 27
+plan 30
 
 PORT=$(free_port)
 start_registry reg "$PORT" || bail_out "docker-registry did not start"
@@ -100,6 +100,13 @@ fails "a wrong passphrase exits 3" 3 \
     C --sign-by-sigstore-private-key k.key --sign-passphrase-file wrong oci:img2:t "docker://$REG/wrong:v1"
 ok "the error does not print the passphrase" sh -c "! grep -q Wrong-pass-9 '$T_TMP/out.$T_NUM'"
 ok "and nothing was pushed" sh -c "! skopeo inspect --tls-verify=false docker://$REG/wrong:v1"
+GOKEY=$top_srcdir/tests/fixtures/cosign/go-cosign-empty-pass.key
+$KEYPY pub "$GOKEY" "" >go.pub || bail_out "the cosign vector does not decrypt in Python"
+policy p-go.json "$T/go.pub"
+COSIGN_PASSWORD= ok "a key written by Go cosign (published vector, empty passphrase) signs" \
+    C --sign-by-sigstore-private-key "$GOKEY" oci:img2:t "docker://$REG/gokey:v1"
+ok "and its signature is accepted by the key Python derived from it" V --policy p-go.json "docker://$REG/gokey:v1"
+fails "and refused under another key" 3 V --policy p-k.json "docker://$REG/gokey:v1"
 C oci:img2:t "docker://$REG/unsigned:v1" >/dev/null 2>&1
 fails "an unsigned tag is refused" 3 V --policy p-k.json "docker://$REG/unsigned:v1"
 
