@@ -24,9 +24,10 @@
 
 struct cocoimg__copy_signer {
     cocoimg__signer signer;
-    char *fingerprint, *passphrase, *homedir;
-    char *identity; /* host/repo:tag of the destination */
-    char *staging;  /* file:// base */
+    char *fingerprint, *homedir;
+    cocoimg__secret *passphrase; /* NUL-terminated; NULL: none */
+    char *identity;              /* host/repo:tag of the destination */
+    char *staging;               /* file:// base */
     const cocoimg_reference *dst;
     const cocoimg_context *ctx;
     EVP_PKEY *cosign_key; /* NULL: no cosign signing */
@@ -38,7 +39,7 @@ cocoimg__copy_signer_free(cocoimg__copy_signer *s)
     if (!s)
         return;
     free(s->fingerprint);
-    cocoimg__free_wipe_str(s->passphrase);
+    cocoimg__secret_free(s->passphrase);
     free(s->homedir);
     free(s->identity);
     free(s->staging);
@@ -124,8 +125,11 @@ cocoimg__copy_signer_new(cocoimg__copy_signer **out, const cocoimg_context *ctx,
         return r;
     if (keypath && (r = load_cosign_key(&s->cosign_key, keypath, opts->sign_passphrase, err)) < 0)
         return r;
+    if (sign_by && opts->sign_passphrase &&
+        (r = cocoimg__secret_dup(&s->passphrase, opts->sign_passphrase,
+                                 strlen(opts->sign_passphrase) + 1, err)) < 0)
+        return r;
     if ((sign_by && !(s->fingerprint = strdup(sign_by))) ||
-        (opts->sign_passphrase && !(s->passphrase = strdup(opts->sign_passphrase))) ||
         (opts->sign_gpg_homedir && !(s->homedir = strdup(opts->sign_gpg_homedir))) ||
         !(s->identity = cocoimg__docker_identity(dst)))
         return cocoimg__error_oom(err);
@@ -134,7 +138,7 @@ cocoimg__copy_signer_new(cocoimg__copy_signer **out, const cocoimg_context *ctx,
     if (at && cocoimg_reference_tag(dst))
         *at = '\0';
     s->signer.fingerprint = s->fingerprint;
-    s->signer.passphrase = s->passphrase;
+    s->signer.passphrase = s->passphrase ? (const char *)s->passphrase->ptr : NULL;
     s->signer.homedir = s->homedir;
     *out = TAKE_PTR(s);
     return 0;
