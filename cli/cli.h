@@ -285,6 +285,13 @@ const char *cli_policy_registries_d(const struct cli_policy *p);
  */
 char *cli_read_passphrase_file(const char *cmd, const char *path);
 void cli_secret_free(char *s);
+/*
+ * The passphrase of a sigstore private key: the first line of @p passfile,
+ * else $COSIGN_PASSWORD, else asked on the terminal (twice with
+ * @p confirm).  NULL on failure (message printed) or, with *refused set
+ * and nothing printed, when there is no terminal to ask on.
+ */
+char *cli_sigstore_passphrase(const char *cmd, const char *passfile, bool confirm, bool *refused);
 
 /*
  * Key release through a KBS (kbs_opts.c): pull, unpack and decrypt unwrap

@@ -22,14 +22,21 @@ usage_copy(FILE *out)
                  "      --sign-by FPR     simple-sign what is written with the GPG secret key\n"
                  "                        FPR ($GNUPGHOME); the signature goes to the\n"
                  "                        lookaside-staging store registries.d names for DST\n"
-                 "      --sign-passphrase-file F  the key's passphrase (first line of F)\n"
+                 "      --sign-to DIR     with --sign-by: write the signatures to DIR in\n"
+                 "                        lookaside layout instead\n"
+                 "      --sign-by-sigstore-private-key KEY  cosign-sign what is written with\n"
+                 "                        KEY (cosign's encrypted key or a PEM private key);\n"
+                 "                        the signature is added to DST's sha256-HEX.sig tag\n"
+                 "      --sign-passphrase-file F  the key's passphrase (first line of F); for\n"
+                 "                        a sigstore key else $COSIGN_PASSWORD, else asked on\n"
+                 "                        the terminal\n"
                  "  -h, --help            show this help\n");
     cli_registry_usage(out, true);
     cli_policy_usage(out, true);
     cli_progress_usage(out, false);
 }
 
-enum { OPT_SIGN_BY = 0x2400, OPT_SIGN_PASSFILE };
+enum { OPT_SIGN_BY = 0x2400, OPT_SIGN_PASSFILE, OPT_SIGN_SIGSTORE, OPT_SIGN_TO };
 
 static int
 cmd_copy(int argc, char **argv)
@@ -40,6 +47,8 @@ cmd_copy(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"sign-by", required_argument, NULL, OPT_SIGN_BY},
         {"sign-passphrase-file", required_argument, NULL, OPT_SIGN_PASSFILE},
+        {"sign-by-sigstore-private-key", required_argument, NULL, OPT_SIGN_SIGSTORE},
+        {"sign-to", required_argument, NULL, OPT_SIGN_TO},
         CLI_REGISTRY_LONGOPTS,
         CLI_REGISTRY_SD_LONGOPTS,
         CLI_POLICY_LONGOPTS,
@@ -68,6 +77,12 @@ cmd_copy(int argc, char **argv)
         case OPT_SIGN_PASSFILE:
             passfile = optarg;
             break;
+        case OPT_SIGN_SIGSTORE:
+            co.sign_by_sigstore_private_key = optarg;
+            break;
+        case OPT_SIGN_TO:
+            co.sign_to = optarg;
+            break;
         default: {
             int rr = cli_policy_parse(&pol, "copy", c, optarg);
             if (rr == 0)
@@ -93,11 +108,21 @@ cmd_copy(int argc, char **argv)
         return rc;
     }
     char *pass = NULL;
-    if (passfile && !co.sign_by) {
+    if (passfile && !co.sign_by && !co.sign_by_sigstore_private_key) {
         cocoimg_context_free(ctx);
-        return cli_usage_error("copy", "--sign-passphrase-file needs --sign-by");
+        return cli_usage_error("copy", "--sign-passphrase-file needs --sign-by or "
+                                       "--sign-by-sigstore-private-key");
     }
-    if (passfile && !(pass = cli_read_passphrase_file("copy", passfile))) {
+    if (co.sign_to && !co.sign_by) {
+        cocoimg_context_free(ctx);
+        return cli_usage_error("copy", "--sign-to needs --sign-by");
+    }
+    bool refused = false;
+    if (co.sign_by_sigstore_private_key)
+        pass = cli_sigstore_passphrase("copy", passfile, false, &refused);
+    else if (passfile)
+        pass = cli_read_passphrase_file("copy", passfile);
+    if (!pass && (passfile || (co.sign_by_sigstore_private_key && !refused))) {
         cocoimg_context_free(ctx);
         return CLI_EXIT_FAIL;
     }

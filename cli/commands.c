@@ -16,6 +16,7 @@ const struct cli_command *const cli_commands[] = {
     &cli_cmd_verify,
     &cli_cmd_standalone_sign,
     &cli_cmd_standalone_verify,
+    &cli_cmd_generate_sigstore_key,
     &cli_cmd_get_resource, &cli_cmd_attest,
     &cli_builtin_help,
     &cli_builtin_version,

@@ -16,6 +16,7 @@ extern const struct cli_command cli_cmd_unpack;
 extern const struct cli_command cli_cmd_verify;
 extern const struct cli_command cli_cmd_standalone_sign;
 extern const struct cli_command cli_cmd_standalone_verify;
+extern const struct cli_command cli_cmd_generate_sigstore_key;
 extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_get_resource, cli_cmd_attest;
 

@@ -34,7 +34,9 @@ cocoimg_copy_options_init(cocoimg_copy_options *opts, unsigned int version)
         return COCOIMG_EINVAL;
     cocoimg_copy_options def = COCOIMG_COPY_OPTIONS_INIT;
     /* only the prefix a caller of @p version has */
-    size_t n = version >= 2 ? sizeof(def) : offsetof(cocoimg_copy_options, sign_by);
+    size_t n = version >= 3   ? sizeof(def)
+               : version == 2 ? offsetof(cocoimg_copy_options, sign_by_sigstore_private_key)
+                              : offsetof(cocoimg_copy_options, sign_by);
     memcpy(opts, &def, n);
     opts->version = version;
     return 0;
@@ -423,7 +425,7 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
         return cocoimg__error_wrap(err, r, "copy: destination");
 
     _cleanup_(cocoimg__copy_signer_freep) cocoimg__copy_signer *signer = NULL;
-    if ((r = cocoimg__copy_signer_new(&signer, opts, dref, err)) < 0)
+    if ((r = cocoimg__copy_signer_new(&signer, ctx, opts, dref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy");
     struct copy_state st = {.ctx = ctx, .hooks = hooks, .signer = signer};
     _cleanup_source_ cocoimg__source *s = NULL;

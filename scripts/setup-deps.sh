@@ -8,10 +8,10 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 BUILD="build-essential autoconf automake libtool pkg-config
  libjansson-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
- libcurl4-openssl-dev libgpgme-dev libyaml-dev go-md2man
+ libcurl4-openssl-dev libgpgme-dev libyaml-dev libsodium-dev go-md2man
  libgrpc-dev libprotobuf-c-dev protobuf-c-compiler"
 TEST="dpkg-dev debhelper lintian fakeroot skopeo umoci docker-registry gnupg openssl jq python3 python3-jwcrypto python3-cryptography
- python3-grpcio python3-protobuf python3-fusepy
+ python3-grpcio python3-protobuf python3-fusepy python3-nacl
  zstd gzip tar time xz-utils apache2-utils curl attr clang-format man-db crun busybox-static tmux"
 # clang + libFuzzer only for --enable-fuzzing builds
 [ "${COCOIMG_FUZZ_DEPS:-0}" = 1 ] && TEST="$TEST clang libclang-rt-14-dev"

@@ -35,12 +35,15 @@ typedef struct cocoimg__copy_signer cocoimg__copy_signer;
 
 /*
  * NULL in *out when @p opts asks for no signing.  Fails (COCOIMG_EINVAL)
- * for a destination that is not docker:// or has no file:// lookaside
- * store in @p opts->registries_d.
+ * for a destination that is not docker://, for simple signing without
+ * sign_to or a file:// lookaside store in @p opts->registries_d; loads
+ * (decrypts) the sigstore private key now, so a wrong passphrase fails
+ * before anything is copied (COCOIMG_EAUTH).
  */
-int cocoimg__copy_signer_new(cocoimg__copy_signer **out, const cocoimg_copy_options *opts,
-                             const cocoimg_reference *dst, cocoimg_error **err);
-/* Sign @p manifest (as written) and store the signature. */
+int cocoimg__copy_signer_new(cocoimg__copy_signer **out, const cocoimg_context *ctx,
+                             const cocoimg_copy_options *opts, const cocoimg_reference *dst,
+                             cocoimg_error **err);
+/* Sign @p manifest (as written) and store the signature(s). */
 int cocoimg__copy_signer_sign(cocoimg__copy_signer *s, const uint8_t *manifest, size_t len,
                               cocoimg_error **err);
 void cocoimg__copy_signer_free(cocoimg__copy_signer *s);

@@ -82,12 +82,30 @@ typedef struct cocoimg_copy_options {
     const char *sign_gpg_homedir;
     /** containers-registries.d(5) directory for the lookaside store; NULL: none. */
     const char *registries_d;
+    /* --- version 3 --- */
+    /**
+     * Cosign-sign what is written (skopeo copy --sign-by-sigstore-private-key):
+     * the path of a private key file (cosign's encrypted format, "ENCRYPTED
+     * SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY", or a plain PEM
+     * ECDSA/RSA/Ed25519 key), decrypted with @c sign_passphrase.  Every
+     * manifest written (with @c all: each image and the index) gets a
+     * signature layer in the HOST/REPO:sha256-HEX.sig attachment of the
+     * destination, added to the signatures already there, before the tag
+     * is written.  Only docker:// destinations.  NULL: no cosign signing.
+     */
+    const char *sign_by_sigstore_private_key;
+    /**
+     * With @c sign_by: write the simple signatures to this directory in
+     * lookaside layout (REPO@sha256=HEX/signature-N) instead of the
+     * lookaside-staging store of @c registries_d.  NULL: registries.d.
+     */
+    const char *sign_to;
 } cocoimg_copy_options;
 
-#define COCOIMG_COPY_OPTIONS_VERSION 2
+#define COCOIMG_COPY_OPTIONS_VERSION 3
 #define COCOIMG_COPY_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        COCOIMG_COPY_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL                              \
+        COCOIMG_COPY_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL                  \
     }
 
 /**

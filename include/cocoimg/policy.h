@@ -109,6 +109,20 @@ cocoimg_standalone_verify(char **fingerprint_out, char **digest_out, const void 
                           const char *public_key_file, const char *gpg_homedir, const void *sig,
                           size_t sig_len, cocoimg_error **err);
 
+/**
+ * Make a cosign key pair (as skopeo generate-sigstore-key): an ECDSA P-256
+ * key written to PREFIX.key in cosign's encrypted format ("ENCRYPTED
+ * SIGSTORE PRIVATE KEY": scrypt N=65536 r=8 p=1 and NaCl secretbox over the
+ * PKCS#8 key, encrypted with @p passphrase, which may be empty), mode 0600,
+ * and its public key to PREFIX.pub (PEM SubjectPublicKeyInfo).  Neither
+ * file may exist already.
+ * @return 0; COCOIMG_EIO when a file exists or cannot be
+ *         written (nothing is left behind), COCOIMG_EINVAL.
+ */
+COCOIMG_EXTERN(int)
+cocoimg_generate_sigstore_key(const char *output_prefix, const char *passphrase,
+                              cocoimg_error **err);
+
 COCOIMG_END_DECL
 
 #endif

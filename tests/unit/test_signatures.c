@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * registries.d parsing and lookup, the simple-signing payload parser, and
- * lookaside URLs.
+ * registries.d parsing and lookup, the simple-signing payload parser,
+ * lookaside URLs, and cosign's private key files and payload.
  */
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cocoimg/reference.h>
 
+#include "signatures/cosign.h"
+#include "signatures/cosign_sign.h"
 #include "signatures/lookaside.h"
 #include "signatures/registries_d.h"
 #include "signatures/simple.h"
@@ -221,10 +224,122 @@ test_lookaside_url(void)
     return 0;
 }
 
+/* load @p pem with @p pass: the error code, and the message in @p msg (<= n bytes) */
+static int
+load_key(EVP_PKEY **k, const char *pem, const char *pass, char *msg, size_t n)
+{
+    cocoimg_error *e = NULL;
+    int r = cocoimg__sigstore_key_load(k, (const uint8_t *)pem, strlen(pem), pass, &e);
+    snprintf(msg, n, "%s", e ? cocoimg_error_message(e) : "");
+    cocoimg_error_free(e);
+    return r;
+}
+
+static int
+test_sigstore_key_roundtrip(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    CHECK(k);
+    char *pem = NULL, msg[512];
+    CHECK_OK(cocoimg__sigstore_key_encrypt(&pem, k, "pw-1", NULL));
+    CHECK(strncmp(pem, "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n", 47) == 0);
+    EVP_PKEY *back = NULL;
+    CHECK(load_key(&back, pem, "pw-1", msg, sizeof(msg)) == 0 && EVP_PKEY_eq(k, back) == 1);
+    EVP_PKEY *bad = NULL;
+    CHECK(load_key(&bad, pem, "pw-2", msg, sizeof(msg)) == COCOIMG_EAUTH && !bad);
+    CHECK(strstr(msg, "wrong passphrase") && !strstr(msg, "pw-2"));
+    CHECK(load_key(&bad, pem, NULL, msg, sizeof(msg)) == COCOIMG_EAUTH &&
+          strstr(msg, "passphrase"));
+    /* a flipped ciphertext byte fails like a wrong passphrase */
+    pem[120] = pem[120] == 'A' ? 'B' : 'A';
+    int r = load_key(&bad, pem, "pw-1", msg, sizeof(msg));
+    CHECK(r == COCOIMG_EAUTH || r == COCOIMG_EFORMAT);
+    /* sign a payload and verify it as the verifier does */
+    char *payload = NULL;
+    size_t plen = 0;
+    CHECK_OK(cocoimg__cosign_payload_make(&payload, &plen, DG, "quay.io/a/b:v1", NULL));
+    char *dg = NULL, *rf = NULL;
+    CHECK_OK(cocoimg__cosign_payload_parse(&dg, &rf, payload, plen, NULL));
+    CHECK(strcmp(dg, DG) == 0 && strcmp(rf, "quay.io/a/b:v1") == 0);
+    uint8_t *sig = NULL;
+    size_t slen = 0;
+    CHECK_OK(cocoimg__cosign_sign_raw(&sig, &slen, back, payload, plen, NULL));
+    BIO *b = BIO_new(BIO_s_mem());
+    char *pub = NULL;
+    CHECK(b && PEM_write_bio_PUBKEY(b, k) == 1);
+    long publen = BIO_get_mem_data(b, &pub);
+    CHECK(cocoimg__cosign_verify_raw((uint8_t *)pub, (size_t)publen, (uint8_t *)payload, plen, sig,
+                                     slen) == 1);
+    payload[0] = ' ';
+    CHECK(cocoimg__cosign_verify_raw((uint8_t *)pub, (size_t)publen, (uint8_t *)payload, plen, sig,
+                                     slen) == 0);
+    BIO_free(b);
+    free(sig);
+    free(dg);
+    free(rf);
+    free(payload);
+    free(pem);
+    EVP_PKEY_free(back);
+    EVP_PKEY_free(k);
+    return 0;
+}
+
+/* an ENCRYPTED SIGSTORE PRIVATE KEY block around @p json; refused with @p want */
+static int
+refused_key(const char *json, int want, const char *why)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *mem = NULL;
+    if (!b || PEM_write_bio(b, "ENCRYPTED SIGSTORE PRIVATE KEY", "", (const unsigned char *)json,
+                            (long)strlen(json)) <= 0)
+        return -1;
+    long n = BIO_get_mem_data(b, &mem);
+    char *pem = strndup(mem, (size_t)n), msg[512];
+    BIO_free(b);
+    EVP_PKEY *k = NULL;
+    int r = load_key(&k, pem, "pw", msg, sizeof(msg));
+    free(pem);
+    if (r != want || k || !strstr(msg, why)) {
+        printf("# %s: got %d '%s'\n", json, r, msg);
+        EVP_PKEY_free(k);
+        return -1;
+    }
+    return 0;
+}
+
+#define KDF(n, r, p)                                                                               \
+    "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":" #n ",\"r\":" #r ",\"p\":" #p "},"           \
+    "\"salt\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"},"
+#define BOX                                                                                        \
+    "\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"},"     \
+    "\"ciphertext\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}"
+
+static int
+test_sigstore_key_refusals(void)
+{
+    CHECK(refused_key(KDF(2097152, 8, 1) BOX, COCOIMG_ELIMIT, "kdf.params.N") == 0);
+    CHECK(refused_key(KDF(1048576, 8, 1) BOX, COCOIMG_ELIMIT, "256 MiB") == 0);
+    CHECK(refused_key(KDF(65536, 33, 1) BOX, COCOIMG_ELIMIT, "kdf.params.r") == 0);
+    CHECK(refused_key(KDF(65535, 8, 1) BOX, COCOIMG_EFORMAT, "power of two") == 0);
+    CHECK(refused_key(KDF(65536, 8, 1) "\"cipher\":{\"name\":\"aes\",\"nonce\":\"\"},"
+                                       "\"ciphertext\":\"\"}",
+                      COCOIMG_ENOTSUP, "nacl/secretbox") == 0);
+    CHECK(refused_key("{\"kdf\":{\"name\":\"pbkdf2\",\"params\":{}},\"cipher\":{}}",
+                      COCOIMG_ENOTSUP, "scrypt") == 0);
+    CHECK(refused_key("[1]", COCOIMG_EFORMAT, "sigstore private key") == 0);
+    /* a well-formed box under the wrong key */
+    CHECK(refused_key(KDF(16, 1, 1) BOX, COCOIMG_EAUTH, "wrong passphrase") == 0);
+    EVP_PKEY *k = NULL;
+    char msg[256];
+    CHECK(load_key(&k, "not pem", "pw", msg, sizeof(msg)) == COCOIMG_EFORMAT);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
-    TAP_TEST(test_registries_d_refusals), TAP_TEST(test_registries_d_lookup),
-    TAP_TEST(test_registries_d_dir),      TAP_TEST(test_payload),
-    TAP_TEST(test_lookaside_url),         {0},
+    TAP_TEST(test_sigstore_key_roundtrip), TAP_TEST(test_sigstore_key_refusals),
+    TAP_TEST(test_registries_d_refusals),  TAP_TEST(test_registries_d_lookup),
+    TAP_TEST(test_registries_d_dir),       TAP_TEST(test_payload),
+    TAP_TEST(test_lookaside_url),          {0},
 };
 
 int
