@@ -38,12 +38,12 @@ cocoimg__cosign_list_clear(cocoimg__cosign_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int
-read_blob(uint8_t **out, size_t *len, cocoimg__source *s, const cocoimg__descriptor *d,
-          cocoimg_error **err)
+int
+cocoimg__cosign_read_blob(uint8_t **out, size_t *len, cocoimg__source *s,
+                          const cocoimg__descriptor *d, cocoimg_error **err)
 {
     if (d->size < 0 || d->size > (int64_t)COCOIMG__COSIGN_MAX_PAYLOAD)
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "cosign payload too large");
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "signature blob too large");
     _cleanup_reader_ cocoimg__reader *r = NULL;
     int rc = cocoimg__source_get_blob(s, &d->digest, d->size, &r, err);
     if (rc < 0)
@@ -62,7 +62,7 @@ read_blob(uint8_t **out, size_t *len, cocoimg__source *s, const cocoimg__descrip
             break;
         if ((size_t)k > cap - 1 - n)
             return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
-                                      "cosign payload longer than its size");
+                                      "signature blob longer than its size");
         memcpy(buf + n, tmp, (size_t)k);
         n += (size_t)k;
     }
@@ -125,7 +125,7 @@ cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
                                       "signature", NULL);
         cs->has_cert = json_is_object(ann) && cocoimg__json_str(ann, ANN_CERT);
         cs->has_bundle = json_is_object(ann) && cocoimg__json_str(ann, ANN_BUNDLE);
-        if ((r = read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
+        if ((r = cocoimg__cosign_read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
             free(cs->sig);
             cocoimg__cosign_list_clear(out);
             return cocoimg__error_wrap(err, r, "cosign signature %zu", i + 1);
@@ -202,6 +202,31 @@ cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t *ms
     return ok;
 }
 
+int
+cocoimg__cosign_verify_keys(bool *ok_out, const cocoimg__requirement *rq, const uint8_t *msg,
+                            size_t msg_len, const uint8_t *sig, size_t sig_len, cocoimg_error **err)
+{
+    bool ok = false;
+    for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
+        if (rq->keys.blobs && rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
+            ok = cocoimg__cosign_verify_raw(rq->keys.blobs[i], rq->keys.blob_lens[i], msg, msg_len,
+                                            sig, sig_len);
+            continue;
+        }
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t len = 0;
+        int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
+        ok = cocoimg__cosign_verify_raw(pem, len, msg, msg_len, sig, sig_len);
+    }
+    if (!ok && rq->keys.data)
+        ok = cocoimg__cosign_verify_raw(rq->keys.data, rq->keys.data_len, msg, msg_len, sig,
+                                        sig_len);
+    *ok_out = ok;
+    return 0;
+}
+
 static int
 reject(cocoimg_error **err, const char *what)
 {
@@ -221,22 +246,10 @@ cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_reference *
     if (!s->sig || !s->sig_len)
         return reject(err, "no (valid base64) signature annotation");
     bool ok = false;
-    for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
-        if (rq->keys.blobs && rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
-            ok = cocoimg__cosign_verify_raw(rq->keys.blobs[i], rq->keys.blob_lens[i], s->payload,
-                                            s->payload_len, s->sig, s->sig_len);
-            continue;
-        }
-        _cleanup_free_ uint8_t *pem = NULL;
-        size_t len = 0;
-        int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
-        if (r < 0)
-            return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
-        ok = cocoimg__cosign_verify_raw(pem, len, s->payload, s->payload_len, s->sig, s->sig_len);
-    }
-    if (!ok && rq->keys.data)
-        ok = cocoimg__cosign_verify_raw(rq->keys.data, rq->keys.data_len, s->payload,
-                                        s->payload_len, s->sig, s->sig_len);
+    int r =
+        cocoimg__cosign_verify_keys(&ok, rq, s->payload, s->payload_len, s->sig, s->sig_len, err);
+    if (r < 0)
+        return r;
     if (!ok)
         return reject(err, "the signature does not verify with the policy's keys");
     _cleanup_free_ char *dg = NULL;
@@ -245,7 +258,7 @@ cocoimg__cosign_verify(const cocoimg__requirement *rq, const cocoimg_reference *
     if (cocoimg__cosign_payload_parse(&dg, &ref, s->payload, s->payload_len, &perr) < 0)
         return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", cocoimg_error_message(perr));
     cocoimg__digest want, have;
-    int r = cocoimg__digest_parse(&want, dg, err);
+    r = cocoimg__digest_parse(&want, dg, err);
     if (r == 0)
         r = cocoimg__digest_buffer(&have, want.alg, manifest, manifest_len, err);
     if (r < 0)

@@ -210,6 +210,17 @@ cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
     return 0;
 }
 
+int
+cocoimg__docker_source_referrers(json_t **out, cocoimg__source *s, const cocoimg__digest *digest,
+                                 const char *artifact_type, cocoimg_error **err)
+{
+    *out = NULL;
+    if (!s || s->ops != &docker_source_ops)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "referrers: not a docker source");
+    struct docker_source *ds = (struct docker_source *)s;
+    return cocoimg__registry_get_referrers(out, ds->reg, ds->repo, digest, artifact_type, err);
+}
+
 /* --- destination ------------------------------------------------------- */
 
 static int
