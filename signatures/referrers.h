@@ -39,9 +39,10 @@ int cocoimg__referrers_fetch(cocoimg__bundle_list *out, const cocoimg_context *c
                              cocoimg_error **err);
 
 /*
- * The bundle manifests listed by a referrers index @p index (JSON): their
- * descriptors' positions, at most COCOIMG__REFERRERS_MAX; exposed for the
- * fuzzer.  COCOIMG_EFORMAT for a malformed index.
+ * Check the referrers index @p buf as cocoimg__referrers_fetch() reads it:
+ * *n_bundles is the number of bundle manifests it lists (at most
+ * COCOIMG__REFERRERS_MAX, else COCOIMG_ELIMIT); COCOIMG_EFORMAT for a
+ * malformed index.  For the fuzzer.
  */
 int cocoimg__referrers_index_check(const void *buf, size_t len, size_t *n_bundles,
                                    cocoimg_error **err);
