@@ -144,6 +144,14 @@ fetch_sigs(struct eval *ev, cocoimg_error **err)
         ev->where = strdup("(this transport stores no simple signatures)");
         return 0;
     }
+    bool api = false;
+    int r = cocoimg__extsig_fetch(&ev->sigs, &api, ev->ctx, ev->ref, &ev->image->digest, err);
+    if (r < 0)
+        return r;
+    if (api) { /* as containers/image: the API replaces the lookaside */
+        ev->where = strdup("(from the registry's X-Registry-Supports-Signatures API)");
+        return 0;
+    }
     cocoimg__sigstore_config cfg;
     cocoimg__registries_d_for(&cfg, ev->sc->rd, ev->ref);
     if (!cfg.lookaside) {
@@ -188,9 +196,9 @@ eval_signed_by(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **
         reason_add(&rs, "signature-%zu: %s", i + 1, cocoimg_error_message(e));
     }
     return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
-                              "rejected by %s (signedBy): no signature of manifest %s is "
+                              "rejected by %s (signedBy): no signature of manifest %s %s is "
                               "accepted: %s",
-                              rq->path, dg, rs.buf);
+                              rq->path, dg, ev->where ? ev->where : "", rs.buf);
 }
 
 static int

@@ -352,6 +352,7 @@ do_ping(cocoimg__registry *r, cocoimg_error **err)
         r->scheme = schemes[i];
         cocoimg__auth_challenge_clear(&r->chal);
         r->chal = ch;
+        r->supports_signatures = x->supports_signatures;
         r->pinged = true;
         pthread_mutex_unlock(&r->lock);
         return 0;
@@ -526,6 +527,61 @@ cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *repo
     }
     *out = json_incref(tags);
     return 0;
+}
+
+/* --- X-Registry-Supports-Signatures (containers-signature(5)) --- */
+
+int
+cocoimg__registry_supports_signatures(bool *out, cocoimg__registry *r, cocoimg_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    bool pinged = r->pinged;
+    pthread_mutex_unlock(&r->lock);
+    if (!pinged) {
+        int rc = do_ping(r, err);
+        if (rc < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&r->lock);
+    *out = r->supports_signatures;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+/* the signature list of one manifest: a few signatures of a few KiB */
+#define SIG_LIST_MAX (4u * 1024 * 1024)
+
+int
+cocoimg__registry_get_signatures(json_t **out, cocoimg__registry *r, const char *repo,
+                                 const cocoimg__digest *digest, cocoimg_error **err)
+{
+    *out = NULL;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    char dstr[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(digest, dstr);
+    _cleanup_free_ char *path = NULL, *url = NULL, *scope = NULL;
+    if (asprintf(&path, "/extensions/v2/%s/signatures/%s", repo, dstr) < 0) {
+        path = NULL;
+        return cocoimg__error_oom(err);
+    }
+    if ((rc = base_url(&url, r, path, err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, false, NULL, err)) < 0)
+        return rc;
+    struct cocoimg__xfer_spec sp = {
+        .method = "GET", .url = url, .max_body = SIG_LIST_MAX, .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    if ((rc = cocoimg__registry_request(&x, r, &sp, repo, scope, "signature list", err)) < 0)
+        return rc;
+    if (x->status != 200)
+        return cocoimg__registry_status_error(r, repo, "signature list", x, err);
+    if (x->body_overflow)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "registry '%s': repository '%s': signature list over %u bytes",
+                                  r->host, repo, SIG_LIST_MAX);
+    return cocoimg__json_loadb(out, x->body ? (const char *)x->body : "", x->body_len, SIG_LIST_MAX,
+                               true, "signature list", err);
 }
 
 /* --- referrers (OCI distribution 1.1) --- */

@@ -113,6 +113,17 @@ int cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *
                                 cocoimg_error **err);
 
 /*
+ * Did the registry's /v2/ answer carry X-Registry-Supports-Signatures: 1
+ * (pings first if needed)?  Then simple signatures are read with
+ * cocoimg__registry_get_signatures(): GET /extensions/v2/REPO/signatures/
+ * DIGEST, the JSON {"signatures": [{version, type, name, content}]}
+ * (at most 4 MiB).  A status other than 200 is an error.
+ */
+int cocoimg__registry_supports_signatures(bool *out, cocoimg__registry *r, cocoimg_error **err);
+int cocoimg__registry_get_signatures(json_t **out, cocoimg__registry *r, const char *repo,
+                                     const cocoimg__digest *digest, cocoimg_error **err);
+
+/*
  * GET /v2/REPO/referrers/DIGEST[?artifactType=T] (OCI distribution 1.1):
  * *out is the referrers image index (an object with a "manifests" array,
  * at most COCOIMG_REGISTRY_MANIFEST_MAX bytes), or NULL when the registry

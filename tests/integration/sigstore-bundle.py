@@ -21,9 +21,14 @@ none).
       the registry: /v2/, blobs (monolithic POST+PUT), manifests by tag and
       digest, /v2/REPO/referrers/DIGEST[?artifactType=] built from the
       stored manifests' subject.
+  sigstore-bundle.py serve PORT --signatures DIR
+      the same, advertising X-Registry-Supports-Signatures: 1 on /v2/ and
+      serving GET /extensions/v2/REPO/signatures/ALG:HEX from the file
+      DIR/HEX.json ({"signatures": []} when there is none).
   sigstore-bundle.py multiarch REGISTRY REPO TAG
-      an OCI index of two instance manifests (linux/amd64, linux/arm64);
-      prints the index digest and the amd64 digest.
+      an OCI index of two instance manifests (linux/amd64, linux/arm64; the
+      configs name REPO, so each repository's digests differ); prints the
+      index digest and the amd64 digest.
 KEYTYPE: ec256 | rsa | ed25519."""
 import base64, hashlib, json, os, re, sys, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -165,7 +170,8 @@ def cmd_multiarch():
     base = 'http://' + reg
     descs = []
     for arch in ('amd64', 'arm64'):
-        cfg = json.dumps({'architecture': arch, 'os': 'linux', 'config': {},
+        cfg = json.dumps({'architecture': arch, 'os': 'linux',
+                          'config': {'Labels': {'repo': repo}},
                           'rootfs': {'type': 'layers', 'diff_ids': []}}).encode()
         c = push_blob(base, repo, cfg)
         c['mediaType'] = 'application/vnd.oci.image.config.v1+json'
@@ -181,6 +187,7 @@ def cmd_multiarch():
 
 class Registry(BaseHTTPRequestHandler):
     blobs, manifests, uploads = {}, {}, {}  # manifests: (repo, ref) -> (bytes, type)
+    sigdir = None
 
     def log_message(self, *a):
         pass
@@ -200,7 +207,15 @@ class Registry(BaseHTTPRequestHandler):
     def do_GET(self):
         path, _, query = self.path.partition('?')
         if path == '/v2/':
-            return self.send(200, b'{}', {'Content-Type': 'application/json'})
+            h = {'Content-Type': 'application/json'}
+            if self.sigdir:
+                h['X-Registry-Supports-Signatures'] = '1'
+            return self.send(200, b'{}', h)
+        m = re.fullmatch(r'/extensions/v2/(.+)/signatures/sha256:([0-9a-f]{64})', path)
+        if m and self.sigdir:
+            f = os.path.join(self.sigdir, m.group(2) + '.json')
+            body = open(f, 'rb').read() if os.path.exists(f) else b'{"signatures": []}'
+            return self.send(200, body, {'Content-Type': 'application/json'})
         m = re.fullmatch(r'/v2/(.+)/(manifests|blobs|referrers)/([^/]+)', path)
         if not m:
             return self.send(404)
@@ -265,6 +280,7 @@ if __name__ == '__main__':
     elif sys.argv[1] == 'multiarch':
         cmd_multiarch()
     elif sys.argv[1] == 'serve':
+        Registry.sigdir = opt('--signatures')
         ThreadingHTTPServer(('127.0.0.1', int(sys.argv[2])), Registry).serve_forever()
     else:
         sys.exit(__doc__)
