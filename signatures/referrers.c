@@ -14,6 +14,7 @@
 #include "signatures/cosign.h"
 #include "signatures/referrers.h"
 #include "transport/transport.h"
+#include "util/context.h"
 #include "util/json.h"
 
 COCOIMG_DEFINE_CLEANUP(cocoimg_reference, cocoimg_reference_free)
@@ -131,9 +132,21 @@ cocoimg__referrers_fetch(cocoimg__bundle_list *out, const cocoimg_context *ctx,
     if ((r = cocoimg__source_open(&src, ctx, tref, err)) < 0)
         return cocoimg__error_wrap(err, r, "sigstore bundles");
     _cleanup_json_ json_t *ix = NULL;
-    if ((r = cocoimg__docker_source_referrers(&ix, src, digest, COCOIMG__BUNDLE_MEDIA_TYPE, err)) <
-        0)
+    _cleanup_error_ cocoimg_error *aerr = NULL;
+    r = cocoimg__docker_source_referrers(&ix, src, digest, COCOIMG__BUNDLE_MEDIA_TYPE, &aerr);
+    if (r == COCOIMG_EHTTP) {
+        /* a registry without the API that answers other than 404 (400,
+         * 405, ...): the tag schema, as for 404 (ignoring a source of
+         * signatures can only refuse more) */
+        cocoimg__log(ctx, COCOIMG_LOG_DEBUG, "referrers API: %s; trying the referrers tag",
+                     cocoimg_error_message(aerr));
+        r = 0;
+    }
+    if (r < 0) {
+        if (err && !*err)
+            *err = TAKE_PTR(aerr);
         return cocoimg__error_wrap(err, r, "sigstore bundles: referrers API");
+    }
     out->api = ix != NULL;
     if (!ix) {
         _cleanup_free_ uint8_t *buf = NULL;

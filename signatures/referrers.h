@@ -6,7 +6,8 @@
  * Sigstore bundles attached to an image as OCI 1.1 referrers (cosign's
  * specs/BUNDLE_SPEC.md), internal: GET /v2/REPO/referrers/DIGEST
  * ?artifactType=application/vnd.dev.sigstore.bundle.v0.3+json, or, when
- * the registry answers 404 (no referrers API), the index tagged ALG-HEX
+ * the registry answers 404 (no referrers API) or another HTTP error status
+ * (COCOIMG_EHTTP: 400, 405, ...), the index tagged ALG-HEX
  * (the referrers tag schema; 404 there: no referrers).  Each listed
  * manifest of that artifact type is fetched by digest (verified, bounded)
  * and each of its layers of the bundle media type is read (bounded) as a

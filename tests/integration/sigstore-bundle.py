@@ -25,6 +25,9 @@ none).
       the same, advertising X-Registry-Supports-Signatures: 1 on /v2/ and
       serving GET /extensions/v2/REPO/signatures/ALG:HEX from the file
       DIR/HEX.json ({"signatures": []} when there is none).
+  sigstore-bundle.py serve PORT --referrers-status CODE
+      the same, answering CODE (e.g. 405) to every referrers request, as a
+      registry without the API that does not say 404.
   sigstore-bundle.py multiarch REGISTRY REPO TAG
       an OCI index of two instance manifests (linux/amd64, linux/arm64; the
       configs name REPO, so each repository's digests differ); prints the
@@ -188,6 +191,7 @@ def cmd_multiarch():
 class Registry(BaseHTTPRequestHandler):
     blobs, manifests, uploads = {}, {}, {}  # manifests: (repo, ref) -> (bytes, type)
     sigdir = None
+    referrers_status = None
 
     def log_message(self, *a):
         pass
@@ -229,6 +233,8 @@ class Registry(BaseHTTPRequestHandler):
             if not e:
                 return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
             return self.send(200, e[0], {'Content-Type': e[1], 'Docker-Content-Digest': sha(e[0])})
+        if self.referrers_status:
+            return self.send(self.referrers_status, b'{"errors":[{"code":"UNSUPPORTED"}]}')
         at = re.search(r'artifactType=([^&]+)', query)
         out = []
         for (r, d), (b, t) in sorted(self.manifests.items()):
@@ -281,6 +287,7 @@ if __name__ == '__main__':
         cmd_multiarch()
     elif sys.argv[1] == 'serve':
         Registry.sigdir = opt('--signatures')
+        Registry.referrers_status = int(opt('--referrers-status', '0'))
         ThreadingHTTPServer(('127.0.0.1', int(sys.argv[2])), Registry).serve_forever()
     else:
         sys.exit(__doc__)

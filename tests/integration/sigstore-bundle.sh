@@ -24,7 +24,7 @@ SIGN="python3 $top_srcdir/tests/integration/cosign-sign.py"
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 28
+plan 30
 
 PORT=$(free_port)
 start_registry reg "$PORT" || bail_out "docker-registry did not start"
@@ -96,6 +96,20 @@ $SB sign ec256 "$T/keys-ec256" "$PREG" api "$pamd" --no-tag-index || bail_out "s
 ok "bundle found with the referrers API: accepted" V --policy pp-ec256.json --platform linux/amd64 "docker://$PREG/api:v1"
 fails "the same with another key: refused" 3 V --policy pp-rsa.json --platform linux/amd64 "docker://$PREG/api:v1"
 fails "the arm64 instance (its own digest unsigned): refused" 3 V --policy pp-ec256.json --platform linux/arm64 "docker://$PREG/api:v1"
+
+# a registry that answers 405 (not 404) to the referrers API: the tag schema
+QPORT=$(free_port)
+$SB serve "$QPORT" --referrers-status 405 >"$T/py405.log" 2>&1 &
+T_CLEANUP="$T_CLEANUP kill $! 2>/dev/null;"
+wait_port "$QPORT" || bail_out "the 405 registry did not start"
+QREG=127.0.0.1:$QPORT
+policy pq-ec256.json "$QREG" ec256
+read -r _ qamd < <($SB multiarch "$QREG" q v1)
+$SB sign ec256 "$T/keys-ec256" "$QREG" q "$qamd"
+ok "referrers API answering 405: the tag-schema bundle is accepted" V --policy pq-ec256.json --platform linux/amd64 "docker://$QREG/q:v1"
+read -r _ qamd2 < <($SB multiarch "$QREG" q2 v1)
+$SB sign ec256 "$T/keys-ec256" "$QREG" q2 "$qamd2" --no-tag-index
+fails "and without a tag-schema index nothing is found: refused" 3 V --policy pq-ec256.json --platform linux/amd64 "docker://$QREG/q2:v1"
 
 # a signature on the index digest accepts each instance (cosign's rule)
 read -r idx amd < <($SB multiarch "$PREG" multi v1)
