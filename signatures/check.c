@@ -19,6 +19,8 @@
 #include "signatures/cosign.h"
 #include "signatures/lookaside.h"
 #include "signatures/policy.h"
+#include "signatures/referrers.h"
+#include "signatures/bundle.h"
 #include "signatures/registries_d.h"
 #include "signatures/simple.h"
 #include "transport/transport.h"
@@ -118,7 +120,18 @@ struct eval {
     cocoimg__sig_list sigs;
     bool cosign_fetched;
     bool attachments; /* registries.d use-sigstore-attachments */
-    cocoimg__cosign_list cosign;
+    /*
+     * Sigstore signatures of the image (the instance pulled) and, for an
+     * index, of the index too: cosign's rule, a signature on the index
+     * digest covers the instances.
+     */
+    struct sigsrc {
+        const cocoimg__resolve_doc *doc;
+        const char *what; /* "" or "index " for messages */
+        cocoimg__cosign_list cosign;
+        cocoimg__bundle_list bundles;
+    } src[2];
+    size_t n_src;
     char *where; /* where the signatures came from, for messages */
 };
 
@@ -130,6 +143,14 @@ fetch_sigs(struct eval *ev, cocoimg_error **err)
     ev->fetched = true;
     if (cocoimg_reference_transport(ev->ref) != COCOIMG_TRANSPORT_DOCKER) {
         ev->where = strdup("(this transport stores no simple signatures)");
+        return 0;
+    }
+    bool api = false;
+    int r = cocoimg__extsig_fetch(&ev->sigs, &api, ev->ctx, ev->ref, &ev->image->digest, err);
+    if (r < 0)
+        return r;
+    if (api) { /* as containers/image: the API replaces the lookaside */
+        ev->where = strdup("(from the registry's X-Registry-Supports-Signatures API)");
         return 0;
     }
     cocoimg__sigstore_config cfg;
@@ -176,24 +197,47 @@ eval_signed_by(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **
         reason_add(&rs, "signature-%zu: %s", i + 1, cocoimg_error_message(e));
     }
     return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
-                              "rejected by %s (signedBy): no signature of manifest %s is "
+                              "rejected by %s (signedBy): no signature of manifest %s %s is "
                               "accepted: %s",
-                              rq->path, dg, rs.buf);
+                              rq->path, dg, ev->where ? ev->where : "", rs.buf);
 }
 
 static int
-eval_sigstore(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **err)
+fetch_sigstore(struct eval *ev, const cocoimg__resolve_doc *top, cocoimg_error **err)
+{
+    ev->cosign_fetched = true;
+    cocoimg__sigstore_config cfg;
+    cocoimg__registries_d_for(&cfg, ev->sc->rd, ev->ref);
+    ev->attachments = cfg.use_sigstore_attachments;
+    if (!ev->attachments)
+        return 0;
+    ev->src[0].doc = ev->image;
+    ev->src[0].what = "";
+    ev->n_src = 1;
+    if (top && !cocoimg__digest_equal(&top->digest, &ev->image->digest)) {
+        ev->src[1].doc = top;
+        ev->src[1].what = "index ";
+        ev->n_src = 2;
+    }
+    for (size_t k = 0; k < ev->n_src; k++) {
+        struct sigsrc *ss = &ev->src[k];
+        int r = cocoimg__cosign_fetch(&ss->cosign, ev->ctx, ev->ref, &ss->doc->digest, err);
+        if (r == 0)
+            r = cocoimg__referrers_fetch(&ss->bundles, ev->ctx, ev->ref, &ss->doc->digest, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int
+eval_sigstore(struct eval *ev, const cocoimg__requirement *rq, const cocoimg__resolve_doc *top,
+              cocoimg_error **err)
 {
     char dg[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&ev->image->digest, dg);
     if (!ev->cosign_fetched) {
-        ev->cosign_fetched = true;
-        cocoimg__sigstore_config cfg;
-        cocoimg__registries_d_for(&cfg, ev->sc->rd, ev->ref);
-        ev->attachments = cfg.use_sigstore_attachments;
-        int r = ev->attachments
-                    ? cocoimg__cosign_fetch(&ev->cosign, ev->ctx, ev->ref, &ev->image->digest, err)
-                    : 0;
+        int r = fetch_sigstore(ev, top, err);
         if (r < 0)
             return r;
     }
@@ -203,27 +247,43 @@ eval_sigstore(struct eval *ev, const cocoimg__requirement *rq, cocoimg_error **e
                                   "use-sigstore-attachments for this image, so it has no sigstore "
                                   "signatures",
                                   rq->path);
-    if (ev->cosign.n == 0)
+    size_t total = 0;
+    for (size_t k = 0; k < ev->n_src; k++)
+        total += ev->src[k].cosign.n + ev->src[k].bundles.n;
+    if (total == 0)
         return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
-                                  "rejected by %s (sigstoreSigned): no sigstore signatures for "
-                                  "manifest %s",
-                                  rq->path, dg);
+                                  "rejected by %s (sigstoreSigned): no sigstore signatures (.sig "
+                                  "tag or sigstore bundle referrers) for manifest %s%s",
+                                  rq->path, dg, ev->n_src > 1 ? " or its index" : "");
     struct reasons rs = {0};
-    for (size_t i = 0; i < ev->cosign.n; i++) {
-        _cleanup_error_ cocoimg_error *e = NULL;
-        int r = cocoimg__cosign_verify(rq, ev->ref, &ev->cosign.v[i], ev->image->bytes,
-                                       ev->image->len, &e);
-        if (r == 0) {
-            cocoimg__log(ev->ctx, COCOIMG_LOG_INFO, "sigstore signature %zu of %s accepted", i + 1,
-                         dg);
-            return 0;
+    for (size_t k = 0; k < ev->n_src; k++) {
+        struct sigsrc *ss = &ev->src[k];
+        char sdg[COCOIMG_DIGEST_STRMAX];
+        cocoimg__digest_format(&ss->doc->digest, sdg);
+        size_t n = ss->cosign.n + ss->bundles.n;
+        for (size_t i = 0; i < n; i++) {
+            _cleanup_error_ cocoimg_error *e = NULL;
+            bool bundle = i >= ss->cosign.n;
+            int r = bundle ? cocoimg__bundle_verify(rq, ev->ref, ss->bundles.v[i - ss->cosign.n],
+                                                    ss->bundles.len[i - ss->cosign.n],
+                                                    ss->doc->bytes, ss->doc->len, &e)
+                           : cocoimg__cosign_verify(rq, ev->ref, &ss->cosign.v[i], ss->doc->bytes,
+                                                    ss->doc->len, &e);
+            size_t num = bundle ? i - ss->cosign.n + 1 : i + 1;
+            const char *kind = bundle ? "sigstore bundle" : "sigstore signature";
+            if (r == 0) {
+                cocoimg__log(ev->ctx, COCOIMG_LOG_INFO, "%s %zu of %s%s accepted", kind, num,
+                             ss->what, sdg);
+                return 0;
+            }
+            if (r != COCOIMG_EPOLICY) {
+                if (err && !*err)
+                    *err = TAKE_PTR(e);
+                return r;
+            }
+            reason_add(&rs, "%s%s %zu: %s", ss->what, bundle ? "bundle" : "signature", num,
+                       cocoimg_error_message(e));
         }
-        if (r != COCOIMG_EPOLICY) {
-            if (err && !*err)
-                *err = TAKE_PTR(e);
-            return r;
-        }
-        reason_add(&rs, "signature %zu: %s", i + 1, cocoimg_error_message(e));
     }
     return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
                               "rejected by %s (sigstoreSigned): no sigstore signature of manifest "
@@ -251,7 +311,6 @@ static int
 check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__resolve_doc *top,
            const cocoimg__resolve_doc *image, cocoimg_error **err)
 {
-    (void)top;
     cocoimg_context *ctx = payload;
     struct cocoimg__sigcheck *sc = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_POLICY);
     if (!sc)
@@ -274,7 +333,7 @@ check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__reso
             r = eval_signed_by(&ev, rq, err);
             break;
         case COCOIMG__REQ_SIGSTORE:
-            r = eval_sigstore(&ev, rq, err);
+            r = eval_sigstore(&ev, rq, top, err);
             break;
         }
     }
@@ -291,7 +350,10 @@ check_hook(void *payload, const cocoimg_reference *user_ref, const cocoimg__reso
         r = cocoimg__progress(ctx, &pe, err);
     }
     cocoimg__sig_list_clear(&ev.sigs);
-    cocoimg__cosign_list_clear(&ev.cosign);
+    for (size_t k = 0; k < ev.n_src; k++) {
+        cocoimg__cosign_list_clear(&ev.src[k].cosign);
+        cocoimg__bundle_list_clear(&ev.src[k].bundles);
+    }
     free(ev.where);
     return r;
 }

@@ -44,12 +44,12 @@ cocoimg__cosign_list_clear(cocoimg__cosign_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int
-read_blob(uint8_t **out, size_t *len, cocoimg__source *s, const cocoimg__descriptor *d,
-          cocoimg_error **err)
+int
+cocoimg__cosign_read_blob(uint8_t **out, size_t *len, cocoimg__source *s,
+                          const cocoimg__descriptor *d, cocoimg_error **err)
 {
     if (d->size < 0 || d->size > (int64_t)COCOIMG__COSIGN_MAX_PAYLOAD)
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "cosign payload too large");
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "signature blob too large");
     _cleanup_reader_ cocoimg__reader *r = NULL;
     int rc = cocoimg__source_get_blob(s, &d->digest, d->size, &r, err);
     if (rc < 0)
@@ -68,7 +68,7 @@ read_blob(uint8_t **out, size_t *len, cocoimg__source *s, const cocoimg__descrip
             break;
         if ((size_t)k > cap - 1 - n)
             return cocoimg__error_set(err, COCOIMG_EDIGEST, 0,
-                                      "cosign payload longer than its size");
+                                      "signature blob longer than its size");
         memcpy(buf + n, tmp, (size_t)k);
         n += (size_t)k;
     }
@@ -138,7 +138,8 @@ cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
             if (v && strlen(v) < MAX_ANNOTATION && !(*dst[k] = strdup(v)))
                 oom = true;
         }
-        if (oom || (r = read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
+        if (oom ||
+            (r = cocoimg__cosign_read_blob(&cs->payload, &cs->payload_len, src, l, err)) < 0) {
             out->n++;
             cocoimg__cosign_list_clear(out);
             if (oom)
@@ -216,6 +217,31 @@ cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t *ms
     }
     BIO_free(b);
     return ok;
+}
+
+int
+cocoimg__cosign_verify_keys(bool *ok_out, const cocoimg__requirement *rq, const uint8_t *msg,
+                            size_t msg_len, const uint8_t *sig, size_t sig_len, cocoimg_error **err)
+{
+    bool ok = false;
+    for (size_t i = 0; i < rq->keys.n_paths && !ok; i++) {
+        if (rq->keys.blobs && rq->keys.blobs[i]) { /* a kbs:// key, fetched with the policy */
+            ok = cocoimg__cosign_verify_raw(rq->keys.blobs[i], rq->keys.blob_lens[i], msg, msg_len,
+                                            sig, sig_len);
+            continue;
+        }
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t len = 0;
+        int r = cocoimg__read_file(&pem, &len, AT_FDCWD, rq->keys.paths[i], 1u << 20, err);
+        if (r < 0)
+            return cocoimg__error_wrap(err, r, "sigstoreSigned key %s", rq->keys.paths[i]);
+        ok = cocoimg__cosign_verify_raw(pem, len, msg, msg_len, sig, sig_len);
+    }
+    if (!ok && rq->keys.data)
+        ok = cocoimg__cosign_verify_raw(rq->keys.data, rq->keys.data_len, msg, msg_len, sig,
+                                        sig_len);
+    *ok_out = ok;
+    return 0;
 }
 
 static int

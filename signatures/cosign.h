@@ -13,6 +13,7 @@
  * PSS) and Ed25519 public keys (PEM).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,5 +77,20 @@ int cocoimg__cosign_verify_raw(const uint8_t *pem, size_t pem_len, const uint8_t
 /* Verify @p sig over @p msg with the public key @p k: 1 yes, 0 no. */
 int cocoimg__cosign_verify_pkey(EVP_PKEY *k, const uint8_t *msg, size_t msg_len, const uint8_t *sig,
                                 size_t sig_len);
+
+/*
+ * Does @p sig over @p msg verify under one of the keys of the key-based
+ * sigstoreSigned requirement @p rq (keyPath/keyPaths/keyData)?  *ok; < 0
+ * only when a key file cannot be read.
+ */
+int cocoimg__cosign_verify_keys(bool *ok, const cocoimg__requirement *rq, const uint8_t *msg,
+                                size_t msg_len, const uint8_t *sig, size_t sig_len,
+                                cocoimg_error **err);
+
+/* Read the blob @p d of @p s (at most COCOIMG__COSIGN_MAX_PAYLOAD bytes, NUL-terminated). */
+struct cocoimg__source;
+struct cocoimg__descriptor;
+int cocoimg__cosign_read_blob(uint8_t **out, size_t *len, struct cocoimg__source *s,
+                              const struct cocoimg__descriptor *d, cocoimg_error **err);
 
 #endif

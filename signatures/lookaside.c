@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include "signatures/lookaside.h"
+#include "transport/transport.h"
+#include "util/base64.h"
+#include "util/json.h"
 #include "signatures/simple.h"
 #include "util/fs.h"
 
@@ -186,4 +189,71 @@ cocoimg__lookaside_store(const char *base, const cocoimg_reference *ref,
         return cocoimg__write_file_atomic(AT_FDCWD, path, sig, len, err);
     }
     return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "too many signatures in the lookaside store");
+}
+
+/* --- X-Registry-Supports-Signatures ------------------------------------- */
+
+int
+cocoimg__extsig_fetch(cocoimg__sig_list *out, bool *supported, const cocoimg_context *ctx,
+                      const cocoimg_reference *ref, const cocoimg__digest *digest,
+                      cocoimg_error **err)
+{
+    memset(out, 0, sizeof(*out));
+    *supported = false;
+    if (cocoimg_reference_transport(ref) != COCOIMG_TRANSPORT_DOCKER)
+        return 0;
+    _cleanup_source_ cocoimg__source *src = NULL;
+    int r = cocoimg__source_open(&src, ctx, ref, err);
+    if (r < 0)
+        return cocoimg__error_wrap(err, r, "signatures");
+    _cleanup_json_ json_t *j = NULL;
+    if ((r = cocoimg__docker_source_signatures(&j, src, digest, err)) < 0)
+        return cocoimg__error_wrap(err, r, "X-Registry-Supports-Signatures");
+    if (!j)
+        return 0;
+    *supported = true;
+    json_t *sigs = json_object_get(j, "signatures");
+    if (json_is_null(sigs) || !sigs)
+        return 0;
+    if (!json_is_array(sigs))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "X-Registry-Supports-Signatures: 'signatures' is not an array");
+    size_t i;
+    json_t *e;
+    json_array_foreach(sigs, i, e)
+    {
+        if (!json_is_object(e)) {
+            r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                   "X-Registry-Supports-Signatures: signature %zu is not an "
+                                   "object",
+                                   i + 1);
+            goto fail;
+        }
+        /* as containers/image: other versions and types are skipped */
+        json_t *ver = json_object_get(e, "version");
+        const char *type = cocoimg__json_str(e, "type");
+        if (!json_is_integer(ver) || json_integer_value(ver) != 2 || !type ||
+            strcmp(type, "atomic") != 0)
+            continue;
+        const char *c = cocoimg__json_str(e, "content");
+        if (!c || !*c) {
+            r = cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                   "X-Registry-Supports-Signatures: signature %zu has no content",
+                                   i + 1);
+            goto fail;
+        }
+        if (out->n == COCOIMG__LOOKASIDE_MAX_SIGNATURES) {
+            r = cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "more than %d signatures",
+                                   COCOIMG__LOOKASIDE_MAX_SIGNATURES);
+            goto fail;
+        }
+        if ((r = cocoimg__b64_decode(&out->v[out->n], &out->len[out->n], c, strlen(c),
+                                     COCOIMG_B64_STD, "signature content", err)) < 0)
+            goto fail;
+        out->n++;
+    }
+    return 0;
+fail:
+    cocoimg__sig_list_clear(out);
+    return cocoimg__error_wrap(err, r, "X-Registry-Supports-Signatures");
 }

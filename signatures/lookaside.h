@@ -9,6 +9,7 @@
  * verified, no redirects).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,19 @@ int cocoimg__lookaside_fetch(cocoimg__sig_list *out, const char *base, const coc
 int cocoimg__lookaside_store(const char *base, const cocoimg_reference *ref,
                              const cocoimg__digest *digest, const void *sig, size_t len,
                              cocoimg_error **err);
+
+/*
+ * Simple signatures through the X-Registry-Supports-Signatures API
+ * (containers-signature(5), as containers/image's docker source): when the
+ * registry's /v2/ answer carries "X-Registry-Supports-Signatures: 1",
+ * *supported is set and the signatures of @p digest are those of GET
+ * /extensions/v2/REPO/signatures/DIGEST ({"signatures": [{"version": 2,
+ * "type": "atomic", "name", "content": BASE64}]}; entries of another
+ * version or type are skipped); the lookaside is then not read.
+ */
+struct cocoimg_context;
+int cocoimg__extsig_fetch(cocoimg__sig_list *out, bool *supported,
+                          const struct cocoimg_context *ctx, const cocoimg_reference *ref,
+                          const cocoimg__digest *digest, cocoimg_error **err);
 
 #endif

@@ -83,6 +83,7 @@ reset_response(struct cocoimg__xfer *x)
     free(x->range);
     x->content_type = x->docker_digest = x->location = x->www_auth = x->content_range = NULL;
     x->range = NULL;
+    x->supports_signatures = false;
     x->ebody_len = 0;
 }
 
@@ -161,6 +162,8 @@ header_cb(char *buf, size_t size, size_t nitems, void *userdata)
         set_field(&x->www_auth, v, vl, true);
     else if (IS("content-range"))
         set_field(&x->content_range, v, vl, false);
+    else if (IS("x-registry-supports-signatures"))
+        x->supports_signatures = vl == 1 && v[0] == '1';
     else if (IS("range"))
         set_field(&x->range, v, vl, false);
     else if (IS("content-length") || IS("retry-after")) {

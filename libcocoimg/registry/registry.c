@@ -352,6 +352,7 @@ do_ping(cocoimg__registry *r, cocoimg_error **err)
         r->scheme = schemes[i];
         cocoimg__auth_challenge_clear(&r->chal);
         r->chal = ch;
+        r->supports_signatures = x->supports_signatures;
         r->pinged = true;
         pthread_mutex_unlock(&r->lock);
         return 0;
@@ -525,6 +526,120 @@ cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *repo
             return cocoimg__error_set(err, COCOIMG_EFORMAT, 0, "tag list: tags must be strings");
     }
     *out = json_incref(tags);
+    return 0;
+}
+
+/* --- X-Registry-Supports-Signatures (containers-signature(5)) --- */
+
+int
+cocoimg__registry_supports_signatures(bool *out, cocoimg__registry *r, cocoimg_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    bool pinged = r->pinged;
+    pthread_mutex_unlock(&r->lock);
+    if (!pinged) {
+        int rc = do_ping(r, err);
+        if (rc < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&r->lock);
+    *out = r->supports_signatures;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+/* the signature list of one manifest: a few signatures of a few KiB */
+#define SIG_LIST_MAX (4u * 1024 * 1024)
+
+int
+cocoimg__registry_get_signatures(json_t **out, cocoimg__registry *r, const char *repo,
+                                 const cocoimg__digest *digest, cocoimg_error **err)
+{
+    *out = NULL;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    char dstr[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(digest, dstr);
+    _cleanup_free_ char *path = NULL, *url = NULL, *scope = NULL;
+    if (asprintf(&path, "/extensions/v2/%s/signatures/%s", repo, dstr) < 0) {
+        path = NULL;
+        return cocoimg__error_oom(err);
+    }
+    if ((rc = base_url(&url, r, path, err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, false, NULL, err)) < 0)
+        return rc;
+    struct cocoimg__xfer_spec sp = {
+        .method = "GET", .url = url, .max_body = SIG_LIST_MAX, .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    if ((rc = cocoimg__registry_request(&x, r, &sp, repo, scope, "signature list", err)) < 0)
+        return rc;
+    if (x->status != 200)
+        return cocoimg__registry_status_error(r, repo, "signature list", x, err);
+    if (x->body_overflow)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "registry '%s': repository '%s': signature list over %u bytes",
+                                  r->host, repo, SIG_LIST_MAX);
+    return cocoimg__json_loadb(out, x->body ? (const char *)x->body : "", x->body_len, SIG_LIST_MAX,
+                               true, "signature list", err);
+}
+
+/* --- referrers (OCI distribution 1.1) --- */
+
+int
+cocoimg__registry_get_referrers(json_t **out, cocoimg__registry *r, const char *repo,
+                                const cocoimg__digest *digest, const char *artifact_type,
+                                cocoimg_error **err)
+{
+    *out = NULL;
+    int rc = cocoimg__registry_check_repo(repo, err);
+    if (rc < 0)
+        return rc;
+    char dstr[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(digest, dstr);
+    _cleanup_free_ char *url = NULL, *full = NULL, *scope = NULL;
+    if ((rc = cocoimg__registry_url(&url, r, repo, "referrers", dstr, err)) < 0 ||
+        (rc = cocoimg__registry_scope(&scope, repo, false, NULL, err)) < 0)
+        return rc;
+    /* artifact types are media types: [A-Za-z0-9.+/-] only, nothing to escape */
+    if (artifact_type) {
+        for (const char *c = artifact_type; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || strchr(".+/-_", *c)))
+                return cocoimg__error_set(err, COCOIMG_EINVAL, 0,
+                                          "referrers: invalid artifact type");
+        if (asprintf(&full, "%s?artifactType=%s", url, artifact_type) < 0) {
+            full = NULL;
+            return cocoimg__error_oom(err);
+        }
+    }
+    static const char *const accept[] = {"Accept: " COCOIMG_MT_OCI_INDEX, NULL};
+    struct cocoimg__xfer_spec sp = {.method = "GET",
+                                    .url = full ? full : url,
+                                    .headers = accept,
+                                    .max_body = COCOIMG_REGISTRY_MANIFEST_MAX,
+                                    .follow = true};
+    _cleanup_(cocoimg__xfer_freep) struct cocoimg__xfer *x = NULL;
+    if ((rc = cocoimg__registry_request(&x, r, &sp, repo, scope, "referrers", err)) < 0)
+        return rc;
+    if (x->status == 404)
+        return 0; /* no referrers API: the caller falls back to the tag schema */
+    if (x->status != 200)
+        return cocoimg__registry_status_error(r, repo, "referrers", x, err);
+    if (x->body_overflow)
+        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0,
+                                  "registry '%s': repository '%s': referrers index over %u bytes",
+                                  r->host, repo, COCOIMG_REGISTRY_MANIFEST_MAX);
+    _cleanup_json_ json_t *j = NULL;
+    if ((rc = cocoimg__json_loadb(&j, x->body ? (const char *)x->body : "", x->body_len,
+                                  COCOIMG_REGISTRY_MANIFEST_MAX, true, "referrers index", err)) < 0)
+        return rc;
+    if (!json_is_object(j) || !json_is_array(json_object_get(j, "manifests")))
+        return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
+                                  "registry '%s': repository '%s': the referrers answer is not an "
+                                  "image index",
+                                  r->host, repo);
+    *out = TAKE_PTR(j);
     return 0;
 }
 

@@ -112,6 +112,27 @@ COCOIMG_DEFINE_CLEANUP(cocoimg__registry_manifest, cocoimg__registry_manifest_fr
 int cocoimg__registry_list_tags(json_t **out, cocoimg__registry *r, const char *repo,
                                 cocoimg_error **err);
 
+/*
+ * Did the registry's /v2/ answer carry X-Registry-Supports-Signatures: 1
+ * (pings first if needed)?  Then simple signatures are read with
+ * cocoimg__registry_get_signatures(): GET /extensions/v2/REPO/signatures/
+ * DIGEST, the JSON {"signatures": [{version, type, name, content}]}
+ * (at most 4 MiB).  A status other than 200 is an error.
+ */
+int cocoimg__registry_supports_signatures(bool *out, cocoimg__registry *r, cocoimg_error **err);
+int cocoimg__registry_get_signatures(json_t **out, cocoimg__registry *r, const char *repo,
+                                     const cocoimg__digest *digest, cocoimg_error **err);
+
+/*
+ * GET /v2/REPO/referrers/DIGEST[?artifactType=T] (OCI distribution 1.1):
+ * *out is the referrers image index (an object with a "manifests" array,
+ * at most COCOIMG_REGISTRY_MANIFEST_MAX bytes), or NULL when the registry
+ * answers 404 (no referrers API: use the tag schema "ALG-HEX").
+ */
+int cocoimg__registry_get_referrers(json_t **out, cocoimg__registry *r, const char *repo,
+                                    const cocoimg__digest *digest, const char *artifact_type,
+                                    cocoimg_error **err);
+
 int cocoimg__registry_get_manifest(cocoimg__registry_manifest **out, cocoimg__registry *r,
                                    const char *repo, const char *ref, cocoimg_error **err);
 /* HEAD a manifest: media type, digest (Docker-Content-Digest) and size; no body. */

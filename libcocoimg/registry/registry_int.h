@@ -37,7 +37,8 @@ struct cocoimg__registry {
     /* lock protects everything below */
     pthread_mutex_t lock;
     bool pinged;
-    const char *scheme; /* "https" or "http" once pinged */
+    bool supports_signatures; /* /v2/ said X-Registry-Supports-Signatures: 1 */
+    const char *scheme;       /* "https" or "http" once pinged */
     cocoimg__auth_challenge chal;
     struct cocoimg__token *tokens;
 };
@@ -72,7 +73,8 @@ struct cocoimg__xfer {
     long status;
     bool hdr_done;
     char *content_type, *docker_digest, *location, *www_auth, *content_range;
-    char *range; /* upload progress ("0-N") */
+    bool supports_signatures; /* X-Registry-Supports-Signatures: 1 */
+    char *range;              /* upload progress ("0-N") */
     int64_t content_length;
     int64_t retry_after;
     /* body: a growing buffer (bounded by body_max) or, when streaming, a

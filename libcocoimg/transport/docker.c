@@ -319,6 +319,32 @@ cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
     return 0;
 }
 
+int
+cocoimg__docker_source_referrers(json_t **out, cocoimg__source *s, const cocoimg__digest *digest,
+                                 const char *artifact_type, cocoimg_error **err)
+{
+    *out = NULL;
+    if (!s || s->ops != &docker_source_ops)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "referrers: not a docker source");
+    struct docker_source *ds = (struct docker_source *)s;
+    return cocoimg__registry_get_referrers(out, ds->reg, ds->repo, digest, artifact_type, err);
+}
+
+int
+cocoimg__docker_source_signatures(json_t **out, cocoimg__source *s, const cocoimg__digest *digest,
+                                  cocoimg_error **err)
+{
+    *out = NULL;
+    if (!s || s->ops != &docker_source_ops)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "signatures: not a docker source");
+    struct docker_source *ds = (struct docker_source *)s;
+    bool yes = false;
+    int r = cocoimg__registry_supports_signatures(&yes, ds->reg, err);
+    if (r < 0 || !yes)
+        return r;
+    return cocoimg__registry_get_signatures(out, ds->reg, ds->repo, digest, err);
+}
+
 /* --- destination ------------------------------------------------------- */
 
 static int

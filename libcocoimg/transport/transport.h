@@ -184,6 +184,21 @@ int cocoimg__archive_write(int dirfd, const char *archive_path, cocoimg_error **
  * request.  A destination whose reference has only a digest commits by
  * that digest (COCOIMG_EINVAL if the image written has another one).
  */
+/*
+ * The OCI 1.1 referrers index of @p digest in a docker source's repository
+ * (cocoimg__registry_get_referrers): NULL when the registry has no
+ * referrers API.
+ */
+int cocoimg__docker_source_referrers(json_t **out, cocoimg__source *s,
+                                     const cocoimg__digest *digest, const char *artifact_type,
+                                     cocoimg_error **err);
+/*
+ * The X-Registry-Supports-Signatures signature list (JSON) of @p digest in
+ * a docker source's repository; *out NULL when the registry does not
+ * advertise the API.
+ */
+int cocoimg__docker_source_signatures(json_t **out, cocoimg__source *s,
+                                      const cocoimg__digest *digest, cocoimg_error **err);
 int cocoimg__docker_source_open(cocoimg__source **out, const cocoimg_context *ctx,
                                 const cocoimg_reference *ref, cocoimg_error **err);
 int cocoimg__docker_dest_open(cocoimg__dest **out, const cocoimg_context *ctx,

@@ -12,6 +12,7 @@
 
 #include "signatures/cosign.h"
 #include "signatures/cosign_sign.h"
+#include "signatures/bundle.h"
 #include "signatures/lookaside.h"
 #include "signatures/registries_d.h"
 #include "signatures/simple.h"
@@ -335,11 +336,92 @@ test_sigstore_key_refusals(void)
     return 0;
 }
 
+/* the DSSE spec's PAE example, and the in-toto subject rules */
+static int
+test_dsse_intoto(void)
+{
+    uint8_t *pae = NULL;
+    size_t n = 0;
+    CHECK_OK(cocoimg__dsse_pae(&pae, &n, "http://example.com/HelloWorld",
+                               (const uint8_t *)"hello world", 11, NULL));
+    static const char want[] = "DSSEv1 29 http://example.com/HelloWorld 11 hello world";
+    CHECK(n == sizeof(want) - 1 && memcmp(pae, want, n) == 0);
+    free(pae);
+    CHECK_OK(cocoimg__dsse_pae(&pae, &n, "", NULL, 0, NULL));
+    CHECK(n == 12 && memcmp(pae, "DSSEv1 0  0 ", 12) == 0);
+    free(pae);
+    static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    char st[512];
+    snprintf(st, sizeof(st),
+             "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"x\","
+             "\"digest\":{\"sha512\":\"ab\"}},{\"digest\":{\"sha256\":\"%s\"}}],"
+             "\"predicateType\":\"https://sigstore.dev/cosign/sign/v1\",\"predicate\":{}}",
+             hex);
+    CHECK(cocoimg__intoto_subject_match(st, strlen(st), DG, NULL) == 1);
+    CHECK(cocoimg__intoto_subject_match(
+              st, strlen(st),
+              "sha256:1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+              NULL) == 0);
+    /* a digest matches under its own algorithm name only */
+    CHECK(cocoimg__intoto_subject_match(st, strlen(st), "sha512:ab", NULL) == 1);
+    static const char other[] = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":"
+                                "[{\"digest\":{\"sha256\":\"00\"}}],\"predicateType\":"
+                                "\"https://slsa.dev/provenance/v1\",\"predicate\":{}}";
+    CHECK(cocoimg__intoto_subject_match(other, strlen(other), DG, NULL) < 0);
+    static const char nosubj[] = "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":"
+                                 "[],\"predicateType\":\"https://sigstore.dev/cosign/sign/v1\"}";
+    CHECK(cocoimg__intoto_subject_match(nosubj, strlen(nosubj), DG, NULL) < 0);
+    return 0;
+}
+
+/* bundle parsing refusals */
+static int
+test_bundle_parse(void)
+{
+    static const char *const badv[] = {
+        "{}", "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\"}",
+        /* both contents */
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+        "\"verificationMaterial\":{\"publicKey\":{}},\"messageSignature\":{\"signature\":"
+        "\"AA==\"},\"dsseEnvelope\":{}}",
+        /* two signatures */
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+        "\"verificationMaterial\":{\"publicKey\":{}},\"dsseEnvelope\":{\"payload\":\"AA==\","
+        "\"payloadType\":\"t\",\"signatures\":[{\"sig\":\"AA==\"},{\"sig\":\"AA==\"}]}}",
+        /* unknown field */
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\",\"x\":1,"
+        "\"verificationMaterial\":{\"publicKey\":{}},\"messageSignature\":{\"signature\":"
+        "\"AA==\"}}",
+        /* key and certificate */
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+        "\"verificationMaterial\":{\"publicKey\":{},\"certificate\":{\"rawBytes\":\"AA==\"}},"
+        "\"messageSignature\":{\"signature\":\"AA==\"}}",
+        NULL};
+    for (size_t i = 0; badv[i]; i++) {
+        cocoimg__bundle b;
+        cocoimg_error *e = NULL;
+        CHECK(cocoimg__bundle_parse(&b, badv[i], strlen(badv[i]), &e) == COCOIMG_EFORMAT);
+        cocoimg_error_free(e);
+    }
+    static const char good[] =
+        "{\"mediaType\":\"application/vnd.dev.sigstore.bundle.v0.3+json\","
+        "\"verificationMaterial\":{\"publicKey\":{\"hint\":\"h\"},\"tlogEntries\":[]},"
+        "\"dsseEnvelope\":{\"payload\":\"aGVsbG8=\",\"payloadType\":\"t\",\"signatures\":"
+        "[{\"sig\":\"AAE=\",\"keyid\":\"\"}]}}";
+    cocoimg__bundle b;
+    CHECK_OK(cocoimg__bundle_parse(&b, good, strlen(good), NULL));
+    CHECK(b.kind == COCOIMG__BUNDLE_DSSE && !b.keyless && b.payload_len == 5 &&
+          memcmp(b.payload, "hello", 5) == 0 && b.sig_len == 2 && strcmp(b.payload_type, "t") == 0);
+    cocoimg__bundle_clear(&b);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_sigstore_key_roundtrip), TAP_TEST(test_sigstore_key_refusals),
     TAP_TEST(test_registries_d_refusals),  TAP_TEST(test_registries_d_lookup),
     TAP_TEST(test_registries_d_dir),       TAP_TEST(test_payload),
-    TAP_TEST(test_lookaside_url),          {0},
+    TAP_TEST(test_lookaside_url),          TAP_TEST(test_dsse_intoto),
+    TAP_TEST(test_bundle_parse),           {0},
 };
 
 int
