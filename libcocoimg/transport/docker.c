@@ -327,6 +327,9 @@ cocoimg__docker_source_referrers(json_t **out, cocoimg__source *s, const cocoimg
     if (!s || s->ops != &docker_source_ops)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "referrers: not a docker source");
     struct docker_source *ds = (struct docker_source *)s;
+    int r = source_default(ds, err);
+    if (r < 0)
+        return r;
     return cocoimg__registry_get_referrers(out, ds->reg, ds->repo, digest, artifact_type, err);
 }
 
@@ -339,7 +342,9 @@ cocoimg__docker_source_signatures(json_t **out, cocoimg__source *s, const cocoim
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "signatures: not a docker source");
     struct docker_source *ds = (struct docker_source *)s;
     bool yes = false;
-    int r = cocoimg__registry_supports_signatures(&yes, ds->reg, err);
+    int r = source_default(ds, err);
+    if (r == 0)
+        r = cocoimg__registry_supports_signatures(&yes, ds->reg, err);
     if (r < 0 || !yes)
         return r;
     return cocoimg__registry_get_signatures(out, ds->reg, ds->repo, digest, err);
