@@ -189,6 +189,7 @@ parse(struct crypt_args *a, cocoimg_crypt_options *o, const char *cmd, int argc,
             if (!info)
                 return cli_usage_error(cmd, "--json is a layerinfo option");
             a->json = 1;
+            cli_json_errors = true;
             break;
         case 'h':
             usage(stdout);

@@ -21,6 +21,8 @@ usage_inspect(FILE *out)
             "      --config          print the image config (with --raw: its exact bytes)\n"
             "      --no-tags         registries: do not list the repository's tags (RepoTags)\n"
             "  -p, --platform P      pick this platform from an index\n"
+            "      --json            the output is JSON already; errors become\n"
+            "                        {\"error\":{\"code\",\"message\"}} on stderr\n"
             "  -h, --help            show this help\n");
     cli_registry_usage(out, false);
 }
@@ -33,6 +35,7 @@ cmd_inspect(int argc, char **argv)
                                          {"config", no_argument, NULL, OPT_CONFIG},
                                          {"no-tags", no_argument, NULL, OPT_NO_TAGS},
                                          {"platform", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, CLI_OPT_JSON},
                                          {"help", no_argument, NULL, 'h'},
                                          CLI_REGISTRY_LONGOPTS,
                                          {NULL, 0, NULL, 0}};
@@ -52,6 +55,9 @@ cmd_inspect(int argc, char **argv)
             break;
         case 'p':
             io.platform = optarg;
+            break;
+        case CLI_OPT_JSON:
+            cli_json_errors = true;
             break;
         case 'h':
             usage_inspect(stdout);

@@ -8,10 +8,12 @@
 # signature checked against a policy, verified, decrypted and unpacked into a
 # runtime bundle that is compared with umoci's; then CoCo key release: the
 # layer key sealed under a KEK that a test KBS (tests/kbs/kbs.py, on
-# 127.0.0.1) releases after attestation, and a KBS that refuses; last, the
-# same through coco-keyprovider, the ocicrypt keyprovider plugin (gRPC); the
-# guest's policy and keys fetched from the KBS, the bundle run with crun, and
-# the data case (get-resource a key, decrypt a file).  Everything it creates
+# 127.0.0.1) releases after attestation, the images signed with a cosign key
+# (generate-sigstore-key, copy --sign-by-sigstore-private-key), the guest's
+# sigstoreSigned policy and cosign public key fetched from the KBS, the bundle
+# run with crun, a KBS that refuses the key; last, the same through
+# coco-keyprovider, the ocicrypt keyprovider plugin (gRPC), and the data case
+# (get-resource a key, decrypt a file).  Everything it creates
 # goes to $DEMO_DIR (default: a temp dir).
 #   BUILD_DIR   build directory (default: _build)
 set -euo pipefail
@@ -185,19 +187,27 @@ run "$COCO_IMG" encrypt --recipient "provider:attestation-agent:keyid=kbs:///def
 run "$COCO_IMG" encrypt --recipient "provider:attestation-agent:keyid=kbs:///default/key/refused-kek::keypath=$DEMO_DIR/kek" \
     "oci:$DEMO_DIR/layout:demo" "oci:$DEMO_DIR/coco-refused:demo"
 COCO_REF=docker://127.0.0.1:$port/demo/coco:v1
-run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --dest-tls-verify=false \
-    --sign-by "$fpr" "oci:$DEMO_DIR/coco:demo" "$COCO_REF"
-run skopeo --registries.d "$DEMO_DIR/registries.d" --insecure-policy copy -q --dest-tls-verify=false \
-    --sign-by "$fpr" "oci:$DEMO_DIR/coco-refused:demo" "docker://127.0.0.1:$port/demo/coco:refused"
+step "signing the CoCo images with a cosign key (pushed as the sha256-DIGEST.sig attachment)"
+printf 'demo passphrase\n' >"$DEMO_DIR/cosign.pass"
+run "$COCO_IMG" generate-sigstore-key --output-prefix "$DEMO_DIR/cosign" --passphrase-file "$DEMO_DIR/cosign.pass"
+run "$COCO_IMG" copy --dest-tls-verify=false --sign-by-sigstore-private-key "$DEMO_DIR/cosign.key" \
+    --sign-passphrase-file "$DEMO_DIR/cosign.pass" "oci:$DEMO_DIR/coco:demo" "$COCO_REF"
+run "$COCO_IMG" copy --dest-tls-verify=false --sign-by-sigstore-private-key "$DEMO_DIR/cosign.key" \
+    --sign-passphrase-file "$DEMO_DIR/cosign.pass" "oci:$DEMO_DIR/coco-refused:demo" \
+    "docker://127.0.0.1:$port/demo/coco:refused"
+mkdir -p "$DEMO_DIR/registries.d-guest"
+printf 'docker:\n  127.0.0.1:%s/demo:\n    use-sigstore-attachments: true\n' "$port" \
+    >"$DEMO_DIR/registries.d-guest/demo.yaml"
 # the guest keeps no configuration of its own: its signature policy and the
-# builder's public key are KBS resources too, fetched after attestation
-mkdir -p "$DEMO_DIR/kbs/res/default/policy" "$DEMO_DIR/kbs/res/default/gpg"
-cp "$DEMO_DIR/builder.gpg" "$DEMO_DIR/kbs/res/default/gpg/builder"
-printf '{"default": [{"type": "reject"}], "transports": {"docker": {"127.0.0.1:%s/demo": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "kbs:///default/gpg/builder"}]}}}\n' \
+# builder's cosign public key are KBS resources too, fetched after attestation
+mkdir -p "$DEMO_DIR/kbs/res/default/policy" "$DEMO_DIR/kbs/res/default/cosign"
+cp "$DEMO_DIR/cosign.pub" "$DEMO_DIR/kbs/res/default/cosign/builder"
+printf '{"default": [{"type": "reject"}], "transports": {"docker": {"127.0.0.1:%s/demo": [{"type": "sigstoreSigned", "keyPath": "kbs:///default/cosign/builder"}]}}}\n' \
     "$port" >"$DEMO_DIR/kbs/res/default/policy/guest"
+COCO_GUEST=(--policy kbs:///default/policy/guest --registries.d "$DEMO_DIR/registries.d-guest")
+step "the guest pulls: policy and cosign key from the KBS after attestation, signature checked, layers decrypted with the KBS's key"
 rm -rf "$DEMO_DIR/coco-bundle"
-run "$COCO_IMG" pull --tls-verify=false --policy kbs:///default/policy/guest \
-    --registries.d "$DEMO_DIR/registries.d" "${KBS[@]}" "$COCO_REF" "$DEMO_DIR/coco-bundle"
+run "$COCO_IMG" pull --tls-verify=false "${COCO_GUEST[@]}" "${KBS[@]}" "$COCO_REF" "$DEMO_DIR/coco-bundle"
 run cat "$DEMO_DIR/coco-bundle/rootfs/etc/hello"
 step "running the bundle"
 if (cd "$DEMO_DIR/coco-bundle" && crun run "coco-img-demo-$$") >"$DEMO_DIR/run.out" 2>"$DEMO_DIR/run.err"; then
@@ -214,7 +224,7 @@ else
 fi
 echo "the KBS saw: $(grep -c 'POST /kbs/v0/attest' "$DEMO_DIR/kbs/log") attestation(s), $(grep -c 'GET /kbs/v0/resource' "$DEMO_DIR/kbs/log") key request(s)"
 step "a KBS that refuses the key: the pull fails with its answer and leaves nothing"
-if "$COCO_IMG" pull --tls-verify=false $GUEST "${KBS[@]}" "docker://127.0.0.1:$port/demo/coco:refused" \
+if "$COCO_IMG" pull --tls-verify=false "${COCO_GUEST[@]}" "${KBS[@]}" "docker://127.0.0.1:$port/demo/coco:refused" \
     "$DEMO_DIR/refused" 2>"$DEMO_DIR/refused.err"; then
     echo "pull with a refused key succeeded" >&2
     exit 1

@@ -20,7 +20,7 @@ T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
 CI=$COCO_IMG
-plan 29
+plan 33
 
 P=$(free_port)
 start_registry reg "$P"
@@ -128,5 +128,9 @@ fails "verify --json rejected: exit 3" 3 \
     "$CI" verify --json --policy "$T/reject.json" --tls-verify=false "docker://$R/app:v1"
 ok "  ... with a JSON error" jq -e '.error.code == "EPOLICY"' "$T/out.$T_NUM"
 fails "copy takes no --json (usage error)" 2 "$CI" copy --json "oci:$T/oci:v1" "oci:$T/copy:v5"
+fails "inspect --json of a missing image: exit 4" 4 "$CI" inspect --json "oci:$T/none:v1"
+ok "  ... the error is JSON on stderr" jq -e '.error.code == "ENOTFOUND"' "$T/out.$T_NUM"
+fails "layerinfo --json of a missing image: exit 4" 4 "$CI" layerinfo --json "oci:$T/none:v1"
+ok "  ... the error is JSON on stderr" jq -e '.error.code == "ENOTFOUND"' "$T/out.$T_NUM"
 
 done_testing
