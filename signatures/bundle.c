@@ -5,6 +5,8 @@
  * sigstore/protobuf-specs (sigstore_bundle.proto, envelope.proto), the
  * DSSE protocol (PAE) and the in-toto Statement v1 specification.
  */
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "oci/digest.h"
 #include "signatures/bundle.h"
 #include "signatures/cosign.h"
+#include "signatures/sigstore.h"
 #include "util/base64.h"
 #include "util/json.h"
 
@@ -25,6 +28,7 @@ cocoimg__bundle_clear(cocoimg__bundle *b)
     free(b->payload_type);
     free(b->payload);
     free(b->sig);
+    free(b->rekor_bundle);
     memset(b, 0, sizeof(*b));
 }
 
@@ -67,6 +71,77 @@ b64_member(uint8_t **out, size_t *len, const json_t *o, const char *key, const c
     return 0;
 }
 
+/* a protobuf-JSON int64: a string of digits (or a JSON integer), >= 0 */
+static int
+int64_member(json_int_t *out, const json_t *o, const char *key, const char *what,
+             cocoimg_error **err)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (!s || !*s || strlen(s) > 18 || strspn(s, "0123456789") != strlen(s))
+        return bad(err, what, "not a non-negative integer");
+    *out = (json_int_t)strtoll(s, NULL, 10);
+    return 0;
+}
+
+/*
+ * tlogEntries[0] into the cosign annotation form of its Rekor SET (see
+ * bundle.h); entries without an inclusion promise give none.
+ */
+static int
+parse_tlog(cocoimg__bundle *b, const json_t *entries, cocoimg_error **err)
+{
+    if (!entries)
+        return 0;
+    if (!json_is_array(entries) || json_array_size(entries) > 16)
+        return bad(err, "verificationMaterial.tlogEntries", "not an array of at most 16 entries");
+    if (json_array_size(entries) == 0)
+        return 0;
+    const json_t *e = json_array_get(entries, 0);
+    static const char *const allowed[] = {
+        "logIndex",         "logId",          "kindVersion",       "integratedTime",
+        "inclusionPromise", "inclusionProof", "canonicalizedBody", NULL};
+    if (!json_is_object(e))
+        return bad(err, "tlogEntries[0]", "not an object");
+    int r = only_members(e, allowed, "tlogEntries[0]", err);
+    if (r < 0)
+        return r;
+    const json_t *ip = json_object_get(e, "inclusionPromise");
+    if (!ip)
+        return 0;
+    json_int_t li = 0, it = 0;
+    if ((r = int64_member(&li, e, "logIndex", "tlogEntries[0].logIndex", err)) < 0 ||
+        (r = int64_member(&it, e, "integratedTime", "tlogEntries[0].integratedTime", err)) < 0)
+        return r;
+    const char *set = json_is_object(ip) ? cocoimg__json_str(ip, "signedEntryTimestamp") : NULL;
+    const char *body = cocoimg__json_str(e, "canonicalizedBody");
+    const json_t *lid = json_object_get(e, "logId");
+    if (!set || !body || !json_is_object(lid))
+        return bad(err, "tlogEntries[0]",
+                   "needs inclusionPromise.signedEntryTimestamp, canonicalizedBody and logId");
+    _cleanup_free_ uint8_t *kid = NULL;
+    size_t kid_len = 0;
+    if ((r = b64_member(&kid, &kid_len, lid, "keyId", "tlogEntries[0].logId.keyId", err)) < 0)
+        return r;
+    if (kid_len > 64)
+        return bad(err, "tlogEntries[0].logId.keyId", "too long");
+    char hex[129];
+    for (size_t i = 0; i < kid_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", kid[i]);
+    hex[2 * kid_len] = '\0';
+    json_t *j = json_pack("{s:s, s:{s:s, s:I, s:I, s:s}}", "SignedEntryTimestamp", set, "Payload",
+                          "body", body, "integratedTime", it, "logIndex", li, "logID", hex);
+    if (!j)
+        return cocoimg__error_oom(err);
+    b->rekor_bundle = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return b->rekor_bundle ? 0 : cocoimg__error_oom(err);
+}
+
 static int
 parse_material(cocoimg__bundle *b, const json_t *vm, cocoimg_error **err)
 {
@@ -80,6 +155,8 @@ parse_material(cocoimg__bundle *b, const json_t *vm, cocoimg_error **err)
         return bad(err, "verificationMaterial", "missing or not an object");
     int r = only_members(vm, allowed, "verificationMaterial", err);
     if (r < 0)
+        return r;
+    if ((r = parse_tlog(b, json_object_get(vm, "tlogEntries"), err)) < 0)
         return r;
     json_t *pk = json_object_get(vm, "publicKey");
     json_t *cert = json_object_get(vm, "certificate");
@@ -270,6 +347,41 @@ reject(cocoimg_error **err, const char *what)
     return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", what);
 }
 
+/*
+ * A keyless (or PKI) bundle: the certificate, its Rekor entry and the DSSE
+ * signature over the PAE, with the fulcio or pki part of the requirement
+ * (signatures/sigstore.c, as for cosign's .sig with a certificate).
+ */
+static int
+verify_keyless(const cocoimg__requirement *rq, const cocoimg__bundle *b, cocoimg_error **err)
+{
+    if (!rq->has_fulcio && !rq->has_pki)
+        return reject(err, "the bundle is signed with a certificate (keyless), the requirement "
+                           "has only keys (keyPath, keyPaths, keyData)");
+    if (b->kind != COCOIMG__BUNDLE_DSSE)
+        return reject(err, "a messageSignature bundle (cosign sign-blob) signs no image statement");
+    if (strcmp(b->payload_type, COCOIMG__INTOTO_PAYLOAD_TYPE) != 0)
+        return cocoimg__error_set(err, COCOIMG_EPOLICY, 0,
+                                  "DSSE payload type '%.100s' is not " COCOIMG__INTOTO_PAYLOAD_TYPE,
+                                  b->payload_type);
+    const unsigned char *p = b->cert_der;
+    X509 *leaf = d2i_X509(NULL, &p, (long)b->cert_len);
+    if (!leaf || p != b->cert_der + b->cert_len) {
+        X509_free(leaf);
+        ERR_clear_error();
+        return reject(err, "the bundle's certificate is not one DER X.509 certificate");
+    }
+    _cleanup_free_ uint8_t *pae = NULL;
+    size_t pae_len = 0;
+    int r = cocoimg__dsse_pae(&pae, &pae_len, b->payload_type, b->payload, b->payload_len, err);
+    if (r == 0)
+        r = cocoimg__sigstore_verify_cert_signature(rq, leaf, NULL, b->rekor_bundle, b->sig,
+                                                    b->sig_len, pae, pae_len, b->payload,
+                                                    b->payload_len, err);
+    X509_free(leaf);
+    return r;
+}
+
 int
 cocoimg__bundle_verify(const cocoimg__requirement *rq, const cocoimg_reference *intended,
                        const uint8_t *buf, size_t len, const uint8_t *manifest, size_t manifest_len,
@@ -284,9 +396,10 @@ cocoimg__bundle_verify(const cocoimg__requirement *rq, const cocoimg_reference *
         return cocoimg__error_set(err, COCOIMG_EPOLICY, 0, "%s", cocoimg_error_message(perr));
     int r;
     if (b.keyless) {
-        r = reject(err, "keyless bundle verification not supported (the bundle carries a "
-                        "certificate)");
-        goto out;
+        r = verify_keyless(rq, &b, err);
+        if (r < 0)
+            goto out;
+        goto statement;
     }
     if (!rq->keys.set) {
         r = reject(err, "the bundle is signed by a public key, the requirement has no keys "
@@ -316,6 +429,7 @@ cocoimg__bundle_verify(const cocoimg__requirement *rq, const cocoimg_reference *
         r = reject(err, "the DSSE signature does not verify with the policy's keys");
         goto out;
     }
+statement:
     /* signed: now the statement is trusted input, but still checked strictly */
     cocoimg__digest have;
     char hs[COCOIMG_DIGEST_STRMAX];

@@ -22,8 +22,10 @@
  * repository, its digest is signed); exactReference, exactRepository and
  * remapIdentity need a signed reference and refuse.  messageSignature
  * bundles (cosign sign-blob) say nothing about an image and are refused;
- * bundles with a certificate (keyless) are refused until the Fulcio
- * verifier is available.
+ * bundles with a certificate (keyless, cosign 3's default) are checked
+ * with the fulcio or pki part of the requirement: their Rekor "dsse"
+ * entry and SET, the certificate, and the DSSE signature with its key
+ * (signatures/sigstore.c).
  */
 
 #include <stdbool.h>
@@ -55,6 +57,13 @@ typedef struct cocoimg__bundle {
     size_t payload_len;
     uint8_t *sig; /* DSSE signatures[0].sig or messageSignature.signature, decoded */
     size_t sig_len;
+    /*
+     * tlogEntries[0] with its inclusion promise, in the form of cosign's
+     * dev.sigstore.cosign/bundle annotation ({SignedEntryTimestamp,
+     * Payload: {body, integratedTime, logIndex, logID}}) that
+     * cocoimg__sigstore_verify_set() checks; NULL when there is none.
+     */
+    char *rekor_bundle;
 } cocoimg__bundle;
 
 void cocoimg__bundle_clear(cocoimg__bundle *b);

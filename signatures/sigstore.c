@@ -571,6 +571,57 @@ entry_key_matches(const uint8_t *pem, size_t len, X509 *cert, const uint8_t *key
     return ok;
 }
 
+/*
+ * A Rekor "dsse" v0.0.1 entry (Sigstore bundles of DSSE envelopes): one of
+ * spec.signatures is this signature with this certificate (or key) as its
+ * verifier, and spec.payloadHash is the sha256 of the envelope's payload.
+ */
+static int
+dsse_entry_matches(const json_t *ent, X509 *cert, const uint8_t *key_pem, size_t key_pem_len,
+                   const uint8_t *sig, size_t sig_len, const uint8_t *payload, size_t payload_len,
+                   cocoimg_error **err)
+{
+    const json_t *ph = path_get(ent, "spec", "payloadHash", NULL);
+    const char *alg = cocoimg__json_str(ph, "algorithm"), *hv = cocoimg__json_str(ph, "value");
+    const json_t *sigs = path_get(ent, "spec", "signatures", NULL);
+    if (!alg || !hv || !json_is_array(sigs) || json_array_size(sigs) == 0 ||
+        json_array_size(sigs) > 16)
+        return refuse(err, "the Rekor dsse entry lacks its payload hash or signatures%s%s", NULL,
+                      NULL);
+    bool sig_seen = false, match = false;
+    for (size_t i = 0; i < json_array_size(sigs) && !match; i++) {
+        const json_t *e = json_array_get(sigs, i);
+        const char *s64 = cocoimg__json_str(e, "signature"),
+                   *v64 = cocoimg__json_str(e, "verifier");
+        _cleanup_free_ uint8_t *esig = NULL, *epem = NULL;
+        size_t esig_len = 0, epem_len = 0;
+        if (!s64 || !v64 ||
+            cocoimg__b64_decode(&esig, &esig_len, s64, strlen(s64), COCOIMG_B64_STD, "signature",
+                                NULL) < 0 ||
+            esig_len != sig_len || memcmp(esig, sig, sig_len) != 0)
+            continue;
+        sig_seen = true;
+        if (cocoimg__b64_decode(&epem, &epem_len, v64, strlen(v64), COCOIMG_B64_STD, "verifier",
+                                NULL) == 0 &&
+            entry_key_matches(epem, epem_len, cert, key_pem, key_pem_len))
+            match = true;
+    }
+    if (!sig_seen)
+        return refuse(err, "the Rekor entry is for another signature%s%s", NULL, NULL);
+    if (!match)
+        return refuse(err, "the Rekor entry is for another %s%s",
+                      cert ? "certificate" : "public key", NULL);
+    cocoimg__digest d;
+    int r = cocoimg__digest_buffer(&d, COCOIMG_DIGEST_SHA256, payload, payload_len, err);
+    if (r < 0)
+        return r;
+    char hex[129];
+    cocoimg__digest_hex(&d, hex);
+    if (strcmp(alg, "sha256") != 0 || strcmp(hv, hex) != 0)
+        return refuse(err, "the Rekor entry is for another payload (hash %.20s:%.70s)", alg, hv);
+    return 0;
+}
+
 int
 cocoimg__sigstore_verify_set(int64_t *time_out, const uint8_t *rekor_pem, size_t rekor_len,
                              const char *bundle, X509 *cert, const uint8_t *key_pem,
@@ -625,6 +676,13 @@ cocoimg__sigstore_verify_set(int64_t *time_out, const uint8_t *rekor_pem, size_t
         cocoimg__json_loadb(&ent, body, body_len, MAX_BUNDLE, true, "Rekor entry", &e) < 0)
         return refuse(err, "the Rekor entry body is not base64 JSON%s%s", NULL, NULL);
     const char *kind = cocoimg__json_str(ent, "kind"), *ver = cocoimg__json_str(ent, "apiVersion");
+    if (kind && ver && strcmp(kind, "dsse") == 0 && strcmp(ver, "0.0.1") == 0) {
+        if ((r = dsse_entry_matches(ent, cert, key_pem, key_pem_len, sig, sig_len, payload,
+                                    payload_len, err)) < 0)
+            return r;
+        *time_out = (int64_t)json_integer_value(it);
+        return 0;
+    }
     if (!kind || !ver || (strcmp(kind, "hashedrekord") != 0 && strcmp(kind, "rekord") != 0) ||
         strcmp(ver, "0.0.1") != 0)
         return refuse(err, "unsupported Rekor entry kind %.60s version %.20s", kind ? kind : "?",
@@ -674,6 +732,20 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
     int r = cocoimg__sigstore_parse_cert(&leaf, s->cert, err);
     if (r < 0)
         return r;
+    return cocoimg__sigstore_verify_cert_signature(rq, leaf, s->chain, s->bundle, s->sig,
+                                                   s->sig_len, s->payload, s->payload_len,
+                                                   s->payload, s->payload_len, err);
+}
+
+int
+cocoimg__sigstore_verify_cert_signature(const cocoimg__requirement *rq, X509 *leaf,
+                                        const char *chain, const char *rekor_bundle,
+                                        const uint8_t *sig, size_t sig_len,
+                                        const uint8_t *signed_msg, size_t signed_len,
+                                        const uint8_t *logged, size_t logged_len,
+                                        cocoimg_error **err)
+{
+    int r;
     time_t at = 0;
     if (rq->has_pki && rq->rekor_keys.set) /* the policy parser refuses this */
         return refuse(err, "pki cannot be combined with Rekor keys%s%s", NULL, NULL);
@@ -683,8 +755,8 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
         if ((r = cocoimg__sigstore_load_source(&rk, &rk_len, &rq->rekor_keys, err)) < 0)
             return cocoimg__error_wrap(err, r, "rekorPublicKey");
         int64_t t = 0;
-        if ((r = cocoimg__sigstore_verify_set(&t, rk, rk_len, s->bundle, leaf, NULL, 0, s->sig,
-                                              s->sig_len, s->payload, s->payload_len, err)) < 0)
+        if ((r = cocoimg__sigstore_verify_set(&t, rk, rk_len, rekor_bundle, leaf, NULL, 0, sig,
+                                              sig_len, logged, logged_len, err)) < 0)
             return r;
         at = (time_t)t;
     } else if (rq->has_fulcio) {
@@ -695,7 +767,7 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
         size_t ca_len = 0;
         if ((r = cocoimg__sigstore_load_source(&ca, &ca_len, &rq->fulcio_ca, err)) < 0)
             return cocoimg__error_wrap(err, r, "fulcio CA");
-        r = cocoimg__sigstore_verify_fulcio(leaf, ca, ca_len, s->chain, rq->fulcio_oidc_issuer,
+        r = cocoimg__sigstore_verify_fulcio(leaf, ca, ca_len, chain, rq->fulcio_oidc_issuer,
                                             rq->fulcio_subject_email, at, err);
     } else {
         _cleanup_free_ uint8_t *roots = NULL, *inter = NULL;
@@ -705,7 +777,7 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
                 0)
             return cocoimg__error_wrap(err, r, "pki certificates");
         /* PKI is checked at the current time, as containers/image does */
-        r = cocoimg__sigstore_verify_chain(leaf, roots, roots_len, inter, inter_len, s->chain, 0,
+        r = cocoimg__sigstore_verify_chain(leaf, roots, roots_len, inter, inter_len, chain, 0,
                                            "the policy's PKI roots", err);
         if (r == 0 && rq->pki_subject_email)
             r = check_email(leaf, rq->pki_subject_email, err);
@@ -722,8 +794,7 @@ cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__c
     }
     if (r < 0)
         return r;
-    if (!cocoimg__cosign_verify_pkey(X509_get0_pubkey(leaf), s->payload, s->payload_len, s->sig,
-                                     s->sig_len))
+    if (!cocoimg__cosign_verify_pkey(X509_get0_pubkey(leaf), signed_msg, signed_len, sig, sig_len))
         return refuse(err, "the signature does not verify with the certificate's key%s%s", NULL,
                       NULL);
     return 0;

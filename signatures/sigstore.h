@@ -84,6 +84,20 @@ int cocoimg__sigstore_verify_fulcio(X509 *leaf, const uint8_t *ca, size_t ca_len
 int cocoimg__sigstore_verify_cosign(const cocoimg__requirement *rq, const cocoimg__cosign_sig *s,
                                     cocoimg_error **err);
 
+/*
+ * The same for a certificate @p leaf already parsed, where the signature
+ * @p sig is over @p signed_msg and the Rekor entry of @p rekor_bundle (the
+ * cosign bundle JSON form: SignedEntryTimestamp + Payload) logs
+ * @p logged: for cosign's .sig both are the payload; for a DSSE bundle the
+ * signature is over the PAE and Rekor logs the envelope's payload.
+ */
+int cocoimg__sigstore_verify_cert_signature(const cocoimg__requirement *rq, X509 *leaf,
+                                            const char *chain, const char *rekor_bundle,
+                                            const uint8_t *sig, size_t sig_len,
+                                            const uint8_t *signed_msg, size_t signed_len,
+                                            const uint8_t *logged, size_t logged_len,
+                                            cocoimg_error **err);
+
 /* The concatenated contents of a policy key source (paths, kbs blobs, data). */
 int cocoimg__sigstore_load_source(uint8_t **out, size_t *len, const cocoimg__key_source *ks,
                                   cocoimg_error **err);

@@ -17,6 +17,18 @@ none).
       changed after signing), --bad-pae (signed over the bare payload),
       --media-type MT, --payload-type PT, --predicate P, --message
       (a messageSignature bundle), --cert (a certificate in the material).
+      --keyless GENDIR: keyless, as cosign 3 signs with Fulcio and Rekor: a
+      fresh P-256 key, a leaf certificate issued by GENDIR/fulcio-inter
+      (made by sigstore-gen.py init: SAN --email, default dev@example.com,
+      both Fulcio issuer extensions https://oidc.example.com, codeSigning,
+      valid for 10 minutes) in verificationMaterial.certificate.rawBytes, and
+      tlogEntries[0] a Rekor "dsse" 0.0.1 entry (payloadHash of the
+      statement, the signature and the certificate as verifier) with its
+      inclusionPromise, the SET by GENDIR/rekor over the canonical JSON of
+      {body, integratedTime, logID, logIndex}.  With --set-key other (SET by
+      GENDIR/rekor-other), --no-set (no inclusionPromise), --body-sig-other
+      (the entry logs another signature), --body-cert-other (another
+      verifier), --issuer I (both extensions).
   sigstore-bundle.py serve PORT
       the registry: /v2/, blobs (monolithic POST+PUT), manifests by tag and
       digest, /v2/REPO/referrers/DIGEST[?artifactType=] built from the
@@ -112,6 +124,69 @@ def opt(name, default=None):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
 
+def keyless(gd, ptype, stmt):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+
+    def priv(name):
+        return serialization.load_pem_private_key(open(os.path.join(gd, name + '.key'), 'rb').read(), None)
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    interk = priv('fulcio-inter')
+    interc = x509.load_pem_x509_certificate(open(os.path.join(gd, 'fulcio-inter.pem'), 'rb').read())
+    key = ec.generate_private_key(ec.SECP256R1())
+    iss = opt('--issuer', 'https://oidc.example.com').encode()
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([]))
+            .issuer_name(interc.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(minutes=9))
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(opt('--email', 'dev@example.com'))]),
+                           critical=True)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                           critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(ObjectIdentifier('1.3.6.1.4.1.57264.1.1'), iss),
+                           critical=False)
+            .add_extension(x509.UnrecognizedExtension(ObjectIdentifier('1.3.6.1.4.1.57264.1.8'),
+                                                      bytes([0x0c, len(iss)]) + iss), critical=False)
+            .sign(interk, hashes.SHA256()))
+    sig = key.sign(pae(ptype.encode(), stmt), ec.ECDSA(hashes.SHA256()))
+    env = {'payload': base64.b64encode(stmt).decode(), 'payloadType': ptype,
+           'signatures': [{'sig': base64.b64encode(sig).decode(), 'keyid': ''}]}
+    logged_sig = key.sign(b'another message', ec.ECDSA(hashes.SHA256())) \
+        if '--body-sig-other' in sys.argv else sig
+    verifier = interc if '--body-cert-other' in sys.argv else leaf
+    body = {'apiVersion': '0.0.1', 'kind': 'dsse', 'spec': {
+        'envelopeHash': {'algorithm': 'sha256',
+                         'value': hashlib.sha256(json.dumps(env, sort_keys=True,
+                                                            separators=(',', ':')).encode()).hexdigest()},
+        'payloadHash': {'algorithm': 'sha256', 'value': hashlib.sha256(stmt).hexdigest()},
+        'signatures': [{'signature': base64.b64encode(logged_sig).decode(),
+                        'verifier': base64.b64encode(verifier.public_bytes(
+                            serialization.Encoding.PEM)).decode()}]}}
+    cb = base64.b64encode(json.dumps(body, sort_keys=True, separators=(',', ':')).encode()).decode()
+    rk = priv('rekor-other' if opt('--set-key') == 'other' else 'rekor')
+    keyid = hashlib.sha256(priv('rekor').public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
+    it, li = int(now.timestamp()), 4321
+    pl = {'body': cb, 'integratedTime': it, 'logID': keyid.hex(), 'logIndex': li}
+    set_sig = rk.sign(json.dumps(pl, sort_keys=True, separators=(',', ':')).encode(),
+                      ec.ECDSA(hashes.SHA256()))
+    entry = {'logIndex': str(li), 'logId': {'keyId': base64.b64encode(keyid).decode()},
+             'kindVersion': {'kind': 'dsse', 'version': '0.0.1'}, 'integratedTime': str(it),
+             'inclusionPromise': {'signedEntryTimestamp': base64.b64encode(set_sig).decode()},
+             'canonicalizedBody': cb}
+    if '--no-set' in sys.argv:
+        del entry['inclusionPromise']
+    material = {'certificate': {'rawBytes': base64.b64encode(
+        leaf.public_bytes(serialization.Encoding.DER)).decode()}, 'tlogEntries': [entry]}
+    return {'dsseEnvelope': env}, material
+
+
 def cmd_sign():
     kt, keydir, reg, repo, digest = sys.argv[2:7]
     base = 'http://' + reg
@@ -122,7 +197,9 @@ def cmd_sign():
                        'subject': [{'digest': {'sha256': signed.split(':', 1)[1]}}],
                        'predicateType': opt('--predicate', 'https://sigstore.dev/cosign/sign/v1'),
                        'predicate': {}}, separators=(',', ':')).encode()
-    if '--message' in sys.argv:
+    if '--keyless' in sys.argv:
+        content, material = keyless(opt('--keyless'), ptype, stmt)
+    elif '--message' in sys.argv:
         content = {'messageSignature': {
             'messageDigest': {'algorithm': 'SHA2_256',
                               'digest': base64.b64encode(bytes.fromhex(signed.split(':')[1])).decode()},
@@ -136,12 +213,15 @@ def cmd_sign():
                                     'payloadType': ptype,
                                     'signatures': [{'sig': base64.b64encode(sig).decode(),
                                                     'keyid': ''}]}}
-    if '--cert' in sys.argv:
-        material = {'certificate': {'rawBytes': base64.b64encode(b'\x30\x03\x02\x01\x01').decode()}}
+    if '--keyless' in sys.argv:
+        pass
+    elif '--cert' in sys.argv:
+        material = {'certificate': {'rawBytes': base64.b64encode(b'\x30\x03\x02\x01\x01').decode()},
+                    'tlogEntries': []}
     else:
-        material = {'publicKey': {'hint': 'test'}}
+        material = {'publicKey': {'hint': 'test'}, 'tlogEntries': []}
     bundle = dict({'mediaType': opt('--media-type', BUNDLE_MT),
-                   'verificationMaterial': dict(material, tlogEntries=[])}, **content)
+                   'verificationMaterial': material}, **content)
     bb = json.dumps(bundle).encode()
     layer = push_blob(base, repo, bb)
     layer.update({'mediaType': BUNDLE_MT, 'annotations': {

@@ -24,7 +24,7 @@ SIGN="python3 $top_srcdir/tests/integration/cosign-sign.py"
 T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
-plan 30
+plan 44
 
 PORT=$(free_port)
 start_registry reg "$PORT" || bail_out "docker-registry did not start"
@@ -79,9 +79,40 @@ fails "an attestation of another predicate type: refused" 3 V --policy p-ec256.j
 ok "the refusal names the predicate type" last_has "predicate type 'https://slsa.dev/provenance/v1'" "$T_TMP/out.$T_NUM"
 bundle msg ec256 --message
 fails "a messageSignature bundle: refused" 3 V --policy p-ec256.json "docker://$REG/msg:v1"
-bundle keyless ec256 --cert
-fails "a keyless bundle: refused" 3 V --policy p-ec256.json "docker://$REG/keyless:v1"
-ok "the refusal says keyless bundles are not supported" last_has "keyless bundle verification not supported" "$T_TMP/out.$T_NUM"
+bundle cert ec256 --cert
+fails "a bundle with a certificate under a key-only requirement: refused" 3 V --policy p-ec256.json "docker://$REG/cert:v1"
+ok "the refusal says the requirement has only keys" last_has "requirement has only keys" "$T_TMP/out.$T_NUM"
+# keyless, as cosign 3 signs by default: Fulcio certificate, Rekor dsse entry and SET
+python3 "$top_srcdir/tests/integration/sigstore-gen.py" init "$T/k" || bail_out "sigstore-gen.py init"
+cat "$T/k/fulcio-root.pem" "$T/k/fulcio-inter.pem" >"$T/k/fulcio-ca.pem"
+kpolicy() { # kpolicy FILE EMAIL [REKOR]
+    printf '{"default": [{"type": "reject"}], "transports": {"docker": {"%s": [{"type": "sigstoreSigned", "fulcio": {"caPath": "%s", "oidcIssuer": "https://oidc.example.com", "subjectEmail": "%s"}, "rekorPublicKeyPath": "%s", "signedIdentity": {"type": "matchRepository"}}]}}}\n' \
+        "$REG" "$T/k/fulcio-ca.pem" "$2" "$T/k/${3:-rekor}.pem" >"$1"
+}
+kpolicy p-kl.json dev@example.com
+bundle kl ec256 --keyless "$T/k"
+ok "a keyless bundle (Fulcio certificate, Rekor dsse entry and SET): accepted" V --policy p-kl.json "docker://$REG/kl:v1"
+kpolicy p-kl-mail.json eve@example.com
+fails "  ... with another subjectEmail: refused" 3 V --policy p-kl-mail.json "docker://$REG/kl:v1"
+ok "  ... the refusal names the email" last_has "required email eve@example.com not found" "$T_TMP/out.$T_NUM"
+kpolicy p-kl-rekor.json dev@example.com rekor-other
+fails "  ... under another Rekor key: refused" 3 V --policy p-kl-rekor.json "docker://$REG/kl:v1"
+bundle kl-noset ec256 --keyless "$T/k" --no-set
+fails "a keyless bundle without an inclusion promise: refused" 3 V --policy p-kl.json "docker://$REG/kl-noset:v1"
+ok "  ... no Rekor SET" last_has "no Rekor SET" "$T_TMP/out.$T_NUM"
+bundle kl-set ec256 --keyless "$T/k" --set-key other
+fails "a keyless bundle whose SET another key made: refused" 3 V --policy p-kl.json "docker://$REG/kl-set:v1"
+ok "  ... SET signature invalid" last_has "SET signature invalid" "$T_TMP/out.$T_NUM"
+bundle kl-sig ec256 --keyless "$T/k" --body-sig-other
+fails "a Rekor entry logging another signature: refused" 3 V --policy p-kl.json "docker://$REG/kl-sig:v1"
+ok "  ... the entry is for another signature" last_has "the Rekor entry is for another signature" "$T_TMP/out.$T_NUM"
+bundle kl-cert ec256 --keyless "$T/k" --body-cert-other
+fails "a Rekor entry naming another certificate: refused" 3 V --policy p-kl.json "docker://$REG/kl-cert:v1"
+ok "  ... the entry is for another certificate" last_has "the Rekor entry is for another certificate" "$T_TMP/out.$T_NUM"
+bundle kl-iss ec256 --keyless "$T/k" --issuer https://evil.example.com
+fails "a certificate from another OIDC issuer: refused" 3 V --policy p-kl.json "docker://$REG/kl-iss:v1"
+bundle kl-swap ec256 --keyless "$T/k" --other-digest "sha256:$(printf other | sha256sum | cut -d' ' -f1)"
+fails "a keyless bundle signing another manifest: refused" 3 V --policy p-kl.json "docker://$REG/kl-swap:v1"
 policy p-exact.json "$REG" ec256 "{\"type\": \"exactReference\", \"dockerReference\": \"$REG/app-ec256:v1\"}"
 fails "exactReference (the bundle signs no reference): refused" 3 V --policy p-exact.json "docker://$REG/app-ec256:v1"
 push oci:img:t "$REG/unsigned:v1"
