@@ -201,7 +201,19 @@ class Tsm(Operations):
     def truncate(self, path, length, fh=None):
         return 0
 
+    # The write is committed at flush, which close(2) waits for; FUSE sends
+    # release only after close has returned, so committing there would let
+    # a reader of generation run before the commit (a race the real
+    # configfs-tsm, which counts the write itself, does not have).
+    def flush(self, path, fh):
+        self.commit(fh)
+        return 0
+
     def release(self, path, fh):
+        self.commit(fh)
+        return 0
+
+    def commit(self, fh):
         with self.mu:
             w = self.writes.pop(fh, None)
             if w is not None and w[0] in self.entries:
@@ -209,7 +221,6 @@ class Tsm(Operations):
                 e["inblob"] = bytes(w[1])
                 e["gen"] += 2 if e["race"] else 1
                 self.log.write("inblob %s %s\n" % (w[0], bytes(w[1]).hex()))
-        return 0
 
 
 def main():
