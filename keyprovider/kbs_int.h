@@ -19,6 +19,7 @@
 #include <cocoimg/kbs.h>
 
 #include "util/error.h"
+#include "util/jcs.h"
 #include "util/json.h"
 #include "util/secret.h"
 
@@ -29,15 +30,7 @@
 /* report_data is at most 64 bytes (the hardware REPORTDATA size). */
 #define COCOIMG__KBS_REPORT_DATA_MAX 64
 
-/* --- JCS (RFC 8785) ----------------------------------------------------- */
-
-/*
- * Canonical JSON of @p v: members sorted by their UTF-16 code units, no
- * whitespace, minimal string escaping, ECMAScript number rendering.
- * *out is malloc'd and NUL-terminated, its length in *out_len.
- * Fails with COCOIMG_EINVAL for NaN/infinite numbers.
- */
-int cocoimg__jcs(char **out, size_t *out_len, const json_t *v, cocoimg_error **err);
+/* JCS (RFC 8785): cocoimg__jcs() of util/jcs.h */
 
 /* --- hashes of report_data (spec 1.3, 1.5) ------------------------------- */
 

@@ -19,6 +19,7 @@
 #include "signatures/sigstore.h"
 #include "util/base64.h"
 #include "util/fs.h"
+#include "util/jcs.h"
 #include "util/json.h"
 
 #define OID_ISSUER_V1 "1.3.6.1.4.1.57264.1.1"
@@ -40,8 +41,9 @@ nz(const char *s)
 /* a refusal; every format takes two strings (NULL: empty) */
 #define refuse(err, fmt, a, b) cocoimg__error_set((err), COCOIMG_EPOLICY, 0, fmt, nz(a), nz(b))
 
-/* ---- RFC 8785 canonical JSON ------------------------------------------- */
+/* ---- key sources and PEM -------------------------------------------------- */
 
+/* a growing buffer; oom is sticky */
 struct buf {
     char *p;
     size_t len, cap;
@@ -54,208 +56,21 @@ put(struct buf *b, const char *s, size_t n)
     if (b->oom)
         return;
     if (b->len + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c < b->len + n + 1)
-            c *= 2;
-        char *np = realloc(b->p, c);
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
         if (!np) {
             b->oom = true;
             return;
         }
         b->p = np;
-        b->cap = c;
+        b->cap = cap;
     }
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
-
-static void
-put_string(struct buf *b, const char *s, size_t n)
-{
-    put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        const char *e = NULL;
-        switch (c) {
-        case '"':
-            e = "\\\"";
-            break;
-        case '\\':
-            e = "\\\\";
-            break;
-        case '\b':
-            e = "\\b";
-            break;
-        case '\f':
-            e = "\\f";
-            break;
-        case '\n':
-            e = "\\n";
-            break;
-        case '\r':
-            e = "\\r";
-            break;
-        case '\t':
-            e = "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", c);
-                e = esc;
-            }
-        }
-        if (e)
-            put(b, e, strlen(e));
-        else
-            put(b, (const char *)&c, 1);
-    }
-    put(b, "\"", 1);
-}
-
-/* next UTF-16 code unit of valid UTF-8 @p s at *i (*pending: a low surrogate) */
-static unsigned
-utf16_next(const unsigned char *s, size_t *i, unsigned *pending)
-{
-    if (*pending) {
-        unsigned u = *pending;
-        *pending = 0;
-        return u;
-    }
-    unsigned c = s[*i], cp;
-    if (c < 0x80) {
-        cp = c;
-        *i += 1;
-    } else if (c < 0xe0) {
-        cp = ((c & 0x1f) << 6) | (s[*i + 1] & 0x3f);
-        *i += 2;
-    } else if (c < 0xf0) {
-        cp = ((c & 0x0f) << 12) | ((s[*i + 1] & 0x3fu) << 6) | (s[*i + 2] & 0x3f);
-        *i += 3;
-    } else {
-        cp = ((c & 0x07) << 18) | ((s[*i + 1] & 0x3fu) << 12) | ((s[*i + 2] & 0x3fu) << 6) |
-             (s[*i + 3] & 0x3f);
-        *i += 4;
-    }
-    if (cp >= 0x10000) {
-        cp -= 0x10000;
-        *pending = 0xdc00 + (cp & 0x3ff);
-        return 0xd800 + (cp >> 10);
-    }
-    return cp;
-}
-
-/* RFC 8785 orders members by the UTF-16 code units of their names */
-static int
-key_cmp(const void *a, const void *b)
-{
-    const unsigned char *x = *(const unsigned char *const *)a,
-                        *y = *(const unsigned char *const *)b;
-    size_t i = 0, j = 0;
-    unsigned px = 0, py = 0;
-    for (;;) {
-        bool ex = !x[i] && !px, ey = !y[j] && !py;
-        if (ex || ey)
-            return ex && ey ? 0 : ex ? -1 : 1;
-        unsigned u = utf16_next(x, &i, &px), v = utf16_next(y, &j, &py);
-        if (u != v)
-            return u < v ? -1 : 1;
-    }
-}
-
-static int
-canon(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
-{
-    if (depth > 64)
-        return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "JSON nested too deeply");
-    char num[32];
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        size_t n = json_object_size(v), k = 0;
-        const char **keys = calloc(n ? n : 1, sizeof(*keys));
-        if (!keys)
-            return cocoimg__error_oom(err);
-        const char *key;
-        json_t *m;
-        json_object_foreach((json_t *)v, key, m) keys[k++] = key;
-        qsort(keys, n, sizeof(*keys), key_cmp);
-        put(b, "{", 1);
-        int r = 0;
-        for (size_t i = 0; i < n && r == 0; i++) {
-            if (i)
-                put(b, ",", 1);
-            put_string(b, keys[i], strlen(keys[i]));
-            put(b, ":", 1);
-            r = canon(b, json_object_get(v, keys[i]), depth + 1, err);
-        }
-        free(keys);
-        if (r < 0)
-            return r;
-        put(b, "}", 1);
-        break;
-    }
-    case JSON_ARRAY:
-        put(b, "[", 1);
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i)
-                put(b, ",", 1);
-            int r = canon(b, json_array_get(v, i), depth + 1, err);
-            if (r < 0)
-                return r;
-        }
-        put(b, "]", 1);
-        break;
-    case JSON_STRING:
-        put_string(b, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER: {
-        json_int_t i = json_integer_value(v);
-        if (i > (1LL << 53) || i < -(1LL << 53))
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "JSON integer out of the exact double range");
-        snprintf(num, sizeof(num), "%lld", (long long)i);
-        put(b, num, strlen(num));
-        break;
-    }
-    case JSON_REAL: {
-        /* only integral values: ES6 number formatting of fractions is not needed here */
-        double d = json_real_value(v);
-        if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
-            return cocoimg__error_set(err, COCOIMG_EFORMAT, 0,
-                                      "JSON number that is not an exact integer");
-        snprintf(num, sizeof(num), "%.0f", d == 0 ? 0.0 : d);
-        put(b, num, strlen(num));
-        break;
-    }
-    case JSON_TRUE:
-        put(b, "true", 4);
-        break;
-    case JSON_FALSE:
-        put(b, "false", 5);
-        break;
-    case JSON_NULL:
-        put(b, "null", 4);
-        break;
-    }
-    return b->oom ? cocoimg__error_oom(err) : 0;
-}
-
-int
-cocoimg__sigstore_canonical_json(char **out, size_t *len, const json_t *v, cocoimg_error **err)
-{
-    struct buf b = {0};
-    int r = canon(&b, v, 0, err);
-    if (r < 0) {
-        free(b.p);
-        return r;
-    }
-    *out = b.p;
-    *len = b.len;
-    return 0;
-}
-
-/* ---- key sources and PEM -------------------------------------------------- */
 
 int
 cocoimg__sigstore_load_source(uint8_t **out, size_t *len, const cocoimg__key_source *ks,
@@ -647,7 +462,7 @@ cocoimg__sigstore_verify_set(int64_t *time_out, const uint8_t *rekor_pem, size_t
         return refuse(err, "SET signature invalid (not base64)%s%s", NULL, NULL);
     _cleanup_free_ char *canon_pl = NULL;
     size_t canon_len = 0;
-    int r = cocoimg__sigstore_canonical_json(&canon_pl, &canon_len, pl, &e);
+    int r = cocoimg__jcs(&canon_pl, &canon_len, pl, &e);
     if (r == COCOIMG_ENOMEM)
         return cocoimg__error_oom(err);
     if (r < 0)

@@ -34,9 +34,6 @@
 #include "signatures/policy.h"
 #include "util/error.h"
 
-/* RFC 8785 canonical JSON of @p v (malloc'd, NUL-terminated). */
-int cocoimg__sigstore_canonical_json(char **out, size_t *len, const json_t *v, cocoimg_error **err);
-
 /*
  * The OIDC issuer of a Fulcio certificate (malloc'd); COCOIMG_EPOLICY when
  * absent, duplicated, malformed or inconsistent between the two OIDs.

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "signatures/sigstore.h"
+#include "util/jcs.h"
 #include "util/base64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (j) {
         char *c = NULL;
         size_t n;
-        if (cocoimg__sigstore_canonical_json(&c, &n, j, NULL) == 0)
+        if (cocoimg__jcs(&c, &n, j, NULL) == 0)
             free(c);
         json_decref(j);
     }

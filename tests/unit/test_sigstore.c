@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "signatures/sigstore.h"
+#include "util/jcs.h"
 #include "sigstore_vectors.h"
 #include "tap.h"
 #include "util/base64.h"
@@ -22,7 +23,7 @@ canon_is(const char *in, const char *want)
         return 0;
     char *out = NULL;
     size_t len = 0;
-    int r = cocoimg__sigstore_canonical_json(&out, &len, j, NULL);
+    int r = cocoimg__jcs(&out, &len, j, NULL);
     json_decref(j);
     int ok = want ? r == 0 && len == strlen(want) && strcmp(out, want) == 0 : r < 0;
     if (!ok)
@@ -41,8 +42,8 @@ test_canonical_json(void)
     CHECK(canon_is("{\"\\ufb01\": 2, \"\\ud83d\\ude00\": 1, \"\\u00e9\": 0, \"z\": 3}",
                    "{\"z\":3,\"\xc3\xa9\":0,\"\xf0\x9f\x98\x80\":1,\"\xef\xac\x81\":2}"));
     CHECK(canon_is("{\"n\": 1.0, \"m\": -0.0, \"i\": -42}", "{\"i\":-42,\"m\":0,\"n\":1}"));
-    CHECK(canon_is("1.5", NULL));
-    CHECK(canon_is("18014398509481984", NULL));
+    /* RFC 8785 renders other numbers as ECMAScript does (util/jcs.c) */
+    CHECK(canon_is("1.5", "1.5"));
     return 0;
 }
 

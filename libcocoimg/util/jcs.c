@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kbs_int.h"
+#include "util/jcs.h"
 
 /* Nesting bound: canonical forms of hostile input must not exhaust the stack. */
 #define JCS_MAX_DEPTH 64
