@@ -79,6 +79,27 @@ cocoimg__cosign_read_blob(uint8_t **out, size_t *len, cocoimg__source *s,
 }
 
 int
+cocoimg__cosign_open_tag(cocoimg__source **out, const cocoimg_context *ctx,
+                         const cocoimg_reference *ref, const cocoimg__digest *digest,
+                         const char *suffix, cocoimg_error **err)
+{
+    char hex[129];
+    cocoimg__digest_hex(digest, hex);
+    _cleanup_free_ char *s = NULL;
+    if (asprintf(&s, "docker://%s/%s:%s-%s%s", cocoimg_reference_registry(ref),
+                 cocoimg_reference_repository(ref), cocoimg__digest_alg_name(digest->alg), hex,
+                 suffix) < 0) {
+        s = NULL;
+        return cocoimg__error_oom(err);
+    }
+    _cleanup_(cocoimg_reference_freep) cocoimg_reference *tref = NULL;
+    int r = cocoimg_reference_parse(&tref, s, err);
+    if (r < 0)
+        return r;
+    return cocoimg__source_open(out, ctx, tref, err);
+}
+
+int
 cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
                       const cocoimg_reference *ref, const cocoimg__digest *digest,
                       cocoimg_error **err)
@@ -86,18 +107,9 @@ cocoimg__cosign_fetch(cocoimg__cosign_list *out, const cocoimg_context *ctx,
     memset(out, 0, sizeof(*out));
     if (cocoimg_reference_transport(ref) != COCOIMG_TRANSPORT_DOCKER)
         return 0;
-    char hex[129];
-    cocoimg__digest_hex(digest, hex);
-    _cleanup_free_ char *s = NULL;
-    if (asprintf(&s, "docker://%s/%s:%s-%s.sig", cocoimg_reference_registry(ref),
-                 cocoimg_reference_repository(ref), cocoimg__digest_alg_name(digest->alg), hex) < 0)
-        return cocoimg__error_oom(err);
-    _cleanup_(cocoimg_reference_freep) cocoimg_reference *sref = NULL;
-    int r = cocoimg_reference_parse(&sref, s, err);
-    if (r < 0)
-        return r;
     _cleanup_source_ cocoimg__source *src = NULL;
-    if ((r = cocoimg__source_open(&src, ctx, sref, err)) < 0)
+    int r = cocoimg__cosign_open_tag(&src, ctx, ref, digest, ".sig", err);
+    if (r < 0)
         return cocoimg__error_wrap(err, r, "cosign signatures");
     _cleanup_free_ uint8_t *mbuf = NULL;
     _cleanup_free_ char *mt = NULL;

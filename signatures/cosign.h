@@ -87,6 +87,15 @@ int cocoimg__cosign_verify_keys(bool *ok, const cocoimg__requirement *rq, const 
                                 size_t msg_len, const uint8_t *sig, size_t sig_len,
                                 cocoimg_error **err);
 
+/*
+ * Open the tag ALG-HEX@p suffix of @p digest in the repository of @p ref
+ * (cosign's ".sig" attachment, "" for the referrers tag schema).
+ */
+struct cocoimg__source;
+int cocoimg__cosign_open_tag(struct cocoimg__source **out, const cocoimg_context *ctx,
+                             const cocoimg_reference *ref, const cocoimg__digest *digest,
+                             const char *suffix, cocoimg_error **err);
+
 /* Read the blob @p d of @p s (at most COCOIMG__COSIGN_MAX_PAYLOAD bytes, NUL-terminated). */
 struct cocoimg__source;
 struct cocoimg__descriptor;

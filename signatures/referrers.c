@@ -117,19 +117,10 @@ cocoimg__referrers_fetch(cocoimg__bundle_list *out, const cocoimg_context *ctx,
     memset(out, 0, sizeof(*out));
     if (cocoimg_reference_transport(ref) != COCOIMG_TRANSPORT_DOCKER)
         return 0;
-    char hex[129];
-    cocoimg__digest_hex(digest, hex);
     /* the tag of the referrers tag schema: ALG-HEX */
-    _cleanup_free_ char *s = NULL;
-    if (asprintf(&s, "docker://%s/%s:%s-%s", cocoimg_reference_registry(ref),
-                 cocoimg_reference_repository(ref), cocoimg__digest_alg_name(digest->alg), hex) < 0)
-        return cocoimg__error_oom(err);
-    _cleanup_(cocoimg_reference_freep) cocoimg_reference *tref = NULL;
-    int r = cocoimg_reference_parse(&tref, s, err);
-    if (r < 0)
-        return r;
     _cleanup_source_ cocoimg__source *src = NULL;
-    if ((r = cocoimg__source_open(&src, ctx, tref, err)) < 0)
+    int r = cocoimg__cosign_open_tag(&src, ctx, ref, digest, "", err);
+    if (r < 0)
         return cocoimg__error_wrap(err, r, "sigstore bundles");
     _cleanup_json_ json_t *ix = NULL;
     _cleanup_error_ cocoimg_error *aerr = NULL;
@@ -159,8 +150,9 @@ cocoimg__referrers_fetch(cocoimg__bundle_list *out, const cocoimg_context *ctx,
         if (r < 0) {
             if (err && !*err)
                 *err = TAKE_PTR(merr);
-            return cocoimg__error_wrap(err, r, "sigstore bundles: referrers tag %s-%s",
-                                       cocoimg__digest_alg_name(digest->alg), hex);
+            char ds[COCOIMG_DIGEST_STRMAX];
+            cocoimg__digest_format(digest, ds);
+            return cocoimg__error_wrap(err, r, "sigstore bundles: referrers tag of %s", ds);
         }
         if ((r = cocoimg__json_loadb(&ix, buf, len, COCOIMG_REGISTRY_MANIFEST_MAX, true,
                                      "referrers index", err)) < 0)

@@ -792,20 +792,37 @@ blocked_error(const struct reg *g, const char *name, cocoimg_error **err)
                               g->file, g->prefix);
 }
 
+/*
+ * HOST/REPO of @p ref, the [[registry]] of the longest prefix that matches
+ * it (NULL: none, or no registries.conf) and the matched length; a blocked
+ * registry is an error.
+ */
+static int
+lookup(char **name, const struct reg **g, size_t *match, const cocoimg_context *ctx,
+       const cocoimg_reference *ref, cocoimg_error **err)
+{
+    const struct cocoimg__regconf *rc = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_REGCONF);
+    *match = 0;
+    int r = name_of(name, ref, err);
+    if (r < 0)
+        return r;
+    *g = rc ? find_reg(rc, *name, match) : NULL;
+    if (*g && (*g)->blocked)
+        return blocked_error(*g, *name, err);
+    return 0;
+}
+
 int
 cocoimg__regconf_pull_sources(cocoimg__regconf_endpoints *out, const cocoimg_context *ctx,
                               const cocoimg_reference *ref, cocoimg_error **err)
 {
     memset(out, 0, sizeof(*out));
-    const struct cocoimg__regconf *rc = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_REGCONF);
     _cleanup_free_ char *name = NULL;
-    int r = name_of(&name, ref, err);
+    const struct reg *g = NULL;
+    size_t match = 0;
+    int r = lookup(&name, &g, &match, ctx, ref, err);
     if (r < 0)
         return r;
-    size_t match = 0;
-    const struct reg *g = rc ? find_reg(rc, name, &match) : NULL;
-    if (g && g->blocked)
-        return blocked_error(g, name, err);
     bool by_digest = cocoimg_reference_digest(ref) != NULL;
     size_t cap = 1 + (g ? g->nmirrors : 0);
     if (!(out->v = calloc(cap, sizeof(*out->v))))
@@ -837,15 +854,12 @@ cocoimg__regconf_push_target(cocoimg__regconf_endpoint *out, const cocoimg_conte
                              const cocoimg_reference *ref, cocoimg_error **err)
 {
     memset(out, 0, sizeof(*out));
-    const struct cocoimg__regconf *rc = cocoimg__context_slot(ctx, COCOIMG__CONTEXT_SLOT_REGCONF);
     _cleanup_free_ char *name = NULL;
-    int r = name_of(&name, ref, err);
+    const struct reg *g = NULL;
+    size_t match = 0;
+    int r = lookup(&name, &g, &match, ctx, ref, err);
     if (r < 0)
         return r;
-    size_t match = 0;
-    const struct reg *g = rc ? find_reg(rc, name, &match) : NULL;
-    if (g && g->blocked)
-        return blocked_error(g, name, err);
     return endpoint_make(out, name, match, g ? g->location : NULL, g && g->insecure, false, err);
 }
 
