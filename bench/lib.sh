@@ -41,6 +41,13 @@
 #   bench_machine           one line: cores, CPU model, kernel, load average,
 #                           openssl aes-256-ctr and sha256 MB/s per core
 #   bench_py ARGS... <<'PY' python3 with the statistics helpers below defined
+#   bench_free_port         a free TCP port on 127.0.0.1
+#   bench_wait_port PORT PID LOG
+#                           wait until PORT listens (fail, showing LOG, if PID dies)
+#   bench_registry NAME PORT [EXTRA]
+#                           start docker-registry on 127.0.0.1:PORT with its storage in
+#                           $BENCH_WORK/NAME.storage (EXTRA: more YAML under http:);
+#                           stopped at exit; BENCH_REGISTRY_PID gets its PID
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
@@ -235,4 +242,42 @@ bench_machine() {
     echo "machine: $(nproc) cores ($model), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg);" \
         "openssl one core: aes-256-ctr $(bench_openssl_speed aes-256-ctr) MB/s, sha256 $(bench_openssl_speed sha256) MB/s;" \
         "$(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
+bench_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+bench_wait_port() {
+    local _
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "nothing listens on $1:" >&2
+    cat "$3" >&2
+    exit 1
+}
+
+bench_registry() {
+    local name=$1 port=$2 extra=${3:-}
+    cat >"$BENCH_WORK/$name.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $BENCH_WORK/$name.storage
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+$extra
+YML
+    docker-registry serve "$BENCH_WORK/$name.yml" >"$BENCH_WORK/$name.log" 2>&1 &
+    BENCH_REGISTRY_PID=$!
+    bench_on_exit_kill $BENCH_REGISTRY_PID
+    bench_wait_port "$port" $BENCH_REGISTRY_PID "$BENCH_WORK/$name.log"
 }

@@ -3,7 +3,10 @@
 """Write a benchmark OCI layout DIR (ref v1) of about SIZE_MIB MiB in LAYERS
 gzip layers (default 4): incompressible ones plus one compressible one.
 
-  mkimage.py DIR SIZE_MIB [LAYERS]
+  mkimage.py DIR SIZE_MIB [LAYERS [COMPRESSION]]
+
+COMPRESSION: gzip (default) or none; with none every layer is
+incompressible (uncompressed tar: big layers are made at disk speed).
 
 Streams; never holds a
 layer in memory.  Also leaves DIR.manifest.json (a copy) for the script."""
@@ -11,6 +14,9 @@ import gzip, hashlib, io, json, os, sys, tarfile
 
 out, size_mib = sys.argv[1], int(sys.argv[2])
 n_layers = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+compression = sys.argv[4] if len(sys.argv) > 4 else "gzip"
+if compression not in ("gzip", "none"):
+    sys.exit("COMPRESSION is gzip or none")
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 
 def put_blob(path):
@@ -48,13 +54,16 @@ for i in range(n_layers):
         def writable(self): return True
         def write(self, b): raw.update(b); return self.f.write(b)
     with open(tmp, "wb") as f:
-        gz = gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0)
-        with tarfile.open(fileobj=Tee(gz), mode="w|", format=tarfile.PAX_FORMAT) as t:
+        gz = gzip.GzipFile(fileobj=f, mode="wb", compresslevel=1, mtime=0) if compression == "gzip" else f
+        random = compression == "none" or i != n_layers - 1
+        with tarfile.open(fileobj=Tee(gz), mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20) as t:
             ti = tarfile.TarInfo(f"data{i}.bin"); ti.size = per; ti.mtime = 0
-            t.addfile(ti, io.BufferedReader(Gen(per, random=(i != n_layers - 1)), 1 << 20))
-        gz.close()
+            t.addfile(ti, io.BufferedReader(Gen(per, random=random), 1 << 20))
+        if compression == "gzip":
+            gz.close()
     d, s = put_blob(tmp)
-    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": s})
+    mt = "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if compression == "gzip" else "")
+    layers.append({"mediaType": mt, "digest": d, "size": s})
     diff_ids.append("sha256:" + raw.hexdigest())
 
 config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Env": ["PATH=/bin"]},

@@ -48,19 +48,7 @@ openssl pkey -in priv.pem -pubout -out pub.pem
 python3 "$top/bench/mkimage.py" img "$SIZE_MIB" "$LAYERS"
 "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:v1 oci:enc:v1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT PID LOG: until PORT listens, or PID has died
-    local _
-    for _ in $(seq 100); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "nothing listens on $1:" >&2
-    cat "$3" >&2
-    exit 1
-}
-port=$(free_port)
+port=$(bench_free_port)
 CREDS=()
 SRC_CREDS=()
 EXTRA=
@@ -74,11 +62,11 @@ if [ $SMALL = 1 ]; then
         -out srv.crt 2>/dev/null
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench token signer" \
         -keyout tok.key -out tok.crt 2>/dev/null
-    tport=$(free_port)
+    tport=$(bench_free_port)
     TOKEN_SERVER_TLS=srv.crt:srv.key python3 "$top/tests/integration/token-server.py" "$tport" \
         tok.key tok.crt bench-issuer bench-registry 'bench:bench-pw' "$BENCH_WORK/tok.log" >tok.out 2>&1 &
     bench_on_exit_kill $!
-    wait_port "$tport" $! tok.out
+    bench_wait_port "$tport" $! tok.out
     EXTRA="  tls:
     certificate: $BENCH_WORK/srv.crt
     key: $BENCH_WORK/srv.key
@@ -91,20 +79,7 @@ auth:
     CREDS=(--creds bench:bench-pw)
     SRC_CREDS=(--src-creds bench:bench-pw)
 fi
-cat >reg.yml <<YML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $BENCH_WORK/storage
-http:
-  addr: 127.0.0.1:$port
-$EXTRA
-YML
-docker-registry serve reg.yml >reg.log 2>&1 &
-bench_on_exit_kill $!
-wait_port "$port" $! reg.log
+bench_registry reg "$port" "$EXTRA"
 REF=docker://127.0.0.1:$port/bench/img:enc
 echo "== pushing to $REF"
 skopeo copy -q --dest-tls-verify=false ${CREDS[@]+--dest-creds bench:bench-pw} oci:enc:v1 "$REF"

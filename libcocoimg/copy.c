@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,13 @@ struct copy_state {
     cocoimg__dest *dst;
     const struct cocoimg__copy_hooks *hooks;
     cocoimg__copy_signer *signer; /* NULL: no signing */
+    /* layers in flight (copy_layers) */
+    size_t jobs; /* at most this many at once; 1: one after the other, on the caller's thread */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* a job finished */
+    atomic_int cancel;   /* set by the copy's first failure: every stream stops */
+    int rc;              /* that failure */
+    cocoimg_error *error;
 };
 
 int
@@ -121,10 +129,139 @@ maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
     return cocoimg__reader_async(r, TAKE_PTR(*r), err);
 }
 
-/* Copy one blob unchanged unless the destination has it already; @p lp: a layer's progress. */
+/* --- cancel stage: a layer's stream stops once another layer failed --- */
+
+static ssize_t
+cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    const atomic_int *cancel = r->state;
+    if (atomic_load(cancel))
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
+    return cocoimg__reader_read(r->upstream, buf, len, err);
+}
+
+static const struct cocoimg__reader_ops cancel_ops = {.name = "cancel", .read = cancel_read};
+
+/* The source stream of @p d, checked against cancel and counted for progress. */
 static int
-copy_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_progress *lp,
-          cocoimg_error **err)
+open_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_progress *lp,
+          cocoimg__reader **out, cocoimg_error **err)
+{
+    cocoimg__reader *in = NULL;
+    int r = cocoimg__source_get_blob(st->src, &d->digest, d->size, &in, err);
+    if (r < 0)
+        return r;
+    if ((r = cocoimg__reader_new(&in, &cancel_ops, &st->cancel, in, err)) < 0)
+        return r;
+    if ((r = progress_count(lp, &in, err)) < 0) {
+        cocoimg__reader_free(in);
+        return r;
+    }
+    *out = in;
+    return 0;
+}
+
+/*
+ * One blob on its way to the destination.  The caller's thread prepares it
+ * (hooks, key unwrapping, the reader chain), a worker thread puts it
+ * (cocoimg__dest_put_blob drives the whole chain), the caller's thread
+ * completes it (descriptor, hooks->layer_done, progress).
+ */
+struct layer_job {
+    struct layer_progress lp;        /* the stages point at it: jobs never move */
+    cocoimg__reader *in;             /* the stream to put; NULL: nothing to put */
+    const cocoimg__digest *expected; /* copied unchanged: its digest; NULL: transformed */
+    int64_t expected_size;
+    bool skipped;       /* the destination had the blob */
+    bool transformed;   /* in is the hook's stream: digest and size learnt while put */
+    json_t *desc;       /* hooks: the layer's descriptor, maybe changed */
+    void *hook_state;   /* hooks->layer's state of this layer */
+    cocoimg__digest dg; /* what was put (transformed) */
+    int64_t size;
+    pthread_t thread;
+    bool started;  /* a worker puts it */
+    bool finished; /* the worker is done (under copy_state.lock) */
+    bool reaped;
+    bool primary; /* its failure was this copy's first */
+    int rc;
+    cocoimg_error *err;
+};
+
+static void
+job_clear(struct copy_state *st, struct layer_job *j)
+{
+    cocoimg__reader_free(TAKE_PTR(j->in));
+    json_decref(TAKE_PTR(j->desc));
+    if (j->hook_state && st->hooks && st->hooks->layer_free)
+        st->hooks->layer_free(st->hooks->payload, j->hook_state);
+    j->hook_state = NULL;
+    cocoimg_error_free(TAKE_PTR(j->err));
+}
+
+/*
+ * A failure on the caller's thread: stop every layer.  The first failure
+ * of the copy is the one reported (a worker's may have come first: the
+ * caller's is then a consequence or a bystander and is dropped).
+ */
+static int
+copy_fail(struct copy_state *st, int r, cocoimg_error **err)
+{
+    int zero = 0;
+    cocoimg_error *e = err ? TAKE_PTR(*err) : NULL;
+    if (atomic_compare_exchange_strong(&st->cancel, &zero, 1)) {
+        st->rc = r;
+        st->error = e;
+    } else {
+        cocoimg_error_free(e);
+    }
+    return r;
+}
+
+/* The result of the copy so far: 0, or the first failure, moved to *err. */
+static int
+copy_result(struct copy_state *st, cocoimg_error **err)
+{
+    if (st->rc >= 0)
+        return 0;
+    if (err && !*err)
+        *err = TAKE_PTR(st->error);
+    cocoimg_error_free(TAKE_PTR(st->error));
+    return st->rc;
+}
+
+static void *
+job_thread(void *arg)
+{
+    struct layer_job *j = arg;
+    struct copy_state *st = j->lp.st;
+    j->rc = cocoimg__dest_put_blob(st->dst, TAKE_PTR(j->in), j->expected, j->expected_size, &j->dg,
+                                   &j->size, &j->err);
+    if (j->rc < 0) {
+        int zero = 0;
+        j->primary = atomic_compare_exchange_strong(&st->cancel, &zero, 1);
+    }
+    pthread_mutex_lock(&st->lock);
+    j->finished = true;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+    return NULL;
+}
+
+/* Put @p j's stream on this thread, with the progress reported as it flows. */
+static int
+job_put_here(struct copy_state *st, struct layer_job *j, cocoimg_error **err)
+{
+    int r = progress_attach(&j->lp, &j->in, err);
+    if (r < 0)
+        return r;
+    return cocoimg__dest_put_blob(st->dst, TAKE_PTR(j->in), j->expected, j->expected_size, &j->dg,
+                                  &j->size, err);
+}
+
+/* Prepare the copy of blob @p d unchanged (nothing to put when the destination has it). */
+static int
+prepare_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_job *j,
+             bool progress, cocoimg_error **err)
 {
     char ds[COCOIMG_DIGEST_STRMAX];
     cocoimg__digest_format(&d->digest, ds);
@@ -134,23 +271,84 @@ copy_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_prog
         return r;
     if (have) {
         cocoimg__log(st->ctx, COCOIMG_LOG_DEBUG, "copy: blob %s already present", ds);
-        return lp ? progress_event(lp, COCOIMG_PROGRESS_LAYER_SKIPPED, err) : 0;
+        j->skipped = true;
+        return progress ? progress_event(&j->lp, COCOIMG_PROGRESS_LAYER_SKIPPED, err) : 0;
     }
     cocoimg__log(st->ctx, COCOIMG_LOG_INFO, "copy: blob %s (%lld bytes)", ds, (long long)d->size);
     cocoimg__reader *in = NULL;
-    r = cocoimg__source_get_blob(st->src, &d->digest, d->size, &in, err);
-    if (r < 0)
+    if ((r = open_blob(st, d, progress ? &j->lp : NULL, &in, err)) < 0)
         return r;
-    if ((r = progress_count(lp, &in, err)) < 0)
-        return r;
-    /* source verification in one thread, destination hashing and writing in this one */
+    /* source verification in one thread, destination hashing and writing in another */
     if ((r = maybe_async(&in, d->size, err)) < 0)
         return r;
-    if ((r = progress_attach(lp, &in, err)) < 0)
+    j->in = in;
+    j->expected = &d->digest;
+    j->expected_size = d->size;
+    return 0;
+}
+
+/* Copy a blob (the config) unchanged, on this thread. */
+static int
+copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
+{
+    struct layer_job j = {.lp = {.st = st}};
+    int r = prepare_blob(st, d, &j, false, err);
+    if (r == 0 && j.in)
+        r = cocoimg__dest_put_blob(st->dst, TAKE_PTR(j.in), j.expected, j.expected_size, NULL, NULL,
+                                   err);
+    job_clear(st, &j);
+    return r;
+}
+
+/* Prepare layer @p idx of @p m on the caller's thread: hooks, keys, the reader chain. */
+static int
+prepare_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, struct layer_job *j,
+              cocoimg_error **err)
+{
+    const cocoimg__descriptor *ld = &m->layers[idx];
+    j->lp = (struct layer_progress){.st = st, .idx = idx, .count = m->n_layers, .total = ld->size};
+    cocoimg__digest_format(&ld->digest, j->lp.digest);
+    clock_gettime(CLOCK_MONOTONIC, &j->lp.last);
+    int r;
+    if ((r = progress_event(&j->lp, COCOIMG_PROGRESS_LAYER_START, err)) < 0)
         return r;
-    if ((r = cocoimg__dest_put_blob(st->dst, in, &d->digest, d->size, NULL, NULL, err)) < 0)
+    if (!st->hooks || !st->hooks->layer)
+        return prepare_blob(st, ld, j, true, err);
+
+    if (!(j->desc = json_deep_copy(ld->json)))
+        return cocoimg__error_oom(err);
+    bool stream = true;
+    if (st->hooks->plan &&
+        (r = st->hooks->plan(st->hooks->payload, m, idx, j->desc, &stream, err)) < 0)
         return r;
-    return lp ? progress_event(lp, COCOIMG_PROGRESS_LAYER_DONE, err) : 0;
+    if (!stream)
+        return prepare_blob(st, ld, j, true, err);
+    _cleanup_reader_ cocoimg__reader *in = NULL;
+    if ((r = open_blob(st, ld, &j->lp, &in, err)) < 0)
+        return r;
+    /*
+     * Three threads for a transformed layer: source read + verification,
+     * the hook's stages (decrypt/encrypt + HMAC), destination hash + write.
+     */
+    if ((r = maybe_async(&in, ld->size, err)) < 0)
+        return r;
+    cocoimg__reader *out = NULL;
+    r = st->hooks->layer(st->hooks->payload, m, idx, j->desc, &in, &out, &j->hook_state, err);
+    if (r < 0) {
+        cocoimg__reader_free(out);
+        return r;
+    }
+    if (!out) {
+        /* the hook left this layer alone: copied unchanged */
+        cocoimg__reader_free(TAKE_PTR(in));
+        atomic_store(&j->lp.done, 0);
+        return prepare_blob(st, ld, j, true, err);
+    }
+    if ((r = maybe_async(&out, ld->size, err)) < 0)
+        return r;
+    j->in = out;
+    j->transformed = true;
+    return 0;
 }
 
 static int
@@ -164,84 +362,141 @@ set_digest_size(json_t *desc, const cocoimg__digest *d, int64_t size, cocoimg_er
     return 0;
 }
 
+/* Complete layer @p idx after its blob was put: descriptor, hooks, progress. */
+static int
+complete_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, struct layer_job *j,
+               json_t **new_desc, cocoimg_error **err)
+{
+    int r;
+    if (j->transformed) {
+        if ((r = set_digest_size(j->desc, &j->dg, j->size, err)) < 0)
+            return r;
+        if (st->hooks->layer_done &&
+            (r = st->hooks->layer_done(st->hooks->payload, j->hook_state, j->desc, err)) < 0)
+            return r;
+    }
+    if (!j->skipped && (r = progress_event(&j->lp, COCOIMG_PROGRESS_LAYER_DONE, err)) < 0)
+        return r;
+    if (j->desc && !json_equal(j->desc, m->layers[idx].json))
+        *new_desc = TAKE_PTR(j->desc);
+    return 0;
+}
+
+/* Wrap a layer's error with its index and digest. */
+static int
+layer_error(const cocoimg__manifest *m, size_t idx, int r, cocoimg_error **err)
+{
+    char ds[COCOIMG_DIGEST_STRMAX];
+    cocoimg__digest_format(&m->layers[idx].digest, ds);
+    return cocoimg__error_wrap(err, r, "layer %zu (%s)", idx, ds);
+}
+
 /*
- * Copy layer @p idx of @p m; *new_desc gets the rewritten descriptor when
- * the hooks changed it (NULL otherwise).
+ * Join the finished jobs among jobs[0..n) and complete them; with @p all,
+ * wait for every started one, otherwise only until fewer than st->jobs run
+ * (or the copy failed).  While waiting, the running layers' progress is
+ * reported every 100 ms from this (the caller's) thread.
+ */
+static void
+reap(struct copy_state *st, const cocoimg__manifest *m, struct layer_job *jobs, size_t n, bool all,
+     json_t **changed)
+{
+    for (;;) {
+        pthread_mutex_lock(&st->lock);
+        size_t running = 0, fin = n;
+        for (size_t i = 0; i < n; i++) {
+            if (!jobs[i].started || jobs[i].reaped)
+                continue;
+            if (!jobs[i].finished)
+                running++;
+            else if (fin == n)
+                fin = i;
+        }
+        if (fin == n) {
+            if (running == 0 || (!all && (running < st->jobs || atomic_load(&st->cancel)))) {
+                pthread_mutex_unlock(&st->lock);
+                return;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += 100 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&st->cond, &st->lock, &until);
+            pthread_mutex_unlock(&st->lock);
+            for (size_t i = 0; i < n && !atomic_load(&st->cancel); i++) {
+                if (!jobs[i].started || jobs[i].reaped)
+                    continue;
+                cocoimg_error *e = NULL;
+                int r = progress_notify(&jobs[i].lp, false, &e);
+                if (r < 0)
+                    copy_fail(st, r, &e);
+            }
+            continue;
+        }
+        pthread_mutex_unlock(&st->lock);
+        struct layer_job *j = &jobs[fin];
+        pthread_join(j->thread, NULL);
+        j->reaped = true;
+        if (j->rc < 0) {
+            if (j->primary) {
+                st->rc = layer_error(m, fin, j->rc, &j->err);
+                st->error = TAKE_PTR(j->err);
+            }
+        } else if (!atomic_load(&st->cancel)) {
+            cocoimg_error *e = NULL;
+            int r = complete_layer(st, m, fin, j, &changed[fin], &e);
+            if (r < 0)
+                copy_fail(st, layer_error(m, fin, r, &e), &e);
+        }
+        job_clear(st, j);
+    }
+}
+
+/*
+ * Copy the layers of @p m, up to st->jobs at once; changed[i] gets the
+ * rewritten descriptor of layer i when the hooks changed it.
  */
 static int
-copy_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, json_t **new_desc,
-           cocoimg_error **err)
+copy_layers(struct copy_state *st, const cocoimg__manifest *m, json_t **changed,
+            cocoimg_error **err)
 {
-    const cocoimg__descriptor *ld = &m->layers[idx];
-    *new_desc = NULL;
-    /* declared before the readers: their stages point at it */
-    struct layer_progress lp = {.st = st, .idx = idx, .count = m->n_layers, .total = ld->size};
-    cocoimg__digest_format(&ld->digest, lp.digest);
-    clock_gettime(CLOCK_MONOTONIC, &lp.last);
-    int r;
-    if ((r = progress_event(&lp, COCOIMG_PROGRESS_LAYER_START, err)) < 0)
-        return r;
-    if (!st->hooks || !st->hooks->layer)
-        return copy_blob(st, ld, &lp, err);
-
-    _cleanup_json_ json_t *desc = json_deep_copy(ld->json);
-    if (!desc)
+    size_t n = m->n_layers, prepared = 0;
+    struct layer_job *jobs = n ? calloc(n, sizeof(*jobs)) : NULL;
+    if (n && !jobs)
         return cocoimg__error_oom(err);
-    bool stream = true;
-    if (st->hooks->plan &&
-        (r = st->hooks->plan(st->hooks->payload, m, idx, desc, &stream, err)) < 0)
-        return r;
-    if (!stream) {
-        if ((r = copy_blob(st, ld, &lp, err)) < 0)
-            return r;
-        if (!json_equal(desc, ld->json))
-            *new_desc = TAKE_PTR(desc);
-        return 0;
-    }
-    _cleanup_reader_ cocoimg__reader *in = NULL;
-    r = cocoimg__source_get_blob(st->src, &ld->digest, ld->size, &in, err);
-    if (r < 0)
-        return r;
-    if ((r = progress_count(&lp, &in, err)) < 0)
-        return r;
-    /*
-     * Three threads for a transformed layer: source read + verification,
-     * the hook's stages (decrypt/encrypt + HMAC), destination hash + write.
-     */
-    if ((r = maybe_async(&in, ld->size, err)) < 0)
-        return r;
-    cocoimg__reader *out = NULL;
-    r = st->hooks->layer(st->hooks->payload, m, idx, desc, &in, &out, err);
-    if (r < 0) {
-        cocoimg__reader_free(out);
-        return r;
-    }
-    if (out && (r = maybe_async(&out, ld->size, err)) < 0)
-        return r;
-    if (out && (r = progress_attach(&lp, &out, err)) < 0)
-        return r;
-    if (out) {
-        cocoimg__reader_free(TAKE_PTR(in));
-        cocoimg__digest dg;
-        int64_t size = 0;
-        r = cocoimg__dest_put_blob(st->dst, out, NULL, -1, &dg, &size, err);
+    for (size_t i = 0; i < n; i++) {
+        if (st->jobs > 1)
+            reap(st, m, jobs, prepared, false, changed);
+        if (atomic_load(&st->cancel))
+            break;
+        struct layer_job *j = &jobs[i];
+        prepared = i + 1;
+        cocoimg_error *e = NULL;
+        int r = prepare_layer(st, m, i, j, &e);
+        if (r == 0 && j->in && st->jobs > 1) {
+            int te = pthread_create(&j->thread, NULL, job_thread, j);
+            if (te == 0) {
+                j->started = true;
+                continue;
+            }
+            r = cocoimg__error_set(&e, COCOIMG_ERROR, te, "cannot start a copy thread");
+        } else if (r == 0 && j->in) {
+            r = job_put_here(st, j, &e);
+        }
+        if (r == 0)
+            r = complete_layer(st, m, i, j, &changed[i], &e);
+        job_clear(st, j);
         if (r < 0)
-            return r;
-        if ((r = set_digest_size(desc, &dg, size, err)) < 0)
-            return r;
-        if (st->hooks->layer_done && (r = st->hooks->layer_done(st->hooks->payload, desc, err)) < 0)
-            return r;
-        if ((r = progress_event(&lp, COCOIMG_PROGRESS_LAYER_DONE, err)) < 0)
-            return r;
-    } else {
-        cocoimg__reader_free(TAKE_PTR(in));
-        atomic_store(&lp.done, 0);
-        if ((r = copy_blob(st, ld, &lp, err)) < 0)
-            return r;
+            copy_fail(st, layer_error(m, i, r, &e), &e);
     }
-    if (!json_equal(desc, ld->json))
-        *new_desc = TAKE_PTR(desc);
-    return 0;
+    reap(st, m, jobs, prepared, true, changed);
+    for (size_t i = 0; i < prepared; i++)
+        job_clear(st, &jobs[i]);
+    free(jobs);
+    return copy_result(st, err);
 }
 
 /*
@@ -271,22 +526,17 @@ copy_image(struct copy_state *st, cocoimg__resolve_image *img, uint8_t **out, si
     int r = cocoimg__progress(st->ctx, &ev, err);
     if (r < 0)
         return r;
-    if ((r = copy_blob(st, &m->config, NULL, err)) < 0)
+    if ((r = copy_blob(st, &m->config, err)) < 0)
         return cocoimg__error_wrap(err, r, "config %s", ds);
 
     size_t n = m->n_layers;
     json_t **changed = n ? calloc(n, sizeof(*changed)) : NULL;
     if (n && !changed)
         return cocoimg__error_oom(err);
+    r = copy_layers(st, m, changed, err);
     bool any = false;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        cocoimg__digest_format(&m->layers[i].digest, ds);
-        r = copy_layer(st, m, i, &changed[i], err);
-        if (r < 0)
-            r = cocoimg__error_wrap(err, r, "layer %zu (%s)", i, ds);
-        else if (changed[i])
-            any = true;
-    }
+    for (size_t i = 0; i < n; i++)
+        any = any || changed[i];
     /* swap the new descriptors in only now: the views of m borrow the old ones */
     json_t *layers = json_object_get(m->root, "layers");
     for (size_t i = 0; i < n; i++) {
@@ -395,6 +645,25 @@ copy_all(struct copy_state *st, cocoimg__resolve *res, cocoimg_error **err)
     return cocoimg__dest_commit(st->dst, out, nlen, ix_mt, err);
 }
 
+static void
+copy_state_init(struct copy_state *st)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&st->lock, NULL);
+}
+
+static void
+copy_state_fini(struct copy_state *st)
+{
+    pthread_cond_destroy(&st->cond);
+    pthread_mutex_destroy(&st->lock);
+    cocoimg_error_free(st->error);
+}
+
 int
 cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
                        const cocoimg_copy_options *opts, const struct cocoimg__copy_hooks *hooks,
@@ -427,7 +696,9 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     _cleanup_(cocoimg__copy_signer_freep) cocoimg__copy_signer *signer = NULL;
     if ((r = cocoimg__copy_signer_new(&signer, ctx, opts, dref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy");
-    struct copy_state st = {.ctx = ctx, .hooks = hooks, .signer = signer};
+    _cleanup_(copy_state_fini) struct copy_state st = {
+        .ctx = ctx, .hooks = hooks, .signer = signer, .jobs = 1};
+    copy_state_init(&st);
     _cleanup_source_ cocoimg__source *s = NULL;
     if ((r = cocoimg__source_open(&s, ctx, sref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: source");
@@ -442,6 +713,10 @@ cocoimg__copy_internal(cocoimg_context *ctx, const char *src, const char *dst,
     if ((r = cocoimg__dest_open(&d, ctx, dref, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
     st.dst = d;
+    /* layers at once: what both ends take (the larger of their figures) */
+    unsigned int ps = s->ops->parallel, pd = d->ops->parallel;
+    if (ps && pd)
+        st.jobs = ps > pd ? ps : pd;
     if ((r = cocoimg__dest_set_source(d, s, err)) < 0)
         return cocoimg__error_wrap(err, r, "copy: destination");
 

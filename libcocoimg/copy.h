@@ -15,8 +15,10 @@
  *      hook may take the stream (set *in to NULL; it then owns it) and
  *      return a replacement stream in *out.  The engine writes *out to the
  *      destination, sets "digest" and "size" of @p desc from what it wrote
- *      and calls hooks->layer_done(desc).  If *out stays NULL the layer is
- *      copied unchanged (changes the hook made to @p desc are kept).
+ *      and calls hooks->layer_done(desc).  Up to `parallel` layers (see
+ *      transport.h) are in flight at once, each written by a thread of
+ *      its own; hooks and progress events stay on the caller's thread.  If *out stays NULL the
+ * layer is copied unchanged (changes the hook made to @p desc are kept).
  *   3. if any descriptor changed, calls hooks->manifest(root) and writes the
  *      manifest re-serialised (compact, key order kept); otherwise the source
  *      bytes are written unchanged, so the digest is preserved.  A parent
@@ -48,9 +50,17 @@ struct cocoimg__copy_hooks {
      */
     int (*plan)(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc, bool *stream,
                 cocoimg_error **err);
+    /*
+     * *layer_state: the hook's state of this layer, handed to layer_done()
+     * and then to layer_free() (also when the copy fails first).  Several
+     * layers may be in flight at once; every hook is called on the
+     * caller's thread, layer_done() in the order the layers finish.
+     */
     int (*layer)(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
-                 cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err);
-    int (*layer_done)(void *payload, json_t *desc, cocoimg_error **err);
+                 cocoimg__reader **in, cocoimg__reader **out, void **layer_state,
+                 cocoimg_error **err);
+    int (*layer_done)(void *payload, void *layer_state, json_t *desc, cocoimg_error **err);
+    void (*layer_free)(void *payload, void *layer_state);
     int (*manifest)(void *payload, json_t *manifest_root, cocoimg_error **err);
     /* The operation's name in progress events ("encrypt", ...); NULL: "copy". */
     const char *name;

@@ -39,9 +39,8 @@ struct crypt_run {
     const cocoimg_crypt_options *opts;
     cocoimg__crypt_config *cfg;
     bool encrypt;
-    cocoimg__layer_crypt *current; /* the layer being streamed */
-    size_t processed;              /* layers encrypted/decrypted or re-wrapped */
-    bool convert_docker;           /* the current manifest is Docker schema2 */
+    size_t processed;    /* layers encrypted/decrypted or re-wrapped */
+    bool convert_docker; /* the current manifest is Docker schema2 */
 };
 
 /* Is layer @p idx of @p n selected by opts->layers (none = all)? */
@@ -109,35 +108,41 @@ hook_plan(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc, b
 /* Swap the layer stream for an encrypting or decrypting one (planned by hook_plan). */
 static int
 hook_layer(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
-           cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err)
+           cocoimg__reader **in, cocoimg__reader **out, void **layer_state, cocoimg_error **err)
 {
     struct crypt_run *run = payload;
     (void)m;
-    cocoimg__layer_crypt_free(run->current);
-    run->current = NULL;
+    cocoimg__layer_crypt *lc = NULL;
     cocoimg__reader *io = TAKE_PTR(*in);
-    int r = run->encrypt
-                ? cocoimg__layer_encrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err)
-                : cocoimg__layer_decrypt_begin(&run->current, run->ctx, run->cfg, desc, &io, err);
+    int r = run->encrypt ? cocoimg__layer_encrypt_begin(&lc, run->ctx, run->cfg, desc, &io, err)
+                         : cocoimg__layer_decrypt_begin(&lc, run->ctx, run->cfg, desc, &io, err);
     if (r < 0) {
         cocoimg__reader_free(io);
         return cocoimg__error_wrap(err, r, "layer %zu", idx);
     }
+    *layer_state = lc;
     *out = io;
     return 0;
 }
 
 static int
-hook_layer_done(void *payload, json_t *desc, cocoimg_error **err)
+hook_layer_done(void *payload, void *layer_state, json_t *desc, cocoimg_error **err)
 {
     struct crypt_run *run = payload;
-    if (!run->current)
+    cocoimg__layer_crypt *lc = layer_state;
+    if (!lc)
         return 0;
-    int r = run->encrypt ? cocoimg__layer_encrypt_finish(run->current, desc, err)
-                         : cocoimg__layer_decrypt_finish(run->current, desc, err);
-    cocoimg__layer_crypt_free(TAKE_PTR(run->current));
+    int r = run->encrypt ? cocoimg__layer_encrypt_finish(lc, desc, err)
+                         : cocoimg__layer_decrypt_finish(lc, desc, err);
     run->processed++;
     return r;
+}
+
+static void
+hook_layer_free(void *payload, void *layer_state)
+{
+    (void)payload;
+    cocoimg__layer_crypt_free(layer_state);
 }
 
 /* Docker schema2 -> OCI, as containers/image does when it encrypts (spec 4.2). */
@@ -198,13 +203,13 @@ run_crypt(cocoimg_context *ctx, const char *src, const char *dst, const cocoimg_
                                         .plan = hook_plan,
                                         .layer = hook_layer,
                                         .layer_done = hook_layer_done,
+                                        .layer_free = hook_layer_free,
                                         .manifest = hook_manifest,
                                         .name = encrypt ? "encrypt" : "decrypt"};
     cocoimg_copy_options co = COCOIMG_COPY_OPTIONS_INIT;
     co.all = opts->all;
     co.platform = opts->platform;
     r = cocoimg__copy_internal(ctx, src, dst, &co, &hooks, err);
-    cocoimg__layer_crypt_free(run.current);
     cocoimg__crypt_config_free(run.cfg);
     if (r < 0)
         return cocoimg__error_wrap(err, r, "%s", encrypt ? "encrypt" : "decrypt");

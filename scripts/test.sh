@@ -55,10 +55,11 @@ if [ "${COCOIMG_NOISAL_RUN:-1}" = 1 ]; then
     grep -E '^(FAIL|ERROR|XPASS):' check-noisal.log | sed 's/^/noisal: /' | head -n 20
 fi
 
-# The threaded paths (async pipeline stages, parallel layer downloads, one
+# The threaded paths (async pipeline stages and their in-place hand-over, layers
+# copied/encrypted/pushed in parallel, parallel layer downloads, one
 # registry client shared by workers, several pulls on one context) once
 # more under ThreadSanitizer; any report fails the test that caused it.
-TSAN_TESTS="tests/unit/test_pipeline tests/integration/pull-registry.sh tests/integration/docker-transport.sh"
+TSAN_TESTS="tests/unit/test_pipeline tests/unit/test_transport tests/unit/test_blockcipher tests/integration/pull-registry.sh tests/integration/docker-transport.sh tests/integration/parallel-layers.sh"
 tsan_rc=0
 if [ "${COCOIMG_TSAN:-1}" = 1 ]; then
     case "$BUILD_DIR" in /*) tsan_dir="${BUILD_DIR}-tsan" ;; *) tsan_dir="$top/${BUILD_DIR}-tsan" ;; esac

@@ -219,10 +219,10 @@ typedef struct cocoimg_progress_event {
 
 /**
  * Progress callback: called on the thread that called the operation
- * (never on a library thread), one layer at a time for copy, encrypt and
- * decrypt, in order for unpack.  Return 0 to go on; anything else cancels
- * the operation, which then fails with COCOIMG_EUSER and leaves nothing
- * behind.
+ * (never on a library thread), never concurrently.  copy, encrypt and
+ * decrypt move several layers at once, so their events interleave (each
+ * names its layer's index); unpack applies layers in order.  Return 0 to go on; anything else
+ * cancels the operation, which then fails with COCOIMG_EUSER and leaves nothing behind.
  */
 typedef int (*cocoimg_progress_cb)(const cocoimg_progress_event *ev, void *payload);
 

@@ -23,17 +23,18 @@
  *   }
  *
  * Threads.  cocoimg_copy() (and cocoimg_encrypt() / cocoimg_decrypt(),
- * which run the same copy engine) streams each large blob (4 MiB or more,
- * or of unknown size) over up to three threads: source read + digest
- * verification on a library thread, the layer transformation (encryption
- * or decryption and the HMAC) on another, destination hashing + writing
- * (or pushing) on the caller's thread.  Smaller blobs, manifests and
- * configs are handled on the caller's thread, and every library thread has
- * ended when the call returns.  cocoimg_inspect() runs on the caller's
- * thread only.
- *   - The context's log callback may be called from those library threads
- *     and, when one context serves several operations at once, from
- *     several threads at the same time: it must be thread-safe.
+ * which run the same copy engine) moves up to three layers at once between
+ * local layouts and archives, and up to four when a registry is on either
+ * side, each on a library thread of its own.  A large blob (4 MiB or more,
+ * or of unknown size) is further streamed over up to three threads: source
+ * read + digest verification, the layer transformation (encryption or
+ * decryption and the HMAC), destination hashing + writing (or pushing).
+ * Configs and manifests are handled on the caller's thread, and every
+ * library thread has ended when the call returns.  The first failure in
+ * any layer stops the others and is the one reported.  cocoimg_inspect()
+ * runs on the caller's thread only.
+ *   - The context's log callback may be called from those library
+ *     threads, several at the same time: it must be thread-safe.
  *   - The key-unwrapping callback of the crypt options (key providers) is
  *     called only from the caller's thread: a layer's key is unwrapped
  *     before its data flows.

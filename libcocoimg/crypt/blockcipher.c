@@ -22,6 +22,7 @@ struct cipher_state {
     EVP_CIPHER_CTX *cipher;
     EVP_MAC_CTX *mac;
     bool encrypt;
+    bool peek;                           /* the upstream hands its bytes out in place */
     bool done;                           /* EOF reached and verdict taken */
     int verdict;                         /* 0 or COCOIMG_EAUTH once done */
     uint64_t len;                        /* ciphertext bytes seen */
@@ -104,11 +105,12 @@ state_new(struct cipher_state **out, const cocoimg__layer_options *o, bool encry
     return 0;
 }
 
+/* AES-256-CTR of @p in into @p out (the same buffer, or one that does not overlap it). */
 static int
-ctr_xor(struct cipher_state *s, uint8_t *buf, size_t len, cocoimg_error **err)
+ctr_xor(struct cipher_state *s, const uint8_t *in, uint8_t *out, size_t len, cocoimg_error **err)
 {
     int outl;
-    if (EVP_EncryptUpdate(s->cipher, buf, &outl, buf, (int)len) != 1 || (size_t)outl != len)
+    if (EVP_EncryptUpdate(s->cipher, out, &outl, in, (int)len) != 1 || (size_t)outl != len)
         return cocoimg__error_set(err, COCOIMG_ERROR, 0, "AES-256-CTR failed");
     return 0;
 }
@@ -130,21 +132,24 @@ mac_final(struct cipher_state *s, uint8_t tag[COCOIMG__HMAC_LEN], cocoimg_error 
     return 0;
 }
 
-/* Process @p len bytes of @p buf in place, slice by slice (also keeps EVP's int lengths safe). */
+/*
+ * Process @p len bytes of @p in into @p out (in place when they are the
+ * same), slice by slice (also keeps EVP's int lengths safe).
+ */
 static int
-process(struct cipher_state *s, uint8_t *buf, size_t len, cocoimg_error **err)
+process(struct cipher_state *s, const uint8_t *in, uint8_t *out, size_t len, cocoimg_error **err)
 {
     int r;
     for (size_t off = 0; off < len;) {
         size_t n = len - off < SLICE ? len - off : SLICE;
         /* encrypt-then-MAC: the MAC always sees the ciphertext */
         if (s->encrypt) {
-            if ((r = ctr_xor(s, buf + off, n, err)) < 0 ||
-                (r = mac_update(s, buf + off, n, err)) < 0)
+            if ((r = ctr_xor(s, in + off, out + off, n, err)) < 0 ||
+                (r = mac_update(s, out + off, n, err)) < 0)
                 return r;
         } else {
-            if ((r = mac_update(s, buf + off, n, err)) < 0 ||
-                (r = ctr_xor(s, buf + off, n, err)) < 0)
+            if ((r = mac_update(s, in + off, n, err)) < 0 ||
+                (r = ctr_xor(s, in + off, out + off, n, err)) < 0)
                 return r;
         }
         off += n;
@@ -190,7 +195,10 @@ cipher_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
     /* the framework never calls again after EOF or an error; stay safe anyway */
     if (s->done)
         return verdict(s, err);
-    ssize_t n = cocoimg__reader_read(rd->upstream, buf, len, err);
+    /* from the upstream's buffer straight into the consumer's when it can peek */
+    const void *in = buf;
+    ssize_t n = s->peek ? cocoimg__reader_peek(rd->upstream, &in, len, err)
+                        : cocoimg__reader_read(rd->upstream, buf, len, err);
     if (n < 0)
         return n;
     if (n == 0) {
@@ -199,7 +207,7 @@ cipher_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
             return r;
         return verdict(s, err);
     }
-    int r = process(s, buf, (size_t)n, err);
+    int r = process(s, in, buf, (size_t)n, err);
     if (r < 0)
         return r;
     return n;
@@ -236,6 +244,7 @@ cocoimg__reader_encrypt(cocoimg__reader **out, cocoimg__reader *upstream,
     if ((r = state_new(&s, opts, true, err)) < 0)
         return r;
     s->hmac_out = hmac_out;
+    s->peek = cocoimg__reader_can_peek(up);
     /* the framework owns the state from here, also on failure */
     return cocoimg__reader_new(out, &encrypt_ops, TAKE_PTR(s), TAKE_PTR(up), err);
 }
@@ -252,6 +261,7 @@ cocoimg__reader_decrypt(cocoimg__reader **out, cocoimg__reader *upstream,
     if ((r = state_new(&s, opts, false, err)) < 0)
         return r;
     memcpy(s->expected, opts->hmac, COCOIMG__HMAC_LEN);
+    s->peek = cocoimg__reader_can_peek(up);
     return cocoimg__reader_new(out, &decrypt_ops, TAKE_PTR(s), TAKE_PTR(up), err);
 }
 

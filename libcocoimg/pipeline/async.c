@@ -15,7 +15,7 @@
 #include "pipeline/reader.h"
 
 #define ASYNC_SLOTS 4
-#define ASYNC_SLOT_SIZE (1024u * 1024)
+#define ASYNC_SLOT_SIZE (256u * 1024)
 
 struct slot {
     uint8_t *buf;
@@ -34,7 +34,8 @@ struct async_state {
     size_t tail;  /* next slot the producer fills */
     size_t count; /* filled slots */
     bool cancel;
-    bool done;            /* producer finished (after the slot with the final status) */
+    bool held; /* the consumer peeked the head slot to its end: released at its next call */
+    bool done; /* producer finished (after the slot with the final status) */
     cocoimg_error *error; /* the producer's error, handed to the consumer */
     cocoimg__reader *upstream;
 };
@@ -83,30 +84,73 @@ producer(void *arg)
     }
 }
 
-static ssize_t
-async_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+/* Give the head slot back to the producer (the consumer is done with it). */
+static void
+release_head(struct async_state *s)
 {
-    struct async_state *s = r->state;
+    pthread_mutex_lock(&s->lock);
+    s->head = (s->head + 1) % ASYNC_SLOTS;
+    s->count--;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The slot with the consumer's next bytes (after giving back one peeked to its end). */
+static struct slot *
+head_slot(struct async_state *s)
+{
+    if (s->held) {
+        s->held = false;
+        release_head(s);
+    }
     pthread_mutex_lock(&s->lock);
     while (s->count == 0)
         pthread_cond_wait(&s->cond, &s->lock);
     struct slot *sl = &s->slots[s->head];
     pthread_mutex_unlock(&s->lock);
+    return sl;
+}
 
+static ssize_t async_status(struct async_state *s, struct slot *sl, cocoimg_error **err);
+
+static ssize_t
+async_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct async_state *s = r->state;
+    struct slot *sl = head_slot(s);
     size_t avail = sl->len - sl->off;
     if (avail > 0) {
         size_t n = avail < len ? avail : len;
         memcpy(buf, sl->buf + sl->off, n);
         sl->off += n;
-        if (sl->off == sl->len && sl->status == 0) {
-            pthread_mutex_lock(&s->lock);
-            s->head = (s->head + 1) % ASYNC_SLOTS;
-            s->count--;
-            pthread_cond_broadcast(&s->cond);
-            pthread_mutex_unlock(&s->lock);
-        }
+        if (sl->off == sl->len && sl->status == 0)
+            release_head(s);
         return (ssize_t)n;
     }
+    return async_status(s, sl, err);
+}
+
+/* In place: the slot stays the consumer's until its next call. */
+static ssize_t
+async_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    struct async_state *s = r->state;
+    struct slot *sl = head_slot(s);
+    size_t avail = sl->len - sl->off;
+    if (avail > 0) {
+        size_t n = avail < max ? avail : max;
+        *ptr = sl->buf + sl->off;
+        sl->off += n;
+        if (sl->off == sl->len && sl->status == 0)
+            s->held = true;
+        return (ssize_t)n;
+    }
+    return async_status(s, sl, err);
+}
+
+static ssize_t
+async_status(struct async_state *s, struct slot *sl, cocoimg_error **err)
+{
     /* the final slot, drained: its status is the stream's */
     if (sl->status == 1)
         return 0;
@@ -147,7 +191,8 @@ async_free(cocoimg__reader *r)
     r->state = NULL;
 }
 
-static const struct cocoimg__reader_ops async_ops = {"async", async_read, async_free};
+static const struct cocoimg__reader_ops async_ops = {
+    .name = "async", .read = async_read, .free = async_free, .peek = async_peek};
 
 int
 cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err)

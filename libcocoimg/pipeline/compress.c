@@ -137,7 +137,8 @@ gunzip_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops gunzip_ops = {"gunzip", gunzip_read, gunzip_free};
+static const struct cocoimg__reader_ops gunzip_ops = {
+    .name = "gunzip", .read = gunzip_read, .free = gunzip_free};
 
 #ifdef HAVE_ISAL
 /*
@@ -210,8 +211,8 @@ isal_gunzip_free(cocoimg__reader *r)
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops isal_gunzip_ops = {"gunzip-isal", isal_gunzip_read,
-                                                           isal_gunzip_free};
+static const struct cocoimg__reader_ops isal_gunzip_ops = {
+    .name = "gunzip-isal", .read = isal_gunzip_read, .free = isal_gunzip_free};
 #endif
 
 static ssize_t
@@ -254,7 +255,8 @@ gzip_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops gzip_ops = {"gzip", gzip_read, gzip_free};
+static const struct cocoimg__reader_ops gzip_ops = {
+    .name = "gzip", .read = gzip_read, .free = gzip_free};
 
 /* --- zstd ---------------------------------------------------------------- */
 
@@ -343,8 +345,10 @@ zstd_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops unzstd_ops = {"unzstd", unzstd_read, zstd_free};
-static const struct cocoimg__reader_ops zstd_ops = {"zstd", zstd_read, zstd_free};
+static const struct cocoimg__reader_ops unzstd_ops = {
+    .name = "unzstd", .read = unzstd_read, .free = zstd_free};
+static const struct cocoimg__reader_ops zstd_ops = {
+    .name = "zstd", .read = zstd_read, .free = zstd_free};
 
 /* --- constructors -------------------------------------------------------- */
 

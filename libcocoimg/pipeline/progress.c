@@ -19,7 +19,7 @@ count_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return n;
 }
 
-static const struct cocoimg__reader_ops count_ops = {"count", count_read, NULL};
+static const struct cocoimg__reader_ops count_ops = {.name = "count", .read = count_read};
 
 int
 cocoimg__reader_count(cocoimg__reader **out, cocoimg__reader *in, atomic_uint_fast64_t *counter,
@@ -50,7 +50,8 @@ notify_free(cocoimg__reader *r)
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops notify_ops = {"notify", notify_read, notify_free};
+static const struct cocoimg__reader_ops notify_ops = {
+    .name = "notify", .read = notify_read, .free = notify_free};
 
 int
 cocoimg__reader_notify(cocoimg__reader **out, cocoimg__reader *in,

@@ -58,6 +58,40 @@ cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **
     return n;
 }
 
+bool
+cocoimg__reader_can_peek(const cocoimg__reader *r)
+{
+    for (; r; r = r->upstream) {
+        if (!r->ops->peek)
+            return false;
+        if (!r->ops->peek_through)
+            return true;
+    }
+    return false;
+}
+
+ssize_t
+cocoimg__reader_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    *ptr = NULL;
+    if (r->status == 1)
+        return 0;
+    if (r->status < 0)
+        return cocoimg__error_set(err, r->status, 0, "%s: read after failure", r->ops->name);
+    assert(max > 0 && r->ops->peek);
+    if (max == 0 || !r->ops->peek)
+        return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "%s: cannot peek", r->ops->name);
+    if (max > SSIZE_MAX)
+        max = SSIZE_MAX;
+    ssize_t n = r->ops->peek(r, ptr, max, err);
+    if (n == 0)
+        r->status = 1;
+    else if (n < 0)
+        r->status = (int)n;
+    assert(n <= (ssize_t)max);
+    return n;
+}
+
 ssize_t
 cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 {
@@ -118,7 +152,7 @@ fd_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops fd_ops = {"fd", fd_read, fd_free};
+static const struct cocoimg__reader_ops fd_ops = {.name = "fd", .read = fd_read, .free = fd_free};
 
 int
 cocoimg__reader_fd(cocoimg__reader **out, int fd, bool own, cocoimg_error **err)
@@ -170,7 +204,8 @@ plain_free(cocoimg__reader *r)
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops mem_ops = {"mem", mem_read, plain_free};
+static const struct cocoimg__reader_ops mem_ops = {
+    .name = "mem", .read = mem_read, .free = plain_free};
 
 int
 cocoimg__reader_mem(cocoimg__reader **out, const void *buf, size_t len, cocoimg_error **err)
@@ -191,21 +226,23 @@ struct verify_state {
     uint64_t count;
 };
 
-static ssize_t
-verify_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+/* Never more than one byte past the declared size: an over-long blob is
+ * caught at its first extra byte, and no byte beyond the size is handed out. */
+static size_t
+verify_clamp(const struct verify_state *s, size_t len)
 {
-    struct verify_state *s = r->state;
-    /*
-     * Never ask for more than one byte past the declared size: an
-     * over-long blob is caught at its first extra byte, and no byte beyond
-     * the size ever reaches the consumer.
-     */
     if (s->size >= 0) {
         uint64_t room = (uint64_t)s->size - s->count + 1;
         if (len > room)
             len = (size_t)room;
     }
-    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    return len;
+}
+
+/* @p n (the upstream's return) bytes at @p buf passed: account for them, or give the verdict. */
+static ssize_t
+verify_pass(struct verify_state *s, const void *buf, ssize_t n, cocoimg_error **err)
+{
     if (n < 0)
         return n;
     if (n > 0) {
@@ -235,6 +272,22 @@ verify_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return 0;
 }
 
+static ssize_t
+verify_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    struct verify_state *s = r->state;
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, verify_clamp(s, len), err);
+    return verify_pass(s, buf, n, err);
+}
+
+static ssize_t
+verify_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    struct verify_state *s = r->state;
+    ssize_t n = cocoimg__reader_peek(r->upstream, ptr, verify_clamp(s, max), err);
+    return verify_pass(s, *ptr, n, err);
+}
+
 static void
 verify_free(cocoimg__reader *r)
 {
@@ -244,7 +297,11 @@ verify_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops verify_ops = {"verify", verify_read, verify_free};
+static const struct cocoimg__reader_ops verify_ops = {.name = "verify",
+                                                      .read = verify_read,
+                                                      .free = verify_free,
+                                                      .peek = verify_peek,
+                                                      .peek_through = true};
 
 int
 cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
@@ -270,10 +327,8 @@ struct hash_state {
 };
 
 static ssize_t
-hash_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+hash_pass(struct hash_state *s, const void *buf, ssize_t n, cocoimg_error **err)
 {
-    struct hash_state *s = r->state;
-    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
     if (n > 0) {
         s->count += (uint64_t)n;
         int rr = cocoimg__hasher_update(s->h, buf, (size_t)n, err);
@@ -292,6 +347,20 @@ hash_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return 0;
 }
 
+static ssize_t
+hash_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    ssize_t n = cocoimg__reader_read(r->upstream, buf, len, err);
+    return hash_pass(r->state, buf, n, err);
+}
+
+static ssize_t
+hash_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    ssize_t n = cocoimg__reader_peek(r->upstream, ptr, max, err);
+    return hash_pass(r->state, *ptr, n, err);
+}
+
 static void
 hash_free(cocoimg__reader *r)
 {
@@ -301,7 +370,8 @@ hash_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops hash_ops = {"hash", hash_read, hash_free};
+static const struct cocoimg__reader_ops hash_ops = {
+    .name = "hash", .read = hash_read, .free = hash_free, .peek = hash_peek, .peek_through = true};
 
 int
 cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg__digest_alg alg,
@@ -342,7 +412,8 @@ limit_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return n;
 }
 
-static const struct cocoimg__reader_ops limit_ops = {"limit", limit_read, plain_free};
+static const struct cocoimg__reader_ops limit_ops = {
+    .name = "limit", .read = limit_read, .free = plain_free};
 
 int
 cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,
@@ -366,17 +437,21 @@ cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t
 int
 cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
-    _cleanup_free_ uint8_t *buf = malloc(COCOIMG_PIPE_BUFSZ);
-    if (!buf)
+    /* written straight from the upstream's buffer when it can peek */
+    bool peek = cocoimg__reader_can_peek(r);
+    _cleanup_free_ uint8_t *buf = peek ? NULL : malloc(COCOIMG_PIPE_BUFSZ);
+    if (!peek && !buf)
         return cocoimg__error_oom(err);
     uint64_t sum = 0, flushed = 0;
     for (;;) {
-        ssize_t n = cocoimg__reader_read(r, buf, COCOIMG_PIPE_BUFSZ, err);
+        const void *p = buf;
+        ssize_t n = peek ? cocoimg__reader_peek(r, &p, SIZE_MAX, err)
+                         : cocoimg__reader_read(r, buf, COCOIMG_PIPE_BUFSZ, err);
         if (n < 0)
             return (int)n;
         if (n == 0)
             break;
-        int rr = cocoimg__write_all(fd, buf, (size_t)n, err);
+        int rr = cocoimg__write_all(fd, p, (size_t)n, err);
         if (rr < 0)
             return rr;
         sum += (uint64_t)n;

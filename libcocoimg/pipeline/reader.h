@@ -38,6 +38,14 @@ struct cocoimg__reader_ops {
     ssize_t (*read)(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
     /* free the stage's own state (the framework frees upstream and r) */
     void (*free)(cocoimg__reader *r);
+    /*
+     * Optional, zero-copy: hand out up to @p max bytes in place, *ptr into
+     * a buffer of the stage (or of its upstream) that stays valid and
+     * unchanged until the next call on this reader.  Returns as read.
+     */
+    ssize_t (*peek)(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err);
+    /* peek() only works when the upstream can peek (a pass-through stage) */
+    bool peek_through;
 };
 
 struct cocoimg__reader {
@@ -59,6 +67,15 @@ struct cocoimg__reader {
 int cocoimg__reader_new(cocoimg__reader **out, const struct cocoimg__reader_ops *ops, void *state,
                         cocoimg__reader *upstream, cocoimg_error **err);
 ssize_t cocoimg__reader_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
+/*
+ * Whether @p r can peek: hand out its bytes in place (the stages that copy
+ * from a buffer of their own: async; the pass-through ones above it: hash,
+ * verify).  A consumer that can work from a pointer peeks instead of
+ * reading and saves a copy; read and peek may be mixed.
+ */
+bool cocoimg__reader_can_peek(const cocoimg__reader *r);
+/* Peek at up to @p max bytes of @p r (see ops->peek); only when cocoimg__reader_can_peek(r). */
+ssize_t cocoimg__reader_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err);
 /* Read exactly len bytes unless EOF comes first: returns bytes read (< len only at EOF). */
 ssize_t cocoimg__reader_read_full(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err);
 /* Read @p r to EOF discarding the data (to get a verdict); *total may be NULL. */

@@ -279,6 +279,7 @@ docker_source_free(cocoimg__source *s)
 
 static const struct cocoimg__source_ops docker_source_ops = {
     .name = "docker",
+    .parallel = 4,
     .get_manifest = docker_get_manifest,
     .get_blob = docker_get_blob,
     .free = docker_source_free,
@@ -526,6 +527,7 @@ docker_set_source(cocoimg__dest *d, const cocoimg__source *s, cocoimg_error **er
 
 static const struct cocoimg__dest_ops docker_dest_ops = {
     .name = "docker",
+    .parallel = 4,
     .has_blob = docker_has_blob,
     .put_blob = docker_put_blob,
     .put_manifest = docker_put_manifest,

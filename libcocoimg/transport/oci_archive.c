@@ -475,6 +475,7 @@ archive_source_free(cocoimg__source *s)
 
 static const struct cocoimg__source_ops archive_source_ops = {
     .name = "oci-archive",
+    .parallel = 2,
     .get_manifest = archive_get_manifest,
     .get_blob = archive_get_blob,
     .free = archive_source_free,
@@ -575,6 +576,7 @@ archive_dest_free(cocoimg__dest *d)
 
 static const struct cocoimg__dest_ops archive_dest_ops = {
     .name = "oci-archive",
+    .parallel = 2,
     .has_blob = archive_has_blob,
     .put_blob = archive_put_blob,
     .put_manifest = archive_put_manifest,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -264,6 +265,7 @@ layout_source_free(cocoimg__source *s)
 
 static const struct cocoimg__source_ops layout_source_ops = {
     .name = "oci",
+    .parallel = 3,
     .get_manifest = layout_get_manifest,
     .get_blob = layout_get_blob,
     .free = layout_source_free,
@@ -319,6 +321,7 @@ struct layout_dest {
     /* blobs published by this destination that did not exist before: "ALG/HEX" */
     char **added;
     size_t n_added;
+    pthread_mutex_t lock; /* added/n_added: put_blob runs on several threads */
 };
 
 static int
@@ -343,13 +346,20 @@ static int
 remember_added(struct layout_dest *ld, cocoimg__digest_alg alg, const char *hex,
                cocoimg_error **err)
 {
+    char *name = NULL;
+    if (asprintf(&name, "%s/%s", cocoimg__digest_alg_name(alg), hex) < 0)
+        return cocoimg__error_oom(err);
+    pthread_mutex_lock(&ld->lock);
     char **n = realloc(ld->added, (ld->n_added + 1) * sizeof(*n));
-    if (!n)
+    if (n) {
+        ld->added = n;
+        n[ld->n_added++] = name;
+    }
+    pthread_mutex_unlock(&ld->lock);
+    if (!n) {
+        free(name);
         return cocoimg__error_oom(err);
-    ld->added = n;
-    if (asprintf(&n[ld->n_added], "%s/%s", cocoimg__digest_alg_name(alg), hex) < 0)
-        return cocoimg__error_oom(err);
-    ld->n_added++;
+    }
     return 0;
 }
 
@@ -540,6 +550,7 @@ layout_dest_free(cocoimg__dest *d)
     for (size_t i = 0; i < ld->n_added; i++)
         free(ld->added[i]);
     free(ld->added);
+    pthread_mutex_destroy(&ld->lock);
     free(ld->path);
     free(ld->ref_name);
     free(ld);
@@ -547,6 +558,7 @@ layout_dest_free(cocoimg__dest *d)
 
 static const struct cocoimg__dest_ops layout_dest_ops = {
     .name = "oci",
+    .parallel = 3,
     .has_blob = layout_has_blob,
     .put_blob = layout_put_blob,
     .put_manifest = layout_put_manifest,
@@ -622,6 +634,7 @@ cocoimg__layout_dest_open(cocoimg__dest **out, const cocoimg_context *ctx, const
         return cocoimg__error_oom(err);
     ld->base.ops = &layout_dest_ops;
     ld->base.ctx = ctx;
+    pthread_mutex_init(&ld->lock, NULL);
     ld->origin = origin;
     ld->dirfd = TAKE_FD(fd);
     _cleanup_(cocoimg__dest_freep) cocoimg__dest *d = &ld->base;

@@ -42,6 +42,13 @@ typedef struct cocoimg__dest cocoimg__dest;
 struct cocoimg__source_ops {
     const char *name;
     /*
+     * Blobs this source serves well at once: 0 when get_blob() must not be
+     * called from several threads at the same time, else the number of
+     * layers the copy engine keeps in flight (local files: enough to keep
+     * the cores busy; registries: enough to hide round trips).
+     */
+    unsigned int parallel;
+    /*
      * @p digest NULL: the top-level document of the reference; *media_type
      * gets its media type when the transport knows it (else NULL).
      * Otherwise the manifest with that digest (@p size, or -1 if unknown),
@@ -70,6 +77,8 @@ struct cocoimg__source {
 
 struct cocoimg__dest_ops {
     const char *name;
+    /* As cocoimg__source_ops.parallel, for has_blob() and put_blob(). */
+    unsigned int parallel;
     int (*has_blob)(cocoimg__dest *d, const cocoimg__digest *digest, int64_t size, bool *out,
                     cocoimg_error **err);
     /*

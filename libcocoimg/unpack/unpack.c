@@ -88,7 +88,7 @@ cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return cocoimg__reader_read(r->upstream, buf, len, err);
 }
 
-static const struct cocoimg__reader_ops cancel_ops = {"cancel", cancel_read, NULL};
+static const struct cocoimg__reader_ops cancel_ops = {.name = "cancel", .read = cancel_read};
 
 /* --- count stage (any thread) and report stage (the applier) --- */
 
@@ -128,7 +128,7 @@ count_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return n;
 }
 
-static const struct cocoimg__reader_ops count_ops = {"count", count_read, NULL};
+static const struct cocoimg__reader_ops count_ops = {.name = "count", .read = count_read};
 
 static int
 report(struct progress *p, cocoimg_error **err)
@@ -154,7 +154,7 @@ report_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return e < 0 ? e : n;
 }
 
-static const struct cocoimg__reader_ops report_ops = {"report", report_read, NULL};
+static const struct cocoimg__reader_ops report_ops = {.name = "report", .read = report_read};
 
 /*
  * --- salvage stage: the verdict of a broken stream ---
@@ -205,7 +205,8 @@ salvage_free(cocoimg__reader *r)
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops salvage_ops = {"salvage", salvage_read, salvage_free};
+static const struct cocoimg__reader_ops salvage_ops = {
+    .name = "salvage", .read = salvage_read, .free = salvage_free};
 
 /* --- the bundle --- */
 

@@ -61,7 +61,8 @@ gen_free(cocoimg__reader *r)
     free(r->state);
 }
 
-static const struct cocoimg__reader_ops gen_ops = {"gen", gen_read, gen_free};
+static const struct cocoimg__reader_ops gen_ops = {
+    .name = "gen", .read = gen_read, .free = gen_free};
 
 static int
 gen_new(cocoimg__reader **out, uint64_t n, int kind, struct gen_state **peek)
@@ -623,6 +624,89 @@ test_async(void)
     return 0;
 }
 
+/*
+ * Peeking: async hands its slots out in place, verify and hash pass the
+ * pointers through, mixed with reads; the bytes, the order and the verdict
+ * are those of reading.
+ */
+static int
+test_peek(void)
+{
+    size_t len = 3 * 1024 * 1024 + 4321;
+    uint8_t *data = malloc(len), *back = malloc(len);
+    CHECK(data && back);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 11);
+    cocoimg__digest want, bad;
+    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
+    bad = want;
+    bad.bytes[5] ^= 1;
+
+    for (int pass = 0; pass < 2; pass++) {
+        cocoimg__reader *m = NULL, *v = NULL, *a = NULL, *h = NULL;
+        CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+        CHECK(!cocoimg__reader_can_peek(m));
+        CHECK_OK(cocoimg__reader_verify(&v, m, pass ? &bad : &want, (int64_t)len, NULL));
+        CHECK(!cocoimg__reader_can_peek(v)); /* a pass-through over a source that cannot */
+        CHECK_OK(cocoimg__reader_async(&a, v, NULL));
+        CHECK(cocoimg__reader_can_peek(a));
+        cocoimg__digest got = {0};
+        uint64_t n = 0;
+        CHECK_OK(cocoimg__reader_hash(&h, a, COCOIMG_DIGEST_SHA256, &got, &n, NULL));
+        CHECK(cocoimg__reader_can_peek(h));
+        size_t off = 0, step = 0;
+        ssize_t r;
+        cocoimg_error *err = NULL;
+        for (;;) {
+            size_t want_n = 1 + (step * 7919) % 300000;
+            if (want_n > len - off + 1)
+                want_n = len - off + 1;
+            if (step++ % 3 == 2) {
+                r = cocoimg__reader_read(h, back + off, want_n, &err);
+            } else {
+                const void *p = NULL;
+                r = cocoimg__reader_peek(h, &p, want_n, &err);
+                if (r > 0)
+                    memcpy(back + off, p, (size_t)r);
+            }
+            if (r <= 0)
+                break;
+            CHECK((size_t)r <= want_n);
+            off += (size_t)r;
+            CHECK(off <= len);
+        }
+        CHECK(off == len && memcmp(back, data, len) == 0);
+        if (pass == 0) {
+            CHECK(r == 0 && err == NULL);
+            CHECK(n == len && cocoimg__digest_equal(&got, &want));
+            /* sticky EOF */
+            const void *p = NULL;
+            CHECK(cocoimg__reader_peek(h, &p, 10, NULL) == 0);
+        } else {
+            CHECK(r == COCOIMG_EDIGEST && cocoimg_error_code(err) == COCOIMG_EDIGEST);
+        }
+        cocoimg_error_free(err);
+        cocoimg__reader_free(h);
+    }
+
+    /* the file sink writes straight from the slots: the bytes arrive intact */
+    char path[] = "/tmp/cocoimg-peek-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    cocoimg__reader *m = NULL, *a = NULL;
+    CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+    CHECK_OK(cocoimg__reader_async(&a, m, NULL));
+    uint64_t total = 0;
+    CHECK_OK(cocoimg__reader_to_fd(a, fd, &total, NULL));
+    cocoimg__reader_free(a);
+    CHECK(total == len && pread(fd, back, len, 0) == (ssize_t)len && memcmp(back, data, len) == 0);
+    close(fd);
+    free(data);
+    free(back);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_mem_source_and_sticky_eof),
     TAP_TEST(test_verify),
@@ -634,6 +718,7 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_bomb_stopped_by_limit),
     TAP_TEST(test_fd_sinks_and_sources),
     TAP_TEST(test_async),
+    TAP_TEST(test_peek),
     {0},
 };
 

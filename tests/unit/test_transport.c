@@ -284,8 +284,9 @@ test_blob_verified_and_no_symlinks(void)
 /* hooks: prefix every layer with "enc:" and annotate */
 static int
 hook_layer(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
-           cocoimg__reader **in, cocoimg__reader **out, cocoimg_error **err)
+           cocoimg__reader **in, cocoimg__reader **out, void **layer_state, cocoimg_error **err)
 {
+    (void)layer_state;
     static char buf[4][64];
     int *calls = payload;
     uint8_t *data = NULL;
@@ -301,8 +302,9 @@ hook_layer(void *payload, const cocoimg__manifest *m, size_t idx, json_t *desc,
 }
 
 static int
-hook_layer_done(void *payload, json_t *desc, cocoimg_error **err)
+hook_layer_done(void *payload, void *layer_state, json_t *desc, cocoimg_error **err)
 {
+    (void)layer_state;
     json_object_set_new(desc, "annotations", json_pack("{s:s}", "test.done", "yes"));
     return 0;
 }
