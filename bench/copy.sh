@@ -5,7 +5,8 @@
 #   oci -> oci                 (and `cp -r` of the layout, the I/O floor)
 #   oci -> docker:// (push)    to a loopback docker-registry, emptied before
 #                              every run, and a plain curl upload of the same
-#                              blobs (POST + PUT, the registry's ingest rate)
+#                              blobs (POST + a streamed PUT each, one at a time:
+#                              the registry's ingest rate)
 #   docker:// -> oci (pull)    and a plain curl download of the same blobs
 #                              (the registry's serve rate)
 #
@@ -78,8 +79,8 @@ curl_push() { # the blobs, one monolithic POST + PUT each, then the manifest
     for d in $blobs; do
         loc=$(curl -sS -o /dev/null -w '%header{location}' -X POST "http://$R/v2/curl/img/blobs/uploads/")
         case $loc in http*) ;; *) loc="http://$R$loc" ;; esac
-        curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-            --data-binary "@img/blobs/sha256/${d#sha256:}" "$loc&digest=$d"
+        curl -sS -f -o /dev/null -H 'Content-Type: application/octet-stream' \
+            -T "img/blobs/sha256/${d#sha256:}" "$loc&digest=$d"
     done
 }
 curl_pull() { # the blobs, one GET each, into files

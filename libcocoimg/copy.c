@@ -140,7 +140,8 @@ cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return cocoimg__reader_read(r->upstream, buf, len, err);
 }
 
-static const struct cocoimg__reader_ops cancel_ops = {.name = "cancel", .read = cancel_read};
+static const struct cocoimg__reader_ops cancel_ops = {
+    .name = "cancel", .read = cancel_read, .same_bytes = true};
 
 /* The source stream of @p d, checked against cancel and counted for progress. */
 static int

@@ -191,8 +191,11 @@ async_free(cocoimg__reader *r)
     r->state = NULL;
 }
 
-static const struct cocoimg__reader_ops async_ops = {
-    .name = "async", .read = async_read, .free = async_free, .peek = async_peek};
+static const struct cocoimg__reader_ops async_ops = {.name = "async",
+                                                     .read = async_read,
+                                                     .free = async_free,
+                                                     .peek = async_peek,
+                                                     .same_bytes = true};
 
 int
 cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err)

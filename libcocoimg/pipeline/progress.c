@@ -19,7 +19,8 @@ count_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return n;
 }
 
-static const struct cocoimg__reader_ops count_ops = {.name = "count", .read = count_read};
+static const struct cocoimg__reader_ops count_ops = {
+    .name = "count", .read = count_read, .same_bytes = true};
 
 int
 cocoimg__reader_count(cocoimg__reader **out, cocoimg__reader *in, atomic_uint_fast64_t *counter,
@@ -51,7 +52,7 @@ notify_free(cocoimg__reader *r)
 }
 
 static const struct cocoimg__reader_ops notify_ops = {
-    .name = "notify", .read = notify_read, .free = notify_free};
+    .name = "notify", .read = notify_read, .free = notify_free, .same_bytes = true};
 
 int
 cocoimg__reader_notify(cocoimg__reader **out, cocoimg__reader *in,

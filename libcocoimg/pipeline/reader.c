@@ -319,6 +319,21 @@ cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
     return cocoimg__reader_new(out, &verify_ops, TAKE_PTR(s), TAKE_PTR(up), err);
 }
 
+const cocoimg__digest *
+cocoimg__reader_verified(const cocoimg__reader *r, int64_t *size)
+{
+    for (; r; r = r->upstream) {
+        if (r->ops == &verify_ops) {
+            const struct verify_state *s = r->state;
+            *size = s->size;
+            return &s->expected;
+        }
+        if (!r->ops->same_bytes)
+            return NULL;
+    }
+    return NULL;
+}
+
 struct hash_state {
     cocoimg__hasher *h;
     cocoimg__digest *digest_out;
@@ -370,8 +385,12 @@ hash_free(cocoimg__reader *r)
     free(s);
 }
 
-static const struct cocoimg__reader_ops hash_ops = {
-    .name = "hash", .read = hash_read, .free = hash_free, .peek = hash_peek, .peek_through = true};
+static const struct cocoimg__reader_ops hash_ops = {.name = "hash",
+                                                    .read = hash_read,
+                                                    .free = hash_free,
+                                                    .peek = hash_peek,
+                                                    .peek_through = true,
+                                                    .same_bytes = true};
 
 int
 cocoimg__reader_hash(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg__digest_alg alg,
@@ -413,7 +432,7 @@ limit_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 }
 
 static const struct cocoimg__reader_ops limit_ops = {
-    .name = "limit", .read = limit_read, .free = plain_free};
+    .name = "limit", .read = limit_read, .free = plain_free, .same_bytes = true};
 
 int
 cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t max,

@@ -46,6 +46,8 @@ struct cocoimg__reader_ops {
     ssize_t (*peek)(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err);
     /* peek() only works when the upstream can peek (a pass-through stage) */
     bool peek_through;
+    /* the stage hands on its upstream's bytes unchanged (it may fail the stream, never alter it) */
+    bool same_bytes;
 };
 
 struct cocoimg__reader {
@@ -118,6 +120,14 @@ int cocoimg__reader_notify(cocoimg__reader **out, cocoimg__reader *in,
  */
 int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
                            const cocoimg__digest *expected, int64_t size, cocoimg_error **err);
+/*
+ * The digest a verify stage of @p r checks, when every stage between @p r
+ * and it hands on its bytes unchanged (ops->same_bytes): @p r then ends
+ * with that stage's verdict, so a consumer that commits only after reading
+ * 0 need not hash the bytes again.  *size gets the size it checks (-1:
+ * unknown).  NULL when there is no such stage.
+ */
+const cocoimg__digest *cocoimg__reader_verified(const cocoimg__reader *r, int64_t *size);
 /*
  * Hash what passes through; at EOF store the digest in *digest_out and the
  * byte count in *size_out (both may be NULL; they must outlive the reader).

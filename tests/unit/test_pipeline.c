@@ -689,6 +689,21 @@ test_peek(void)
         cocoimg__reader_free(h);
     }
 
+    /* cocoimg__reader_verified: through stages that keep the bytes, not through others */
+    {
+        cocoimg__reader *m = NULL, *v = NULL, *a = NULL, *z = NULL;
+        int64_t vs = 0;
+        CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+        CHECK(cocoimg__reader_verified(m, &vs) == NULL);
+        CHECK_OK(cocoimg__reader_verify(&v, m, &want, (int64_t)len, NULL));
+        CHECK_OK(cocoimg__reader_async(&a, v, NULL));
+        const cocoimg__digest *d = cocoimg__reader_verified(a, &vs);
+        CHECK(d && cocoimg__digest_equal(d, &want) && vs == (int64_t)len);
+        CHECK_OK(cocoimg__reader_compress(&z, a, COCOIMG_COMPRESSION_GZIP, 1, NULL));
+        CHECK(cocoimg__reader_verified(z, &vs) == NULL);
+        cocoimg__reader_free(z);
+    }
+
     /* the file sink writes straight from the slots: the bytes arrive intact */
     char path[] = "/tmp/cocoimg-peek-XXXXXX";
     int fd = mkstemp(path);
