@@ -36,12 +36,13 @@ layers() { "$COCO_IMG" inspect "oci:$1:v1" | python3 -c 'import json,sys; print(
 rows=()
 fail=0
 measure() { # measure NAME CMD...: one run, its peak RSS into rows
-    local name=$1
+    local name=$1 label
     shift
-    bench_step "$name" "$@"
+    label=$(printf '%s' "$name" | tr -c 'A-Za-z0-9' '_')
+    bench_step "$label" "$@"
     local rss wall
-    read -r rss _ <"$BENCH_DIR/$name.rusage"
-    read -r wall <"$BENCH_DIR/$name.wall"
+    read -r rss _ <"$BENCH_DIR/$label.rusage"
+    read -r wall <"$BENCH_DIR/$label.wall"
     rows+=("$(printf '%-34s %7.1f MiB %8.2f s' "$name" "$(echo "$rss / 1024" | bc -l)" "$wall")")
     [ "$rss" -le $((32 * 1024)) ] || fail=1
 }

@@ -45,19 +45,26 @@ cocoimg__compression_detect(const void *buf, size_t len)
     return COCOIMG_COMPRESSION_NONE;
 }
 
-/* Pull more input when the current buffer is used up; sets *eof at the end. */
+/*
+ * Pull more input when the current buffer is used up; sets *eof at the end.
+ * From an upstream that can peek, the input is its own buffer (no copy):
+ * it stays valid until the next refill, which comes only once it is used up.
+ */
 static int
 refill(cocoimg__reader *up, uint8_t *inbuf, const uint8_t **next, size_t *avail, bool *eof,
        cocoimg_error **err)
 {
     if (*avail > 0 || *eof)
         return 0;
-    ssize_t n = cocoimg__reader_read(up, inbuf, COCOIMG_PIPE_BUFSZ, err);
+    const void *p = inbuf;
+    ssize_t n = cocoimg__reader_can_peek(up)
+                    ? cocoimg__reader_peek(up, &p, COCOIMG_PIPE_BUFSZ, err)
+                    : cocoimg__reader_read(up, inbuf, COCOIMG_PIPE_BUFSZ, err);
     if (n < 0)
         return (int)n;
     if (n == 0)
         *eof = true;
-    *next = inbuf;
+    *next = n > 0 ? p : inbuf;
     *avail = (size_t)n;
     return 0;
 }
@@ -282,7 +289,7 @@ unzstd_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
         if (rr < 0)
             return rr;
         if (!had_input)
-            s->in = (ZSTD_inBuffer){s->inbuf, avail, 0};
+            s->in = (ZSTD_inBuffer){next, avail, 0};
 
         bool input_left = s->in.pos < s->in.size;
         if (!input_left && s->in_eof && s->frame_done)
@@ -320,7 +327,7 @@ zstd_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
         if (rr < 0)
             return rr;
         if (!had_input)
-            s->in = (ZSTD_inBuffer){s->inbuf, avail, 0};
+            s->in = (ZSTD_inBuffer){next, avail, 0};
 
         ZSTD_outBuffer out = {buf, len, 0};
         size_t zr =

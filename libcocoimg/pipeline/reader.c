@@ -453,8 +453,8 @@ cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t
 
 /* --- sinks -------------------------------------------------------------- */
 
-int
-cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+static int
+to_fd(cocoimg__reader *r, int fd, bool writeback, uint64_t *total, cocoimg_error **err)
 {
     /* written straight from the upstream's buffer when it can peek */
     bool peek = cocoimg__reader_can_peek(r);
@@ -479,7 +479,7 @@ cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error
          * publishes a staged blob waits for the tail only, not for the
          * whole layer.  Not a file (a pipe): nothing to do.
          */
-        if (sum - flushed >= WRITEBACK_CHUNK) {
+        if (writeback && sum - flushed >= WRITEBACK_CHUNK) {
             (void)sync_file_range(fd, (off64_t)flushed, (off64_t)(sum - flushed),
                                   SYNC_FILE_RANGE_WRITE);
             flushed = sum;
@@ -488,6 +488,18 @@ cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error
     if (total)
         *total = sum;
     return 0;
+}
+
+int
+cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+{
+    return to_fd(r, fd, true, total, err);
+}
+
+int
+cocoimg__reader_to_scratch_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+{
+    return to_fd(r, fd, false, total, err);
 }
 
 int

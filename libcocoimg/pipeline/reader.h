@@ -167,8 +167,14 @@ int cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, coco
 
 /* --- sinks --- */
 
-/* Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets the count. */
+/*
+ * Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets
+ * the count.  The kernel is asked to write back as it goes, so the fsync
+ * that publishes the file waits for the tail only.
+ */
 int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
+/* The same for a scratch file that is never made durable (a staged download): no writeback. */
+int cocoimg__reader_to_scratch_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
 /*
  * Read @p r to EOF into a malloc'd buffer of at most @p max bytes
  * (COCOIMG_ELIMIT beyond).  A NUL follows the data (not counted in *len).

@@ -66,15 +66,19 @@ blob_open(struct blob_src *s, cocoimg_error **err)
     return cocoimg__registry_status_error(s->r, s->repo, s->what, x, err);
 }
 
+/*
+ * Up to @p len received bytes: *ptr into the transfer's ring, valid until
+ * the next call (the ring only moves while curl runs, inside this call).
+ */
 static ssize_t
-blob_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
+blob_next(cocoimg__reader *rd, const uint8_t **ptr, size_t len, cocoimg_error **err)
 {
     struct blob_src *s = rd->state;
     for (;;) {
         struct cocoimg__xfer *x = s->x;
         if (x->body_len) {
             size_t n = len < x->body_len ? len : x->body_len;
-            memcpy(buf, x->body + x->body_off, n);
+            *ptr = x->body + x->body_off;
             x->body_off += n;
             x->body_len -= n;
             if (x->body_len == 0)
@@ -110,6 +114,25 @@ blob_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
     }
 }
 
+static ssize_t
+blob_read(cocoimg__reader *rd, void *buf, size_t len, cocoimg_error **err)
+{
+    const uint8_t *p = NULL;
+    ssize_t n = blob_next(rd, &p, len, err);
+    if (n > 0)
+        memcpy(buf, p, (size_t)n);
+    return n;
+}
+
+static ssize_t
+blob_peek(cocoimg__reader *rd, const void **ptr, size_t max, cocoimg_error **err)
+{
+    const uint8_t *p = NULL;
+    ssize_t n = blob_next(rd, &p, max, err);
+    *ptr = p;
+    return n;
+}
+
 static void
 blob_reader_free(cocoimg__reader *rd)
 {
@@ -120,6 +143,7 @@ static const struct cocoimg__reader_ops blob_ops = {
     .name = "registry-blob",
     .read = blob_read,
     .free = blob_reader_free,
+    .peek = blob_peek,
 };
 
 int

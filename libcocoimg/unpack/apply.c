@@ -129,6 +129,7 @@ struct apply {
     uint64_t max_entries;
     cocoimg__reader *in;
     uint8_t *buf;
+    bool peek; /* libarchive reads the upstream's own buffers */
     struct archive *a;
     cocoimg_error *rerr; /* error of the reader, surfaced instead of libarchive's */
     int rcode;
@@ -976,7 +977,10 @@ static la_ssize_t
 read_cb(struct archive *a, void *cd, const void **buf)
 {
     struct apply *ap = cd;
-    ssize_t n = cocoimg__reader_read(ap->in, ap->buf, COCOIMG_PIPE_BUFSZ, &ap->rerr);
+    /* libarchive keeps *buf until its next call: an upstream's own buffer will do */
+    const void *p = ap->buf;
+    ssize_t n = ap->peek ? cocoimg__reader_peek(ap->in, &p, COCOIMG_PIPE_BUFSZ, &ap->rerr)
+                         : cocoimg__reader_read(ap->in, ap->buf, COCOIMG_PIPE_BUFSZ, &ap->rerr);
     if (n < 0) {
         ap->rcode = (int)n;
         archive_set_error(a, EIO, "layer stream failed");
@@ -992,9 +996,10 @@ read_cb(struct archive *a, void *cd, const void **buf)
         ap->padded = true;
         n = (ssize_t)(512 - ap->consumed % 512);
         memset(ap->buf, 0, (size_t)n);
+        p = ap->buf;
     }
     ap->consumed += (uint64_t)n;
-    *buf = ap->buf;
+    *buf = p;
     return n;
 }
 
@@ -1011,6 +1016,7 @@ cocoimg__unpack_apply(const cocoimg_context *ctx, int rootfd, cocoimg__reader *t
         .keep_setid = opts && opts->keep_setid,
         .max_entries = opts && opts->max_entries ? opts->max_entries : COCOIMG_APPLY_MAX_ENTRIES,
         .in = tar,
+        .peek = cocoimg__reader_can_peek(tar),
     };
     int r = 0;
     char *norm = NULL;

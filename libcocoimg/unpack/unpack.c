@@ -88,7 +88,19 @@ cancel_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return cocoimg__reader_read(r->upstream, buf, len, err);
 }
 
-static const struct cocoimg__reader_ops cancel_ops = {.name = "cancel", .read = cancel_read};
+static ssize_t
+cancel_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    if (cancelled(r->state))
+        return cocoimg__error_set(err, COCOIMG_EUSER, 0, "cancelled");
+    return cocoimg__reader_peek(r->upstream, ptr, max, err);
+}
+
+static const struct cocoimg__reader_ops cancel_ops = {.name = "cancel",
+                                                      .read = cancel_read,
+                                                      .peek = cancel_peek,
+                                                      .peek_through = true,
+                                                      .same_bytes = true};
 
 /* --- count stage (any thread) and report stage (the applier) --- */
 
@@ -154,7 +166,21 @@ report_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
     return e < 0 ? e : n;
 }
 
-static const struct cocoimg__reader_ops report_ops = {.name = "report", .read = report_read};
+static ssize_t
+report_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
+{
+    ssize_t n = cocoimg__reader_peek(r->upstream, ptr, max, err);
+    if (n < 0)
+        return n;
+    int e = report(r->state, err);
+    return e < 0 ? e : n;
+}
+
+static const struct cocoimg__reader_ops report_ops = {.name = "report",
+                                                      .read = report_read,
+                                                      .peek = report_peek,
+                                                      .peek_through = true,
+                                                      .same_bytes = true};
 
 /*
  * --- salvage stage: the verdict of a broken stream ---
@@ -354,7 +380,7 @@ fetch_layer(struct pull *p, size_t idx, cocoimg_error **err)
     _cleanup_close_ int fd = openat(p->sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return cocoimg__error_set(err, COCOIMG_EIO, errno, "create '%s'", name);
-    if ((r = cocoimg__reader_to_fd(chain, fd, NULL, err)) < 0) {
+    if ((r = cocoimg__reader_to_scratch_fd(chain, fd, NULL, err)) < 0) {
         (void)unlinkat(p->sfd, name, 0);
         return r;
     }

@@ -704,6 +704,29 @@ test_peek(void)
         cocoimg__reader_free(z);
     }
 
+    /* the decompressors take their input from an async stage's slots (gzip, zstd) */
+    static const cocoimg__compression algs[] = {COCOIMG_COMPRESSION_GZIP, COCOIMG_COMPRESSION_ZSTD};
+    for (size_t k = 0; k < 2; k++) {
+        cocoimg__reader *m = NULL, *c = NULL;
+        uint8_t *packed = NULL;
+        size_t plen = 0;
+        CHECK_OK(cocoimg__reader_mem(&m, data, len, NULL));
+        CHECK_OK(cocoimg__reader_compress(&c, m, algs[k], 1, NULL));
+        CHECK_OK(cocoimg__reader_to_mem(c, 2 * len, &packed, &plen, NULL));
+        cocoimg__reader_free(c);
+        cocoimg__reader *pm = NULL, *a = NULL, *d = NULL;
+        CHECK_OK(cocoimg__reader_mem(&pm, packed, plen, NULL));
+        CHECK_OK(cocoimg__reader_async(&a, pm, NULL));
+        CHECK_OK(cocoimg__reader_decompress(&d, a, algs[k], 0, NULL));
+        uint8_t *out = NULL;
+        size_t olen = 0;
+        CHECK_OK(cocoimg__reader_to_mem(d, 2 * len, &out, &olen, NULL));
+        cocoimg__reader_free(d);
+        CHECK(olen == len && memcmp(out, data, len) == 0);
+        free(out);
+        free(packed);
+    }
+
     /* the file sink writes straight from the slots: the bytes arrive intact */
     char path[] = "/tmp/cocoimg-peek-XXXXXX";
     int fd = mkstemp(path);
