@@ -121,10 +121,11 @@ progress_attach(struct layer_progress *lp, cocoimg__reader **out, cocoimg_error 
     return cocoimg__reader_notify(out, TAKE_PTR(*out), progress_notify, lp, err);
 }
 
+/* @p split false: other layers in flight keep the cores busy (split_layer()). */
 static int
-maybe_async(cocoimg__reader **r, int64_t size, cocoimg_error **err)
+maybe_async(cocoimg__reader **r, int64_t size, bool split, cocoimg_error **err)
 {
-    if (size >= 0 && size < ASYNC_MIN_SIZE)
+    if (size >= 0 && (size < ASYNC_MIN_SIZE || !split))
         return 0;
     return cocoimg__reader_async(r, TAKE_PTR(*r), err);
 }
@@ -173,6 +174,7 @@ struct layer_job {
     cocoimg__reader *in;             /* the stream to put; NULL: nothing to put */
     const cocoimg__digest *expected; /* copied unchanged: its digest; NULL: transformed */
     int64_t expected_size;
+    bool split;         /* a large stream runs over up to three threads (split_layer()) */
     bool skipped;       /* the destination had the blob */
     bool transformed;   /* in is the hook's stream: digest and size learnt while put */
     json_t *desc;       /* hooks: the layer's descriptor, maybe changed */
@@ -280,7 +282,7 @@ prepare_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_j
     if ((r = open_blob(st, d, progress ? &j->lp : NULL, &in, err)) < 0)
         return r;
     /* source verification in one thread, destination hashing and writing in another */
-    if ((r = maybe_async(&in, d->size, err)) < 0)
+    if ((r = maybe_async(&in, d->size, j->split, err)) < 0)
         return r;
     j->in = in;
     j->expected = &d->digest;
@@ -292,7 +294,7 @@ prepare_blob(struct copy_state *st, const cocoimg__descriptor *d, struct layer_j
 static int
 copy_blob(struct copy_state *st, const cocoimg__descriptor *d, cocoimg_error **err)
 {
-    struct layer_job j = {.lp = {.st = st}};
+    struct layer_job j = {.lp = {.st = st}, .split = true};
     int r = prepare_blob(st, d, &j, false, err);
     if (r == 0 && j.in)
         r = cocoimg__dest_put_blob(st->dst, TAKE_PTR(j.in), j.expected, j.expected_size, NULL, NULL,
@@ -331,7 +333,7 @@ prepare_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, str
      * Three threads for a transformed layer: source read + verification,
      * the hook's stages (decrypt/encrypt + HMAC), destination hash + write.
      */
-    if ((r = maybe_async(&in, ld->size, err)) < 0)
+    if ((r = maybe_async(&in, ld->size, j->split, err)) < 0)
         return r;
     cocoimg__reader *out = NULL;
     r = st->hooks->layer(st->hooks->payload, m, idx, j->desc, &in, &out, &j->hook_state, err);
@@ -345,7 +347,7 @@ prepare_layer(struct copy_state *st, const cocoimg__manifest *m, size_t idx, str
         atomic_store(&j->lp.done, 0);
         return prepare_blob(st, ld, j, true, err);
     }
-    if ((r = maybe_async(&out, ld->size, err)) < 0)
+    if ((r = maybe_async(&out, ld->size, j->split, err)) < 0)
         return r;
     j->in = out;
     j->transformed = true;
@@ -457,6 +459,36 @@ reap(struct copy_state *st, const cocoimg__manifest *m, struct layer_job *jobs, 
 }
 
 /*
+ * Whether layer @p idx's stream is split over threads (source verification,
+ * transformation, destination: up to three): only when the layers in flight
+ * beside it cannot keep the cores busy, that is when it holds more than
+ * half of the bytes still to move (it, the later layers, and what the
+ * running ones have left).  Otherwise each layer runs on one thread, its
+ * bytes passing every stage while they are in that core's cache.
+ */
+static bool
+split_layer(const struct copy_state *st, const cocoimg__manifest *m, struct layer_job *jobs,
+            size_t idx)
+{
+    if (st->jobs <= 1 || m->layers[idx].size < 0)
+        return true;
+    uint64_t rest = 0;
+    for (size_t k = idx; k < m->n_layers; k++) {
+        if (m->layers[k].size < 0)
+            return true;
+        rest += (uint64_t)m->layers[k].size;
+    }
+    for (size_t k = 0; k < idx; k++) {
+        if (!jobs[k].started || jobs[k].reaped || jobs[k].lp.total < 0)
+            continue;
+        uint64_t done = atomic_load(&jobs[k].lp.done);
+        if ((uint64_t)jobs[k].lp.total > done)
+            rest += (uint64_t)jobs[k].lp.total - done;
+    }
+    return 2 * (uint64_t)m->layers[idx].size > rest;
+}
+
+/*
  * Copy the layers of @p m, up to st->jobs at once; changed[i] gets the
  * rewritten descriptor of layer i when the hooks changed it.
  */
@@ -475,6 +507,7 @@ copy_layers(struct copy_state *st, const cocoimg__manifest *m, json_t **changed,
             break;
         struct layer_job *j = &jobs[i];
         prepared = i + 1;
+        j->split = split_layer(st, m, jobs, i);
         cocoimg_error *e = NULL;
         int r = prepare_layer(st, m, i, j, &e);
         if (r == 0 && j->in && st->jobs > 1) {

@@ -26,7 +26,9 @@
  * which run the same copy engine) moves up to three layers at once between
  * local layouts and archives, and up to four when a registry is on either
  * side, each on a library thread of its own.  A large blob (4 MiB or more,
- * or of unknown size) is further streamed over up to three threads: source
+ * or of unknown size) that the other layers in flight cannot keep company
+ * (more than half of the bytes still to move) is further streamed over up
+ * to three threads: source
  * read + digest verification, the layer transformation (encryption or
  * decryption and the HMAC), destination hashing + writing (or pushing).
  * Configs and manifests are handled on the caller's thread, and every

@@ -11,7 +11,7 @@ fx_need skopeo jq python3 openssl docker-registry
 T=$T_TMP
 export TMPDIR=$T
 CI=$COCO_IMG
-plan 16
+plan 17
 
 # six layers of 8 MiB (five incompressible, one compressible): big enough to
 # be streamed over threads, more than the layers in flight
@@ -42,6 +42,14 @@ ok "coco-img decrypts skopeo's encryption of the same image" \
     bash -c "skopeo copy -q --encryption-key jwe:$T/pub.pem oci:$T/img:v1 oci:$T/skenc:v1 &&
              '$CI' decrypt --key $T/k.pem oci:$T/skenc:v1 oci:$T/dec2:v1 &&
              [ \"\$('$CI' inspect oci:$T/dec2:v1 | jq -r '.Layers | join(\" \")')\" = '$orig' ]"
+
+# one dominant layer (12 MiB of random data beside a small compressible one):
+# its stream is split over threads instead
+python3 "$top_srcdir/bench/mkimage.py" "$T/one" 24 2 >/dev/null || bail_out "mkimage.py failed"
+ok "one dominant layer: encrypt + decrypt give back its digest" \
+    bash -c "'$CI' encrypt --recipient jwe:$T/pub.pem oci:$T/one:v1 oci:$T/one-enc:v1 &&
+             '$CI' decrypt --key $T/k.pem oci:$T/one-enc:v1 oci:$T/one-dec:v1 &&
+             [ \"\$('$CI' inspect oci:$T/one-dec:v1 | jq -r '.Layers | join(\" \")')\" = \"\$(jq -r '[.layers[].digest] | join(\" \")' '$T/one.manifest.json')\" ]"
 
 # a tampered middle layer: the first failure is reported, the others stop
 cp -r "$T/img" "$T/bad"
