@@ -4,7 +4,8 @@
 # --encryption-key/--decryption-key on the same image, in one run, with a
 # plain copy of the same layout (`cp -r`, the I/O floor) timed alongside.
 #
-#   bench/encrypt.sh [SIZE_MIB]     (default 1024; RUNS=7 WARMUP=1; builds
+#   bench/encrypt.sh [SIZE_MIB]     (default 1024; RUNS=7 WARMUP=1; ORDER=decrypt-first
+#                                    times decrypt before encrypt; builds
 #                                    _build-bench/ once, -O2, no sanitizers;
 #                                    COCO_IMG=path overrides)
 #
@@ -49,21 +50,37 @@ enc_skopeo_prep() { rm -rf skopeo-enc; }
 enc_skopeo() { bench_step enc-skopeo skopeo copy -q --encryption-key jwe:pub.pem oci:img:v1 oci:skopeo-enc:v1; }
 enc_cp_prep() { rm -rf cp-dst; }
 enc_cp() { bench_step enc-cp cp -r img cp-dst; }
-echo "== encrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
-bench_compare enc_coco enc_skopeo enc_cp
-rm -rf cp-dst
+phase_encrypt() {
+    echo "== encrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
+    bench_compare enc_coco enc_skopeo enc_cp
+    rm -rf cp-dst
+}
 
 # --- decrypt (both tools read coco-img's encrypted image) -------------------
-mv coco-enc enc
 dec_coco_prep() { rm -rf coco-dec; }
 dec_coco() { bench_step dec-coco "$COCO_IMG" decrypt --key priv.pem oci:enc:v1 oci:coco-dec:v1; }
 dec_skopeo_prep() { rm -rf skopeo-dec; }
 dec_skopeo() { bench_step dec-skopeo skopeo copy -q --decryption-key priv.pem oci:enc:v1 oci:skopeo-dec:v1; }
 dec_cp_prep() { rm -rf cp-dst; }
 dec_cp() { bench_step dec-cp cp -r enc cp-dst; }
-echo "== decrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
-bench_compare dec_coco dec_skopeo dec_cp
-rm -rf cp-dst
+phase_decrypt() {
+    echo "== decrypt: $RUNS alternating runs (+$WARMUP warm-up) of coco-img, skopeo, cp -r"
+    bench_compare dec_coco dec_skopeo dec_cp
+    rm -rf cp-dst
+}
+
+# ORDER=decrypt-first: the encrypted input is made first (untimed), then
+# decrypt, then encrypt (to tell a phase's place in the run from the tool)
+if [ "${ORDER:-encrypt-first}" = decrypt-first ]; then
+    "$COCO_IMG" encrypt --recipient jwe:pub.pem oci:img:v1 oci:enc:v1
+    phase_decrypt
+    phase_encrypt
+    rm -rf enc && mv coco-enc enc
+else
+    phase_encrypt
+    mv coco-enc enc
+    phase_decrypt
+fi
 
 # --- every output checked before a figure is printed ------------------------
 [ "$(layers enc)" != "$orig" ] || { echo "coco-img encrypt left the layers as they were" >&2; exit 1; }
