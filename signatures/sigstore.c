@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strbuf.h"
 #include "oci/digest.h"
 #include "signatures/sigstore.h"
 #include "util/base64.h"
@@ -43,43 +44,14 @@ nz(const char *s)
 
 /* ---- key sources and PEM -------------------------------------------------- */
 
-/* a growing buffer; oom is sticky */
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 int
 cocoimg__sigstore_load_source(uint8_t **out, size_t *len, const cocoimg__key_source *ks,
                               cocoimg_error **err)
 {
-    struct buf b = {0};
+    struct cocoimg__strbuf b = {0};
     for (size_t i = 0; i < ks->n_paths; i++) {
         if (ks->blobs && ks->blobs[i]) {
-            put(&b, (const char *)ks->blobs[i], ks->blob_lens[i]);
+            cocoimg__strbuf_put(&b, (const char *)ks->blobs[i], ks->blob_lens[i]);
         } else {
             _cleanup_free_ uint8_t *f = NULL;
             size_t n = 0;
@@ -88,13 +60,13 @@ cocoimg__sigstore_load_source(uint8_t **out, size_t *len, const cocoimg__key_sou
                 free(b.p);
                 return cocoimg__error_wrap(err, r, "%s", ks->paths[i]);
             }
-            put(&b, (const char *)f, n);
+            cocoimg__strbuf_put(&b, (const char *)f, n);
         }
-        put(&b, "\n", 1);
+        cocoimg__strbuf_put(&b, "\n", 1);
     }
     if (ks->data)
-        put(&b, (const char *)ks->data, ks->data_len);
-    put(&b, "", 0);
+        cocoimg__strbuf_put(&b, (const char *)ks->data, ks->data_len);
+    cocoimg__strbuf_put(&b, "", 0);
     if (b.oom) {
         free(b.p);
         return cocoimg__error_oom(err);

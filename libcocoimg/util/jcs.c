@@ -10,43 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strbuf.h"
 #include "util/jcs.h"
 
 /* Nesting bound: canonical forms of hostile input must not exhaust the stack. */
 #define JCS_MAX_DEPTH 64
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
 static void
-put(struct buf *b, const char *s, size_t n)
+puts_(struct cocoimg__strbuf *b, const char *s)
 {
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void
-puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
+    cocoimg__strbuf_put(b, s, strlen(s));
 }
 
 /* Next code point of valid UTF-8 (jansson validated it) at *s; advances *s. */
@@ -114,9 +87,9 @@ cmp_keys(const void *a, const void *b)
 }
 
 static void
-put_string(struct buf *b, const char *s, size_t n)
+put_string(struct cocoimg__strbuf *b, const char *s, size_t n)
 {
-    put(b, "\"", 1);
+    cocoimg__strbuf_put(b, "\"", 1);
     size_t run = 0; /* bytes copied verbatim in one go */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -151,15 +124,15 @@ put_string(struct buf *b, const char *s, size_t n)
             }
         }
         if (esc) {
-            put(b, s + i - run, run);
+            cocoimg__strbuf_put(b, s + i - run, run);
             run = 0;
             puts_(b, esc);
         } else {
             run++;
         }
     }
-    put(b, s + n - run, run);
-    put(b, "\"", 1);
+    cocoimg__strbuf_put(b, s + n - run, run);
+    cocoimg__strbuf_put(b, "\"", 1);
 }
 
 /*
@@ -168,7 +141,7 @@ put_string(struct buf *b, const char *s, size_t n)
  * specification says.
  */
 static void
-put_double(struct buf *b, double v)
+put_double(struct cocoimg__strbuf *b, double v)
 {
     if (v == 0) {
         puts_(b, "0"); /* -0 too */
@@ -184,7 +157,7 @@ put_double(struct buf *b, double v)
     /* tmp = [-]D[.DDD]e(+|-)XX */
     const char *p = tmp;
     if (*p == '-') {
-        put(b, "-", 1);
+        cocoimg__strbuf_put(b, "-", 1);
         p++;
     }
     char digits[24];
@@ -216,7 +189,7 @@ put_double(struct buf *b, double v)
 }
 
 static int
-emit(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
+emit(struct cocoimg__strbuf *b, const json_t *v, int depth, cocoimg_error **err)
 {
     if (depth > JCS_MAX_DEPTH)
         return cocoimg__error_set(err, COCOIMG_ELIMIT, 0, "JSON nested too deeply");
@@ -232,12 +205,12 @@ emit(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
         json_object_foreach((json_t *)v, k, m) keys[i++] = k;
         if (n)
             qsort(keys, n, sizeof(*keys), cmp_keys);
-        put(b, "{", 1);
+        cocoimg__strbuf_put(b, "{", 1);
         for (i = 0; i < n; i++) {
             if (i)
-                put(b, ",", 1);
+                cocoimg__strbuf_put(b, ",", 1);
             put_string(b, keys[i], strlen(keys[i]));
-            put(b, ":", 1);
+            cocoimg__strbuf_put(b, ":", 1);
             int r = emit(b, json_object_get(v, keys[i]), depth + 1, err);
             if (r < 0) {
                 free(keys);
@@ -245,19 +218,19 @@ emit(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
             }
         }
         free(keys);
-        put(b, "}", 1);
+        cocoimg__strbuf_put(b, "}", 1);
         return 0;
     }
     case JSON_ARRAY: {
-        put(b, "[", 1);
+        cocoimg__strbuf_put(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                put(b, ",", 1);
+                cocoimg__strbuf_put(b, ",", 1);
             int r = emit(b, json_array_get(v, i), depth + 1, err);
             if (r < 0)
                 return r;
         }
-        put(b, "]", 1);
+        cocoimg__strbuf_put(b, "]", 1);
         return 0;
     }
     case JSON_STRING:
@@ -298,10 +271,10 @@ emit(struct buf *b, const json_t *v, int depth, cocoimg_error **err)
 int
 cocoimg__jcs(char **out, size_t *out_len, const json_t *v, cocoimg_error **err)
 {
-    struct buf b = {0};
+    struct cocoimg__strbuf b = {0};
     int r = emit(&b, v, 0, err);
     if (r == 0 && !b.p)
-        put(&b, "", 0);
+        cocoimg__strbuf_put(&b, "", 0);
     if (r == 0 && b.oom)
         r = cocoimg__error_oom(err);
     if (r < 0) {
