@@ -15,6 +15,9 @@
 #                                     (tests/integration/token-server.py): measures
 #                                     connection and token reuse and parallelism;
 #                                     also prints the tokens each tool asked for
+#   ALT_JOBS=N bench/pull.sh ...      also alternates `coco-img pull --jobs N`
+#                                     (e.g. 1: no prefetch) with the two, to
+#                                     measure what the prefetch costs or gains
 #
 # The two alternate run by run (coco-img, chain, coco-img, ...; see
 # bench/lib.sh), each from an empty destination after a `sync`.  The chain's
@@ -98,10 +101,21 @@ chain() {
     bench_step sk-dec skopeo copy -q --decryption-key priv.pem oci:X:v1 oci:Y:v1
     bench_step umoci umoci unpack --image Y:v1 B2
 }
-echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull and the skopeo+skopeo+umoci chain"
-bench_compare coco chain
+ALT_JOBS=${ALT_JOBS:-}
+[ -z "$ALT_JOBS" ] || [[ $ALT_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "ALT_JOBS must be a positive integer" >&2; exit 2; }
+coco_alt_prep() { rm -rf B3; }
+coco_alt() {
+    bench_step coco-pull-alt "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$ALT_JOBS" \
+        --key priv.pem "$REF" B3
+}
+echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull${ALT_JOBS:+, coco-img pull --jobs $ALT_JOBS} and the skopeo+skopeo+umoci chain"
+bench_compare coco ${ALT_JOBS:+coco_alt} chain
 python3 "$top/tests/integration/tree-compare.py" B1/rootfs B2/rootfs >/dev/null ||
     { echo "coco-img and umoci trees differ" >&2; exit 1; }
+if [ -n "$ALT_JOBS" ]; then
+    python3 "$top/tests/integration/tree-compare.py" B3/rootfs B2/rootfs >/dev/null ||
+        { echo "coco-img (--jobs $ALT_JOBS) and umoci trees differ" >&2; exit 1; }
+fi
 echo "rootfs OK (coco-img's equals umoci's)"
 if [ $SMALL = 1 ]; then
     # one more run of each, counting the tokens it fetches
@@ -117,6 +131,7 @@ fi
 
 echo "== results: $bytes layer bytes in $LAYERS layers (encrypted, gzip), jobs $JOBS ($(bench_machine))"
 bench_summary "coco-img pull" coco "$bytes"
+[ -z "$ALT_JOBS" ] || bench_summary "coco-img pull --jobs $ALT_JOBS" coco_alt "$bytes"
 bench_summary "skopeo+skopeo+umoci (chain)" chain "$bytes"
 bench_step_summary "  skopeo copy docker:// -> oci:" chain sk-pull "$bytes"
 bench_step_summary "  skopeo copy --decryption-key" chain sk-dec "$bytes"
@@ -128,4 +143,6 @@ if [ $SMALL = 1 ]; then
 else
     echo "pull: coco-img vs the chain $(bench_ratio coco chain) (ratio of medians, target >= 10x); peak RSS target <= 32 MiB"
 fi
+[ -z "$ALT_JOBS" ] || echo "coco-img --jobs $ALT_JOBS vs --jobs $JOBS: $(bench_ratio coco_alt coco);" \
+    "--jobs $ALT_JOBS vs the chain $(bench_ratio coco_alt chain)"
 [ -z "$inflate" ] || echo "gzip inflate of the layers, one core: $(echo "${inflate%;}" | sed 's/;/; /g')"
