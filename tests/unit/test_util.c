@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -9,6 +10,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/secret.h"
+#include "util/strbuf.h"
 
 static int
 inner(cocoimg_error **err)
@@ -185,13 +187,30 @@ test_secret(void)
     return 0;
 }
 
-static const struct tap_test tests[] = {TAP_TEST(test_error_wrap),
-                                        TAP_TEST(test_error_oom_static),
-                                        TAP_TEST(test_base64),
-                                        TAP_TEST(test_json_limits),
-                                        TAP_TEST(test_secret),
-                                        TAP_TEST(test_json_error_no_input),
-                                        {0}};
+static int
+test_strbuf(void)
+{
+    struct cocoimg__strbuf b = {0};
+    cocoimg__strbuf_put(&b, "", 0); /* the buffer exists, empty */
+    CHECK(!b.oom && b.p && b.len == 0 && b.p[0] == '\0');
+    for (int i = 0; i < 100; i++)
+        cocoimg__strbuf_put(&b, "0123456789", 10);
+    CHECK(!b.oom && b.len == 1000 && strlen(b.p) == 1000 && b.cap > 1000);
+    CHECK(memcmp(b.p + 990, "0123456789", 10) == 0);
+    /* a length that would overflow the size arithmetic: out of memory, sticky, s not read */
+    cocoimg__strbuf_put(&b, NULL, SIZE_MAX);
+    CHECK(b.oom && b.len == 1000);
+    cocoimg__strbuf_put(&b, "x", 1);
+    CHECK(b.oom && b.len == 1000);
+    free(b.p);
+    return 0;
+}
+
+static const struct tap_test tests[] = {
+    TAP_TEST(test_error_wrap), TAP_TEST(test_error_oom_static),
+    TAP_TEST(test_base64),     TAP_TEST(test_json_limits),
+    TAP_TEST(test_secret),     TAP_TEST(test_json_error_no_input),
+    TAP_TEST(test_strbuf),     {0}};
 
 int
 main(void)
