@@ -36,6 +36,7 @@ struct async_state {
     bool cancel;
     bool held; /* the consumer peeked the head slot to its end: released at its next call */
     bool done; /* producer finished (after the slot with the final status) */
+    uint64_t sync_left;   /* bytes still passed through in the caller's thread (lazy start) */
     cocoimg_error *error; /* the producer's error, handed to the consumer */
     cocoimg__reader *upstream;
 };
@@ -113,10 +114,30 @@ head_slot(struct async_state *s)
 
 static ssize_t async_status(struct async_state *s, struct slot *sl, cocoimg_error **err);
 
+static int start(struct async_state *s, cocoimg_error **err);
+
+/* Lazy start: the first bytes pass straight through; the thread starts after them. */
+static void
+sync_passed(struct async_state *s, ssize_t n)
+{
+    if (n > 0)
+        s->sync_left -= (uint64_t)n < s->sync_left ? (uint64_t)n : s->sync_left;
+}
+
 static ssize_t
 async_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 {
     struct async_state *s = r->state;
+    if (!s->started) {
+        if (s->sync_left > 0) {
+            ssize_t n = cocoimg__reader_read(s->upstream, buf, len, err);
+            sync_passed(s, n);
+            return n;
+        }
+        int e = start(s, err);
+        if (e < 0)
+            return e;
+    }
     struct slot *sl = head_slot(s);
     size_t avail = sl->len - sl->off;
     if (avail > 0) {
@@ -135,6 +156,25 @@ static ssize_t
 async_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
 {
     struct async_state *s = r->state;
+    if (!s->started) {
+        if (s->sync_left > 0) {
+            ssize_t n;
+            if (cocoimg__reader_can_peek(s->upstream)) {
+                n = cocoimg__reader_peek(s->upstream, ptr, max, err);
+            } else {
+                /* slot 0 is ours until the thread starts, which is never before the next call */
+                uint8_t *b = s->slots[0].buf;
+                n = cocoimg__reader_read(s->upstream, b,
+                                         max < ASYNC_SLOT_SIZE ? max : ASYNC_SLOT_SIZE, err);
+                *ptr = b;
+            }
+            sync_passed(s, n);
+            return n;
+        }
+        int e = start(s, err);
+        if (e < 0)
+            return e;
+    }
     struct slot *sl = head_slot(s);
     size_t avail = sl->len - sl->off;
     if (avail > 0) {
@@ -197,8 +237,19 @@ static const struct cocoimg__reader_ops async_ops = {.name = "async",
                                                      .peek = async_peek,
                                                      .same_bytes = true};
 
+static int
+start(struct async_state *s, cocoimg_error **err)
+{
+    int e = pthread_create(&s->thread, NULL, producer, s);
+    if (e)
+        return cocoimg__error_set(err, COCOIMG_ERROR, e, "cannot start a pipeline thread");
+    s->started = true;
+    return 0;
+}
+
 int
-cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err)
+cocoimg__reader_async_after(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t sync_bytes,
+                            cocoimg_error **err)
 {
     struct async_state *s = calloc(1, sizeof(*s));
     if (!s) {
@@ -208,6 +259,7 @@ cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     s->upstream = upstream;
+    s->sync_left = sync_bytes;
     cocoimg__reader *r = NULL;
     int rc = cocoimg__reader_new(&r, &async_ops, s, upstream, err);
     if (rc < 0)
@@ -218,12 +270,16 @@ cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_
             return cocoimg__error_oom(err);
         }
     }
-    int e = pthread_create(&s->thread, NULL, producer, s);
-    if (e) {
+    if (sync_bytes == 0 && (rc = start(s, err)) < 0) {
         cocoimg__reader_free(r);
-        return cocoimg__error_set(err, COCOIMG_ERROR, e, "cannot start a pipeline thread");
+        return rc;
     }
-    s->started = true;
     *out = r;
     return 0;
+}
+
+int
+cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err)
+{
+    return cocoimg__reader_async_after(out, upstream, 0, err);
 }

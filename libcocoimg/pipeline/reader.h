@@ -159,11 +159,19 @@ const char *cocoimg__compression_name(cocoimg__compression c);
 
 /*
  * Run @p upstream in a thread of its own (the whole chain above this stage),
- * handing bytes over through a few 1 MiB slots: the stages above and below
+ * handing bytes over through a few 256 KiB slots: the stages above and below
  * use two cores.  The upstream's EOF, verdicts and errors arrive in order.
  * Freeing the reader stops and joins the thread.
  */
 int cocoimg__reader_async(cocoimg__reader **out, cocoimg__reader *upstream, cocoimg_error **err);
+/*
+ * The same, started lazily: the first @p sync_bytes bytes are read through
+ * in the caller's thread, and the thread starts only when more are asked
+ * for, so a stream whose size is not known in advance (a decompressed
+ * layer) gets a thread only when it turns out large.  0: at once.
+ */
+int cocoimg__reader_async_after(cocoimg__reader **out, cocoimg__reader *upstream,
+                                uint64_t sync_bytes, cocoimg_error **err);
 
 /* --- sinks --- */
 

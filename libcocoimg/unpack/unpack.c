@@ -551,7 +551,15 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
     *sv = (struct salvage){raw, &p->cancel};
     if ((r = cocoimg__reader_new(&chain, &salvage_ops, sv, TAKE_PTR(chain), err)) < 0)
         return r;
-    if (big && (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
+    /*
+     * A small blob may decompress to a large tar (the compressible layer of
+     * an image): its applier gets a thread of its own once the tar passed
+     * ASYNC_MIN_SIZE, so the decompressing and hashing do not share a core
+     * with the tar application.
+     */
+    if ((big || lt.compression != COCOIMG_COMPRESSION_NONE) &&
+        (r = cocoimg__reader_async_after(&chain, TAKE_PTR(chain), big ? 0 : ASYNC_MIN_SIZE, err)) <
+            0)
         return r;
     if ((r = cocoimg__reader_new(&chain, &report_ops, &prog, TAKE_PTR(chain), err)) < 0)
         return r;

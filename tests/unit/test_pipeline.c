@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -745,6 +746,118 @@ test_peek(void)
     return 0;
 }
 
+/* A source that records which threads read it: the caller's, another, or both. */
+struct tid_src {
+    const uint8_t *data;
+    size_t len, off;
+    pthread_t caller;
+    size_t caller_bytes, other_bytes;
+};
+
+static ssize_t
+tid_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
+{
+    (void)err;
+    struct tid_src *t = r->state;
+    size_t n = t->len - t->off < len ? t->len - t->off : len;
+    if (n > 100000)
+        n = 100000; /* many short reads, so the switch falls inside the stream */
+    memcpy(buf, t->data + t->off, n);
+    t->off += n;
+    if (pthread_equal(pthread_self(), t->caller))
+        t->caller_bytes += n;
+    else
+        t->other_bytes += n;
+    return (ssize_t)n;
+}
+
+static void
+tid_free(cocoimg__reader *r)
+{
+    (void)r; /* the state is the test's */
+}
+
+static const struct cocoimg__reader_ops tid_ops = {
+    .name = "tid", .read = tid_read, .free = tid_free};
+
+/*
+ * The lazily started async stage: the first bytes are read in the caller's
+ * thread, the rest in the stage's; bytes, order and verdict are those of
+ * the plain stage, by read and by peek; a stream shorter than the
+ * threshold never starts the thread.
+ */
+static int
+test_async_after(void)
+{
+    size_t len = 2 * 1024 * 1024 + 777;
+    uint8_t *data = malloc(len), *back = malloc(len);
+    CHECK(data && back);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 7);
+    cocoimg__digest want, bad;
+    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
+    bad = want;
+    bad.bytes[9] ^= 1;
+
+    /* pass: 0 read, 1 peek, 2 read with a bad digest, 3 threshold beyond the stream */
+    for (int pass = 0; pass < 4; pass++) {
+        struct tid_src t = {.data = data, .len = len, .caller = pthread_self()};
+        cocoimg__reader *src = NULL, *v = NULL, *a = NULL;
+        CHECK_OK(cocoimg__reader_new(&src, &tid_ops, &t, NULL, NULL));
+        CHECK_OK(cocoimg__reader_verify(&v, src, pass == 2 ? &bad : &want, (int64_t)len, NULL));
+        uint64_t after = pass == 3 ? len + 1 : 300000;
+        CHECK_OK(cocoimg__reader_async_after(&a, v, after, NULL));
+        CHECK(cocoimg__reader_can_peek(a));
+        size_t off = 0;
+        ssize_t r;
+        cocoimg_error *err = NULL;
+        for (;;) {
+            if (pass == 1) {
+                const void *p = NULL;
+                r = cocoimg__reader_peek(a, &p, 65536, &err);
+                if (r > 0)
+                    memcpy(back + off, p, (size_t)r);
+            } else {
+                r = cocoimg__reader_read(a, back + off, 65536, &err);
+            }
+            if (r <= 0)
+                break;
+            off += (size_t)r;
+        }
+        CHECK(off == len && memcmp(back, data, len) == 0);
+        if (pass == 2) {
+            CHECK(r == COCOIMG_EDIGEST && cocoimg_error_code(err) == COCOIMG_EDIGEST);
+        } else {
+            CHECK(r == 0 && err == NULL);
+        }
+        cocoimg_error_free(err);
+        cocoimg__reader_free(a);
+        if (pass == 3) {
+            CHECK(t.caller_bytes == len && t.other_bytes == 0);
+        } else {
+            /* the caller read the threshold (rounded up to whole reads), the thread the rest */
+            CHECK(t.caller_bytes >= after && t.caller_bytes < after + 100000);
+            CHECK(t.other_bytes == len - t.caller_bytes);
+        }
+    }
+
+    /* freed before the thread ever started, and right after it did: no hang, no leak */
+    for (int pass = 0; pass < 2; pass++) {
+        struct tid_src t = {.data = data, .len = len, .caller = pthread_self()};
+        cocoimg__reader *src = NULL, *a = NULL;
+        CHECK_OK(cocoimg__reader_new(&src, &tid_ops, &t, NULL, NULL));
+        CHECK_OK(cocoimg__reader_async_after(&a, src, 100000, NULL));
+        uint8_t buf[100000];
+        CHECK(cocoimg__reader_read(a, buf, sizeof(buf), NULL) == 100000);
+        if (pass)
+            CHECK(cocoimg__reader_read(a, buf, 10, NULL) == 10);
+        cocoimg__reader_free(a);
+    }
+    free(data);
+    free(back);
+    return 0;
+}
+
 static const struct tap_test tests[] = {
     TAP_TEST(test_mem_source_and_sticky_eof),
     TAP_TEST(test_verify),
@@ -757,6 +870,7 @@ static const struct tap_test tests[] = {
     TAP_TEST(test_fd_sinks_and_sources),
     TAP_TEST(test_async),
     TAP_TEST(test_peek),
+    TAP_TEST(test_async_after),
     {0},
 };
 
