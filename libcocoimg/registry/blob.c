@@ -412,12 +412,21 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
         return 0;
     }
 
-    /* The bytes are checked against the descriptor as they are sent. */
-    cocoimg__reader *v = NULL;
-    rc = cocoimg__reader_verify(&v, TAKE_PTR(in), digest, size, err);
-    if (rc < 0)
-        return rc;
-    in = v;
+    /*
+     * The bytes are checked against the descriptor as they are sent, by
+     * the source's own verify stage when it checks exactly this digest and
+     * size (an OCI layout's blob): hashing them twice would double the
+     * client's share of a push.
+     */
+    int64_t vsize = -1;
+    const cocoimg__digest *vd = cocoimg__reader_verified(in, &vsize);
+    if (!vd || vsize != size || !cocoimg__digest_equal(vd, digest)) {
+        cocoimg__reader *v = NULL;
+        rc = cocoimg__reader_verify(&v, TAKE_PTR(in), digest, size, err);
+        if (rc < 0)
+            return rc;
+        in = v;
+    }
 
     uint64_t total = (uint64_t)size, off = 0;
     bool chunked = total > r->chunk_size;

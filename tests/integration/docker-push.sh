@@ -17,7 +17,7 @@ T=$T_TMP
 isolate_registry_env
 cd "$T" || exit 1
 
-plan 22
+plan 25
 
 CI=$COCO_IMG
 SK="--tls-verify=false"
@@ -185,5 +185,26 @@ fails "decrypt of a source blob corrupt in the registry exits 3" 3 \
     "$CI" decrypt $SK --key "$K/ec_priv.pem" "docker://$R/test/sk:enc" "docker://$R/test/corrupt:v1"
 ok "  ... and writes no tag" \
     bash -c "! curl -sf -o /dev/null http://$R/v2/test/corrupt/manifests/v1"
+
+# a blob corrupt in the source OCI layout (same size): the push hashes it
+# once, in the source's verify stage, and that verdict stops the upload
+# before the registry can commit it
+ok "make a layout whose big layer is corrupt" \
+    bash -c "cp -a '$T/oci' '$T/badsrc' && python3 - '$T/badsrc' <<'EOF'
+import json, os, sys
+lay = sys.argv[1]
+idx = json.load(open(os.path.join(lay, 'index.json')))
+def blob(d): return os.path.join(lay, 'blobs', *d.split(':'))
+m = json.load(open(blob(idx['manifests'][0]['digest'])))
+big = max(m['layers'], key=lambda l: l['size'])
+with open(blob(big['digest']), 'r+b') as f:
+    f.seek(big['size'] // 2); b = f.read(1); f.seek(big['size'] // 2); f.write(bytes([b[0] ^ 0xff]))
+print(big['digest'], file=open(os.path.join(lay, 'BIG'), 'w'))
+EOF"
+fails "push of a layout with a corrupt blob exits 3" 3 \
+    "$CI" copy --dest-tls-verify=false "oci:$T/badsrc:v1" "docker://$R/test/badsrc:v1"
+ok "  ... the registry has neither the tag nor the blob in that repository" \
+    bash -c "! curl -sf -o /dev/null http://$R/v2/test/badsrc/manifests/v1 &&
+             ! curl -sfI -o /dev/null http://$R/v2/test/badsrc/blobs/\$(cat '$T/badsrc/BIG')"
 
 done_testing
