@@ -35,6 +35,7 @@ nothing_left() { [ ! -e "$1" ] && [ -z "$(ls -d "$1".tmp-* 2>/dev/null)" ]; }
 export -f nothing_left
 
 # --- an image with five layers, two of them large (async stages, resume) --
+# and one small that inflates to 9 MB (the applier's thread started lazily)
 build() {
     set -e
     umoci init --layout img
@@ -52,6 +53,8 @@ build() {
     head -c 6000000 /dev/urandom >$R/data/big1
     next
     rm $R/etc/passwd; echo new >$R/etc/new
+    # a small blob that inflates to 9 MB: its applier thread starts half-way
+    head -c 9000000 /dev/zero >$R/data/zeros
     next
     head -c 5000000 /dev/urandom >$R/data/big2; chown 1000:1000 $R/data/big2
     seq 1 200000 >$R/data/text
