@@ -5,7 +5,8 @@
 #   . "$top/bench/lib.sh"
 #
 # Measurement rules (issue 13): the tools being compared run in the same
-# script, alternating run by run (A B A B ...), each run preceded by the same
+# script, alternating run by run, the order rotated each round (A B, B A, ...;
+# A B C, B C A, C A B, ...), each run preceded by the same
 # untimed preparation and a `sync`; WARMUP rounds (default 1) are run and
 # discarded; then RUNS rounds (default 7) are recorded.  Each tool is reported
 # with its median and spread (min..max and the interquartile range), never
@@ -148,8 +149,14 @@ bench_compare() {
         : >"$BENCH_DIR/$t.runs"
         : >"$BENCH_DIR/$t.steps"
     done
+    # the order rotates each round (A B C, B C A, C A B, ...), so that no tool
+    # always runs right after the same one: the state a heavy run leaves
+    # (page cache, memory the VM handed back to the host) weighs on whichever
+    # tool follows it
+    local tools=("$@") n=$# i
     for ((r = 1 - WARMUP; r <= RUNS; r++)); do
-        for t in "$@"; do
+        for ((i = 0; i < n; i++)); do
+            t=${tools[$(((i + r - 1 + WARMUP) % n))]}
             if declare -F "${t}_prep" >/dev/null; then "${t}_prep"; fi
             sync
             BENCH_CUR=$BENCH_DIR/cur
