@@ -116,28 +116,36 @@ static ssize_t async_status(struct async_state *s, struct slot *sl, cocoimg_erro
 
 static int start(struct async_state *s, cocoimg_error **err);
 
-/* Lazy start: the first bytes pass straight through; the thread starts after them. */
-static void
-sync_passed(struct async_state *s, ssize_t n)
+/*
+ * Lazy start: 1 while the first bytes still pass straight through in the
+ * caller's thread; otherwise the thread runs (started here the first time): 0,
+ * or the error starting it.
+ */
+static int
+passing_through(struct async_state *s, cocoimg_error **err)
+{
+    if (s->started)
+        return 0;
+    return s->sync_left > 0 ? 1 : start(s, err);
+}
+
+static ssize_t
+passed(struct async_state *s, ssize_t n)
 {
     if (n > 0)
         s->sync_left -= (uint64_t)n < s->sync_left ? (uint64_t)n : s->sync_left;
+    return n;
 }
 
 static ssize_t
 async_read(cocoimg__reader *r, void *buf, size_t len, cocoimg_error **err)
 {
     struct async_state *s = r->state;
-    if (!s->started) {
-        if (s->sync_left > 0) {
-            ssize_t n = cocoimg__reader_read(s->upstream, buf, len, err);
-            sync_passed(s, n);
-            return n;
-        }
-        int e = start(s, err);
-        if (e < 0)
-            return e;
-    }
+    int pt = passing_through(s, err);
+    if (pt < 0)
+        return pt;
+    if (pt)
+        return passed(s, cocoimg__reader_read(s->upstream, buf, len, err));
     struct slot *sl = head_slot(s);
     size_t avail = sl->len - sl->off;
     if (avail > 0) {
@@ -156,24 +164,16 @@ static ssize_t
 async_peek(cocoimg__reader *r, const void **ptr, size_t max, cocoimg_error **err)
 {
     struct async_state *s = r->state;
-    if (!s->started) {
-        if (s->sync_left > 0) {
-            ssize_t n;
-            if (cocoimg__reader_can_peek(s->upstream)) {
-                n = cocoimg__reader_peek(s->upstream, ptr, max, err);
-            } else {
-                /* slot 0 is ours until the thread starts, which is never before the next call */
-                uint8_t *b = s->slots[0].buf;
-                n = cocoimg__reader_read(s->upstream, b,
-                                         max < ASYNC_SLOT_SIZE ? max : ASYNC_SLOT_SIZE, err);
-                *ptr = b;
-            }
-            sync_passed(s, n);
-            return n;
-        }
-        int e = start(s, err);
-        if (e < 0)
-            return e;
+    int pt = passing_through(s, err);
+    if (pt < 0)
+        return pt;
+    if (pt && cocoimg__reader_can_peek(s->upstream))
+        return passed(s, cocoimg__reader_peek(s->upstream, ptr, max, err));
+    if (pt) {
+        /* slot 0 is ours until the thread starts, which is never before the next call */
+        *ptr = s->slots[0].buf;
+        return passed(s, cocoimg__reader_read(s->upstream, s->slots[0].buf,
+                                              max < ASYNC_SLOT_SIZE ? max : ASYNC_SLOT_SIZE, err));
     }
     struct slot *sl = head_slot(s);
     size_t avail = sl->len - sl->off;

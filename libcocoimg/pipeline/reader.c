@@ -334,6 +334,14 @@ cocoimg__reader_verified(const cocoimg__reader *r, int64_t *size)
     return NULL;
 }
 
+bool
+cocoimg__reader_checks(const cocoimg__reader *r, const cocoimg__digest *digest, int64_t size)
+{
+    int64_t vsize = -1;
+    const cocoimg__digest *v = cocoimg__reader_verified(r, &vsize);
+    return v && cocoimg__digest_equal(v, digest) && (size < 0 || vsize == size);
+}
+
 struct hash_state {
     cocoimg__hasher *h;
     cocoimg__digest *digest_out;

@@ -129,6 +129,12 @@ int cocoimg__reader_verify(cocoimg__reader **out, cocoimg__reader *upstream,
  */
 const cocoimg__digest *cocoimg__reader_verified(const cocoimg__reader *r, int64_t *size);
 /*
+ * Whether @p r ends with the verdict of a verify stage (as above) for
+ * @p digest and, unless @p size < 0, exactly @p size bytes: a consumer
+ * that would check the same needs no stage or hash of its own.
+ */
+bool cocoimg__reader_checks(const cocoimg__reader *r, const cocoimg__digest *digest, int64_t size);
+/*
  * Hash what passes through; at EOF store the digest in *digest_out and the
  * byte count in *size_out (both may be NULL; they must outlive the reader).
  */

@@ -418,9 +418,7 @@ cocoimg__registry_push_blob(cocoimg__push_result *result, cocoimg__registry *r, 
      * size (an OCI layout's blob): hashing them twice would double the
      * client's share of a push.
      */
-    int64_t vsize = -1;
-    const cocoimg__digest *vd = cocoimg__reader_verified(in, &vsize);
-    if (!vd || vsize != size || !cocoimg__digest_equal(vd, digest)) {
+    if (!cocoimg__reader_checks(in, digest, size)) {
         cocoimg__reader *v = NULL;
         rc = cocoimg__reader_verify(&v, TAKE_PTR(in), digest, size, err);
         if (rc < 0)

@@ -387,9 +387,7 @@ layout_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *ex
         return rc;
     cocoimg__digest got = {0};
     uint64_t n = 0;
-    int64_t vsize = -1;
-    const cocoimg__digest *v = expected ? cocoimg__reader_verified(r, &vsize) : NULL;
-    if (v && cocoimg__digest_equal(v, expected) && (expected_size < 0 || vsize == expected_size)) {
+    if (expected && cocoimg__reader_checks(r, expected, expected_size)) {
         /*
          * The stream ends with the verdict of a verify stage for the same
          * digest and size (a source blob copied unchanged): it reads 0

@@ -573,19 +573,35 @@ out:
     return rc;
 }
 
+/*
+ * @p len bytes of a fixed pattern (@p shift varies it), their digest and the
+ * same digest with byte @p flip changed; NULL when out of memory.
+ */
+static uint8_t *
+pattern(size_t len, unsigned shift, cocoimg__digest *want, cocoimg__digest *bad, size_t flip)
+{
+    uint8_t *data = malloc(len);
+    if (!data)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> shift);
+    if (cocoimg__digest_buffer(want, COCOIMG_DIGEST_SHA256, data, len, NULL) < 0) {
+        free(data);
+        return NULL;
+    }
+    *bad = *want;
+    bad->bytes[flip] ^= 1;
+    return data;
+}
+
 /* The async stage hands every byte over in order, then the upstream verdict. */
 static int
 test_async(void)
 {
     size_t len = 9 * 1024 * 1024 + 12345; /* several slots and a partial one */
-    uint8_t *data = malloc(len);
-    CHECK(data);
-    for (size_t i = 0; i < len; i++)
-        data[i] = (uint8_t)(i * 2654435761u >> 13);
     cocoimg__digest want, bad;
-    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
-    bad = want;
-    bad.bytes[0] ^= 1;
+    uint8_t *data = pattern(len, 13, &want, &bad, 0);
+    CHECK(data);
 
     /* good digest: all bytes, then EOF */
     cocoimg__reader *m = NULL, *v = NULL, *a = NULL, *h = NULL;
@@ -625,6 +641,19 @@ test_async(void)
     return 0;
 }
 
+/* Up to @p max bytes of @p r into @p dst, by peeking (and copying) or by reading. */
+static ssize_t
+take(cocoimg__reader *r, uint8_t *dst, size_t max, bool peek, cocoimg_error **err)
+{
+    if (!peek)
+        return cocoimg__reader_read(r, dst, max, err);
+    const void *p = NULL;
+    ssize_t n = cocoimg__reader_peek(r, &p, max, err);
+    if (n > 0)
+        memcpy(dst, p, (size_t)n);
+    return n;
+}
+
 /*
  * Peeking: async hands its slots out in place, verify and hash pass the
  * pointers through, mixed with reads; the bytes, the order and the verdict
@@ -634,14 +663,9 @@ static int
 test_peek(void)
 {
     size_t len = 3 * 1024 * 1024 + 4321;
-    uint8_t *data = malloc(len), *back = malloc(len);
-    CHECK(data && back);
-    for (size_t i = 0; i < len; i++)
-        data[i] = (uint8_t)(i * 2654435761u >> 11);
     cocoimg__digest want, bad;
-    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
-    bad = want;
-    bad.bytes[5] ^= 1;
+    uint8_t *data = pattern(len, 11, &want, &bad, 5), *back = malloc(len);
+    CHECK(data && back);
 
     for (int pass = 0; pass < 2; pass++) {
         cocoimg__reader *m = NULL, *v = NULL, *a = NULL, *h = NULL;
@@ -662,14 +686,7 @@ test_peek(void)
             size_t want_n = 1 + (step * 7919) % 300000;
             if (want_n > len - off + 1)
                 want_n = len - off + 1;
-            if (step++ % 3 == 2) {
-                r = cocoimg__reader_read(h, back + off, want_n, &err);
-            } else {
-                const void *p = NULL;
-                r = cocoimg__reader_peek(h, &p, want_n, &err);
-                if (r > 0)
-                    memcpy(back + off, p, (size_t)r);
-            }
+            r = take(h, back + off, want_n, step++ % 3 != 2, &err);
             if (r <= 0)
                 break;
             CHECK((size_t)r <= want_n);
@@ -790,14 +807,9 @@ static int
 test_async_after(void)
 {
     size_t len = 2 * 1024 * 1024 + 777;
-    uint8_t *data = malloc(len), *back = malloc(len);
-    CHECK(data && back);
-    for (size_t i = 0; i < len; i++)
-        data[i] = (uint8_t)(i * 2654435761u >> 7);
     cocoimg__digest want, bad;
-    CHECK_OK(cocoimg__digest_buffer(&want, COCOIMG_DIGEST_SHA256, data, len, NULL));
-    bad = want;
-    bad.bytes[9] ^= 1;
+    uint8_t *data = pattern(len, 7, &want, &bad, 9), *back = malloc(len);
+    CHECK(data && back);
 
     /* pass: 0 read, 1 peek, 2 read with a bad digest, 3 threshold beyond the stream */
     for (int pass = 0; pass < 4; pass++) {
@@ -812,14 +824,7 @@ test_async_after(void)
         ssize_t r;
         cocoimg_error *err = NULL;
         for (;;) {
-            if (pass == 1) {
-                const void *p = NULL;
-                r = cocoimg__reader_peek(a, &p, 65536, &err);
-                if (r > 0)
-                    memcpy(back + off, p, (size_t)r);
-            } else {
-                r = cocoimg__reader_read(a, back + off, 65536, &err);
-            }
+            r = take(a, back + off, 65536, pass == 1, &err);
             if (r <= 0)
                 break;
             off += (size_t)r;
