@@ -29,6 +29,13 @@
 #                           calls bench_step once or more (a run's wall time and
 #                           CPU are the sum of its steps, its RSS their maximum);
 #                           TOOL_prep, if defined, runs untimed before each run
+#   bench_proc_cpu PID      user + system CPU seconds PID has used so far (a server's)
+#   bench_server_step PID LABEL CMD...
+#                           bench_step, and the CPU the server PID used meanwhile is kept
+#                           with the run (bench_side_median TOOL gives its median)
+#   bench_floor NAME TOOL   one line: TOOL's CPU floor on all cores, (its CPU + the
+#                           server's during the run) / cores, median over the runs, and
+#                           TOOL's median wall time as a share of it
 #   bench_median TOOL [COL] median of column COL (1 wall s, 2 RSS KiB, 3 user s,
 #                           4 sys s; default 1) of TOOL's recorded runs
 #   bench_summary NAME TOOL [BYTES]
@@ -141,6 +148,40 @@ bench_step() {
     return 0
 }
 
+bench_proc_cpu() {
+    # fields 14 and 15 of /proc/PID/stat (after the parenthesised name), in clock ticks
+    local f
+    f=$(sed 's/^.*) //' "/proc/$1/stat") || { echo "bench_proc_cpu: no process $1" >&2; exit 1; }
+    echo "$f" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($12 + $13) / hz}'
+}
+
+bench_server_step() {
+    local pid=$1 c0 c1
+    shift
+    c0=$(bench_proc_cpu "$pid")
+    bench_step "$@"
+    c1=$(bench_proc_cpu "$pid")
+    awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f\n", b - a}' >>"$BENCH_DIR/cur.side"
+}
+
+bench_side_median() {
+    bench_py "$BENCH_DIR/$1.side" <<'PY'
+print(f"{med([float(l) for l in open(sys.argv[1])]):.2f}")
+PY
+}
+
+bench_floor() {
+    bench_py "$1" "$BENCH_DIR/$2.runs" "$BENCH_DIR/$2.side" "$(nproc)" <<'PY'
+name, runs, side, cores = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+w, rss, u, s = load(runs)
+srv = [float(l) for l in open(side)]
+floor = med([(a + b + c) / cores for a, b, c in zip(u, s, srv)])
+print(f"{name}: CPU floor on {cores} cores (its CPU {med([a + b for a, b in zip(u, s)]):.2f} s + the "
+      f"server's {med(srv):.2f} s) / {cores} = {floor:.3f} s; its median {med(w):.3f} s is at "
+      f"{100 * floor / med(w):.0f} % of it")
+PY
+}
+
 bench_compare() {
     local r t
     [ -n "$BENCH_DIR" ] || { echo "bench_compare: no bench_workdir" >&2; exit 1; }
@@ -161,6 +202,7 @@ bench_compare() {
             sync
             BENCH_CUR=$BENCH_DIR/cur
             : >"$BENCH_CUR"
+            : >"$BENCH_DIR/cur.side"
             "$t"
             BENCH_CUR=
             [ -s "$BENCH_DIR/cur" ] || { echo "bench_compare: $t timed no step" >&2; exit 1; }
@@ -169,6 +211,7 @@ bench_compare() {
                         END {printf "%.6f %d %.2f %.2f", w, m, u, s}' "$BENCH_DIR/cur")
             if [ "$r" -ge 1 ]; then
                 echo "$line" >>"$BENCH_DIR/$t.runs"
+                awk '{s += $1} END {printf "%.2f\n", s}' "$BENCH_DIR/cur.side" >>"$BENCH_DIR/$t.side"
                 cat "$BENCH_DIR/cur" >>"$BENCH_DIR/$t.steps"
                 printf '   run %d/%d %-14s %8.3f s\n' "$r" "$RUNS" "$t" "${line%% *}" >&2
             else

@@ -22,7 +22,9 @@
 # The two alternate run by run (coco-img, chain, coco-img, ...; see
 # bench/lib.sh), each from an empty destination after a `sync`.  The chain's
 # time is the sum of its three steps.  Before a figure is printed, the last
-# rootfs of coco-img must equal umoci's.  Printed: the machine, per tool (and
+# rootfs of coco-img must equal umoci's.  Each tool's CPU floor on all cores
+# is printed too: its CPU plus the registry's during its runs (/proc), over
+# the cores.  Printed: the machine, per tool (and
 # per chain step) the median/min/max/IQR, MB/s of layer bytes, peak RSS and
 # cores used, the ratio of medians, and gzip inflate speed of zlib vs ISA-L
 # on the layers.
@@ -92,12 +94,12 @@ bench_machine
 
 coco_prep() { rm -rf B1; }
 coco() {
-    bench_step coco-pull "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$JOBS" \
+    bench_server_step "$BENCH_REGISTRY_PID" coco-pull "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$JOBS" \
         --key priv.pem "$REF" B1
 }
 chain_prep() { rm -rf X Y B2; }
 chain() {
-    bench_step sk-pull skopeo copy -q --src-tls-verify=false ${SRC_CREDS[@]+"${SRC_CREDS[@]}"} "$REF" oci:X:v1
+    bench_server_step "$BENCH_REGISTRY_PID" sk-pull skopeo copy -q --src-tls-verify=false ${SRC_CREDS[@]+"${SRC_CREDS[@]}"} "$REF" oci:X:v1
     bench_step sk-dec skopeo copy -q --decryption-key priv.pem oci:X:v1 oci:Y:v1
     bench_step umoci umoci unpack --image Y:v1 B2
 }
@@ -105,7 +107,7 @@ ALT_JOBS=${ALT_JOBS:-}
 [ -z "$ALT_JOBS" ] || [[ $ALT_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "ALT_JOBS must be a positive integer" >&2; exit 2; }
 coco_alt_prep() { rm -rf B3; }
 coco_alt() {
-    bench_step coco-pull-alt "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$ALT_JOBS" \
+    bench_server_step "$BENCH_REGISTRY_PID" coco-pull-alt "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$ALT_JOBS" \
         --key priv.pem "$REF" B3
 }
 echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull${ALT_JOBS:+, coco-img pull --jobs $ALT_JOBS} and the skopeo+skopeo+umoci chain"
@@ -143,6 +145,9 @@ if [ $SMALL = 1 ]; then
 else
     echo "pull: coco-img vs the chain $(bench_ratio coco chain) (ratio of medians, target >= 10x); peak RSS target <= 32 MiB"
 fi
+bench_floor "coco-img pull" coco
+[ -z "$ALT_JOBS" ] || bench_floor "coco-img pull --jobs $ALT_JOBS" coco_alt
+bench_floor "the chain" chain
 [ -z "$ALT_JOBS" ] || echo "coco-img --jobs $ALT_JOBS vs --jobs $JOBS: $(bench_ratio coco_alt coco);" \
     "--jobs $ALT_JOBS vs the chain $(bench_ratio coco_alt chain)"
 [ -z "$inflate" ] || echo "gzip inflate of the layers, one core: $(echo "${inflate%;}" | sed 's/;/; /g')"
