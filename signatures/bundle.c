@@ -429,7 +429,7 @@ cocoimg__bundle_verify(const cocoimg__requirement *rq, const cocoimg_reference *
         r = reject(err, "the DSSE signature does not verify with the policy's keys");
         goto out;
     }
-statement:
+statement:; /* a label names a statement, not a declaration (C11) */
     /* signed: now the statement is trusted input, but still checked strictly */
     cocoimg__digest have;
     char hs[COCOIMG_DIGEST_STRMAX];
