@@ -14,6 +14,7 @@
  * Our copies of request and reply bytes are wiped; the core's own buffers
  * (slices) are not ours to wipe.
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -34,6 +35,103 @@
 
 #define REQUESTS_PER_METHOD 4
 
+/* --- the gRPC C core, loaded on first use ----------------------------------- */
+
+/*
+ * libgrpc is opened (dlopen) by the first server or call, not linked: a
+ * process that never talks gRPC (every pull, a guest with key release from
+ * a KBS) maps none of it, the some 45 libraries it pulls in (abseil,
+ * libstdc++, re2, c-ares) included, and a guest image may leave it out.
+ * COCOIMG_GRPC_SONAME is the library configure found; the symbols are the
+ * ones this file calls, typed by the core's own headers.
+ */
+#define GRPC_SYMBOLS(X)                                                                            \
+    X(gpr_inf_future)                                                                              \
+    X(gpr_now)                                                                                     \
+    X(gpr_time_add)                                                                                \
+    X(gpr_time_from_millis)                                                                        \
+    X(grpc_byte_buffer_destroy)                                                                    \
+    X(grpc_byte_buffer_reader_destroy)                                                             \
+    X(grpc_byte_buffer_reader_init)                                                                \
+    X(grpc_byte_buffer_reader_readall)                                                             \
+    X(grpc_call_start_batch)                                                                       \
+    X(grpc_call_unref)                                                                             \
+    X(grpc_channel_create)                                                                         \
+    X(grpc_channel_create_call)                                                                    \
+    X(grpc_channel_credentials_release)                                                            \
+    X(grpc_channel_destroy)                                                                        \
+    X(grpc_completion_queue_create_for_next)                                                       \
+    X(grpc_completion_queue_create_for_pluck)                                                      \
+    X(grpc_completion_queue_destroy)                                                               \
+    X(grpc_completion_queue_next)                                                                  \
+    X(grpc_completion_queue_pluck)                                                                 \
+    X(grpc_completion_queue_shutdown)                                                              \
+    X(grpc_empty_slice)                                                                            \
+    X(grpc_init)                                                                                   \
+    X(grpc_insecure_credentials_create)                                                            \
+    X(grpc_insecure_server_credentials_create)                                                     \
+    X(grpc_metadata_array_destroy)                                                                 \
+    X(grpc_metadata_array_init)                                                                    \
+    X(grpc_raw_byte_buffer_create)                                                                 \
+    X(grpc_server_add_http2_port)                                                                  \
+    X(grpc_server_create)                                                                          \
+    X(grpc_server_credentials_release)                                                             \
+    X(grpc_server_destroy)                                                                         \
+    X(grpc_server_register_completion_queue)                                                       \
+    X(grpc_server_register_method)                                                                 \
+    X(grpc_server_request_registered_call)                                                         \
+    X(grpc_server_shutdown_and_notify)                                                             \
+    X(grpc_server_start)                                                                           \
+    X(grpc_shutdown)                                                                               \
+    X(grpc_slice_from_copied_buffer)                                                               \
+    X(grpc_slice_from_copied_string)                                                               \
+    X(grpc_slice_from_static_string)                                                               \
+    X(grpc_slice_unref)                                                                            \
+    X(grpc_ssl_credentials_create)
+static struct {
+#define X(n) __typeof__(n) *n;
+    GRPC_SYMBOLS(X)
+#undef X
+} core;
+static pthread_once_t grpc_once = PTHREAD_ONCE_INIT;
+static char grpc_load_error[256]; /* why it failed */
+static bool grpc_loaded;
+
+static void
+grpc_load_once(void)
+{
+    void *h = dlopen(COCOIMG_GRPC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(grpc_load_error, sizeof(grpc_load_error), "%s", e ? e : "not found");
+        return;
+    }
+    void *p;
+#define X(n)                                                                                       \
+    if (!(p = dlsym(h, #n))) {                                                                     \
+        snprintf(grpc_load_error, sizeof(grpc_load_error), "it has no symbol %s", #n);             \
+        dlclose(h);                                                                                \
+        return;                                                                                    \
+    }                                                                                              \
+    memcpy(&core.n, &p, sizeof(p));
+    GRPC_SYMBOLS(X)
+#undef X
+    grpc_loaded = true;
+}
+
+/* The core, loaded once; an error names the library and what went wrong. */
+static int
+grpc_load(cocoimg_error **err)
+{
+    pthread_once(&grpc_once, grpc_load_once);
+    if (!grpc_loaded)
+        return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
+                                  "gRPC keyprovider: cannot load the gRPC C core %s (on "
+                                  "Debian, the package libgrpcN of that soname): %s",
+                                  COCOIMG_GRPC_SONAME, grpc_load_error);
+    return 0;
+}
+
 static const char *const method_path[2] = {
     "/keyprovider.KeyProviderService/WrapKey",
     "/keyprovider.KeyProviderService/UnWrapKey",
@@ -46,15 +144,15 @@ static int
 bb_read(uint8_t **out, size_t *len, grpc_byte_buffer *bb)
 {
     grpc_byte_buffer_reader rd;
-    if (!grpc_byte_buffer_reader_init(&rd, bb))
+    if (!core.grpc_byte_buffer_reader_init(&rd, bb))
         return -1;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&rd);
-    grpc_byte_buffer_reader_destroy(&rd);
+    grpc_slice s = core.grpc_byte_buffer_reader_readall(&rd);
+    core.grpc_byte_buffer_reader_destroy(&rd);
     size_t n = GRPC_SLICE_LENGTH(s);
     uint8_t *p = malloc(n ? n : 1);
     if (p && n)
         memcpy(p, GRPC_SLICE_START_PTR(s), n);
-    grpc_slice_unref(s);
+    core.grpc_slice_unref(s);
     if (!p)
         return -1;
     *out = p;
@@ -87,11 +185,11 @@ bb_message(bool input, const uint8_t *data, size_t len)
             return NULL;
         keyprovider__key_provider_key_wrap_protocol_output__pack(&m, buf);
     }
-    grpc_slice s = grpc_slice_from_copied_buffer((const char *)buf, n);
+    grpc_slice s = core.grpc_slice_from_copied_buffer((const char *)buf, n);
     cocoimg__wipe(buf, n);
     free(buf);
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
+    grpc_byte_buffer *bb = core.grpc_raw_byte_buffer_create(&s, 1);
+    core.grpc_slice_unref(s);
     return bb;
 }
 
@@ -209,13 +307,13 @@ static void
 call_free(struct srv_call *c)
 {
     if (c->call)
-        grpc_call_unref(c->call);
-    grpc_metadata_array_destroy(&c->md);
+        core.grpc_call_unref(c->call);
+    core.grpc_metadata_array_destroy(&c->md);
     if (c->payload)
-        grpc_byte_buffer_destroy(c->payload);
+        core.grpc_byte_buffer_destroy(c->payload);
     if (c->reply)
-        grpc_byte_buffer_destroy(c->reply);
-    grpc_slice_unref(c->details);
+        core.grpc_byte_buffer_destroy(c->reply);
+    core.grpc_slice_unref(c->details);
     free(c);
 }
 
@@ -245,11 +343,12 @@ request_call(struct cocoimg__grpc_server *s, enum cocoimg__kp_method m)
         return;
     c->srv = s;
     c->m = m;
-    c->details = grpc_empty_slice();
-    grpc_metadata_array_init(&c->md);
+    c->details = core.grpc_empty_slice();
+    core.grpc_metadata_array_init(&c->md);
     TAG_RELEASE(c);
-    if (grpc_server_request_registered_call(s->server, s->method[m], &c->call, &c->deadline, &c->md,
-                                            &c->payload, s->cq, s->cq, c) != GRPC_CALL_OK)
+    if (core.grpc_server_request_registered_call(s->server, s->method[m], &c->call, &c->deadline,
+                                                 &c->md, &c->payload, s->cq, s->cq,
+                                                 c) != GRPC_CALL_OK)
         call_free(c);
 }
 
@@ -264,20 +363,20 @@ serve_call(struct srv_call *c)
     size_t msg_len = 0, in_len = 0, out_len = 0;
     if (!c->payload || bb_read(&msg, &msg_len, c->payload) < 0) {
         status = GRPC_STATUS_INVALID_ARGUMENT;
-        c->details = grpc_slice_from_static_string("no request message");
+        c->details = core.grpc_slice_from_static_string("no request message");
     } else if (field_read(&in, &in_len, true, msg, msg_len) < 0) {
         status = GRPC_STATUS_INVALID_ARGUMENT;
-        c->details = grpc_slice_from_static_string(
+        c->details = core.grpc_slice_from_static_string(
             "the request is not a keyProviderKeyWrapProtocolInput message");
     } else {
         int r = s->handler(s->ud, c->m, in, in_len, &out, &out_len, &err);
         if (r < 0) {
             status = status_of(r);
             const char *m = err ? cocoimg_error_message(err) : "refused";
-            c->details = grpc_slice_from_copied_string(m);
+            c->details = core.grpc_slice_from_copied_string(m);
         } else if (!(c->reply = bb_message(false, out, out_len))) {
             status = GRPC_STATUS_RESOURCE_EXHAUSTED;
-            c->details = grpc_slice_from_static_string("out of memory");
+            c->details = core.grpc_slice_from_static_string("out of memory");
         }
     }
     cocoimg_error_free(err);
@@ -313,7 +412,7 @@ serve_call(struct srv_call *c)
     c->state = CALL_REPLYING;
     grpc_call *call = c->call; /* c belongs to gRPC (and the next worker) from here */
     TAG_RELEASE(c);
-    if (grpc_call_start_batch(call, ops, n, c, NULL) != GRPC_CALL_OK)
+    if (core.grpc_call_start_batch(call, ops, n, c, NULL) != GRPC_CALL_OK)
         call_free(c);
 }
 
@@ -322,14 +421,15 @@ worker(void *arg)
 {
     struct cocoimg__grpc_server *s = arg;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev =
+            core.grpc_completion_queue_next(s->cq, core.gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         if (ev.tag == &s->shutdown_tag) {
             /* every call has ended: let the queue drain and end */
-            grpc_completion_queue_shutdown(s->cq);
+            core.grpc_completion_queue_shutdown(s->cq);
             continue;
         }
         struct srv_call *c = ev.tag;
@@ -354,10 +454,13 @@ cocoimg__grpc_server_new(cocoimg__grpc_server **out, const char *listen, unsigne
 {
     if (!listen || !*listen || !h || max_request > INT32_MAX)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "grpc server: bad arguments");
+    int lr = grpc_load(err);
+    if (lr < 0)
+        return lr;
     struct cocoimg__grpc_server *s = calloc(1, sizeof(*s));
     if (!s)
         return cocoimg__error_oom(err);
-    grpc_init();
+    core.grpc_init();
     s->workers = workers ? workers : 4;
     s->handler = h;
     s->ud = ud;
@@ -370,21 +473,21 @@ cocoimg__grpc_server_new(cocoimg__grpc_server **out, const char *listen, unsigne
          .value.integer = (int)max_request + 64},
     };
     grpc_channel_args cargs = {2, args};
-    s->server = grpc_server_create(&cargs, NULL);
-    s->cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    s->server = core.grpc_server_create(&cargs, NULL);
+    s->cq = core.grpc_completion_queue_create_for_next(NULL);
+    core.grpc_server_register_completion_queue(s->server, s->cq, NULL);
     for (int m = 0; m < 2; m++)
-        s->method[m] = grpc_server_register_method(s->server, method_path[m], NULL,
-                                                   GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    int port = grpc_server_add_http2_port(s->server, listen, creds);
-    grpc_server_credentials_release(creds);
+        s->method[m] = core.grpc_server_register_method(
+            s->server, method_path[m], NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    grpc_server_credentials *creds = core.grpc_insecure_server_credentials_create();
+    int port = core.grpc_server_add_http2_port(s->server, listen, creds);
+    core.grpc_server_credentials_release(creds);
     if (port <= 0 || !s->method[0] || !s->method[1]) {
         cocoimg__grpc_server_free(s);
         return cocoimg__error_set(err, COCOIMG_EIO, 0, "cannot listen on %s", listen);
     }
     s->port = strncmp(listen, "unix:", 5) == 0 ? 0 : port;
-    grpc_server_start(s->server);
+    core.grpc_server_start(s->server);
     s->started = true;
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < REQUESTS_PER_METHOD; i++)
@@ -423,7 +526,7 @@ cocoimg__grpc_server_stop(cocoimg__grpc_server *s)
 {
     if (!s || atomic_exchange(&s->stopping, true))
         return;
-    grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+    core.grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
 }
 
 void
@@ -436,10 +539,10 @@ cocoimg__grpc_server_free(cocoimg__grpc_server *s)
         cocoimg__grpc_server_stop(s);
         worker(s);
     }
-    grpc_server_destroy(s->server);
-    grpc_completion_queue_destroy(s->cq);
+    core.grpc_server_destroy(s->server);
+    core.grpc_completion_queue_destroy(s->cq);
     free(s);
-    grpc_shutdown();
+    core.grpc_shutdown();
 }
 
 /* --- client ------------------------------------------------------------- */
@@ -465,7 +568,7 @@ static grpc_channel_credentials *
 client_creds(const struct cocoimg__grpc_tls *tls, const char *target, cocoimg_error **err)
 {
     if (!tls || !tls->enabled)
-        return grpc_insecure_credentials_create();
+        return core.grpc_insecure_credentials_create();
     char *ca = NULL, *cert = NULL, *key = NULL;
     if (tls->root_ca_file && !(ca = read_pem(tls->root_ca_file, err)))
         goto fail;
@@ -473,7 +576,8 @@ client_creds(const struct cocoimg__grpc_tls *tls, const char *target, cocoimg_er
         (!(cert = read_pem(tls->cert_file, err)) || !(key = read_pem(tls->key_file, err))))
         goto fail;
     grpc_ssl_pem_key_cert_pair pair = {key, cert};
-    grpc_channel_credentials *c = grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
+    grpc_channel_credentials *c =
+        core.grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);
     free(ca);
     free(cert);
     cocoimg__free_wipe_str(key);
@@ -507,11 +611,13 @@ cocoimg__grpc_call(const char *target, const struct cocoimg__grpc_tls *tls,
 {
     if (!target || !*target || max_reply > INT32_MAX - 64)
         return cocoimg__error_set(err, COCOIMG_EINVAL, 0, "keyprovider grpc: bad arguments");
-    grpc_init();
-    int r = 0;
+    int r = grpc_load(err);
+    if (r < 0)
+        return r;
+    core.grpc_init();
     grpc_channel_credentials *creds = client_creds(tls, target, err);
     if (!creds) {
-        grpc_shutdown();
+        core.grpc_shutdown();
         return COCOIMG_EINVAL;
     }
     grpc_arg args[3] = {
@@ -526,20 +632,20 @@ cocoimg__grpc_call(const char *target, const struct cocoimg__grpc_tls *tls,
          .value.string = (char *)(tls ? tls->server_name : NULL)},
     };
     grpc_channel_args cargs = {tls && tls->enabled && tls->server_name ? 3 : 2, args};
-    grpc_channel *ch = grpc_channel_create(target, creds, &cargs);
-    grpc_channel_credentials_release(creds);
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    gpr_timespec deadline =
-        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
-    grpc_slice method = grpc_slice_from_static_string(method_path[m]);
-    grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method, NULL,
-                                               deadline, NULL);
+    grpc_channel *ch = core.grpc_channel_create(target, creds, &cargs);
+    core.grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = core.grpc_completion_queue_create_for_pluck(NULL);
+    gpr_timespec deadline = core.gpr_time_add(core.gpr_now(GPR_CLOCK_MONOTONIC),
+                                              core.gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+    grpc_slice method = core.grpc_slice_from_static_string(method_path[m]);
+    grpc_call *call = core.grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
+                                                    NULL, deadline, NULL);
     grpc_byte_buffer *req = bb_message(true, in, in_len), *reply = NULL;
     grpc_metadata_array md_initial, md_trailing;
-    grpc_metadata_array_init(&md_initial);
-    grpc_metadata_array_init(&md_trailing);
+    core.grpc_metadata_array_init(&md_initial);
+    core.grpc_metadata_array_init(&md_trailing);
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    grpc_slice details = grpc_empty_slice();
+    grpc_slice details = core.grpc_empty_slice();
     grpc_op ops[6];
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -555,12 +661,12 @@ cocoimg__grpc_call(const char *target, const struct cocoimg__grpc_tls *tls,
     ops[5].data.recv_status_on_client.status = &status;
     ops[5].data.recv_status_on_client.status_details = &details;
     char tag;
-    if (!call || !req || grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK) {
+    if (!call || !req || core.grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK) {
         r = cocoimg__error_set(err, COCOIMG_ENOMEM, 0, "keyprovider grpc %s: cannot start the call",
                                target);
     } else {
-        grpc_event ev =
-            grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        grpc_event ev = core.grpc_completion_queue_pluck(
+            cq, &tag, core.gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         if (ev.type != GRPC_OP_COMPLETE || !ev.success) {
             r = cocoimg__error_set(err, COCOIMG_ENET, 0, "keyprovider grpc %s: the call failed",
                                    target);
@@ -589,20 +695,20 @@ cocoimg__grpc_call(const char *target, const struct cocoimg__grpc_tls *tls,
         }
     }
     if (req)
-        grpc_byte_buffer_destroy(req);
+        core.grpc_byte_buffer_destroy(req);
     if (reply)
-        grpc_byte_buffer_destroy(reply);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&md_initial);
-    grpc_metadata_array_destroy(&md_trailing);
+        core.grpc_byte_buffer_destroy(reply);
+    core.grpc_slice_unref(details);
+    core.grpc_metadata_array_destroy(&md_initial);
+    core.grpc_metadata_array_destroy(&md_trailing);
     if (call)
-        grpc_call_unref(call);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
+        core.grpc_call_unref(call);
+    core.grpc_completion_queue_shutdown(cq);
+    while (core.grpc_completion_queue_pluck(cq, NULL, core.gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type != GRPC_QUEUE_SHUTDOWN)
         ;
-    grpc_completion_queue_destroy(cq);
-    grpc_channel_destroy(ch);
-    grpc_shutdown();
+    core.grpc_completion_queue_destroy(cq);
+    core.grpc_channel_destroy(ch);
+    core.grpc_shutdown();
     return r;
 }

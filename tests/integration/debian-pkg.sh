@@ -12,7 +12,7 @@ for t in dpkg-buildpackage dh lintian fakeroot pkg-config gcc; do
     command -v "$t" >/dev/null || bail_out "$t is needed (scripts/setup-deps.sh installs dpkg-dev, debhelper, lintian)"
 done
 T=$T_TMP
-plan 12
+plan 13
 
 # A clean copy: the files git knows (and new ones it does not ignore), else,
 # from a release tarball, the tree without build directories.
@@ -78,6 +78,12 @@ ok "a pkg-config client builds against libcocoimg-dev and prints cocoimg_version
 ok "the packaged symbols file is debian/libcocoimg0.symbols (every symbol at its version)" bash -c '
     dpkg -e "$1/src/libcocoimg0_$3_$4.deb" "$1/ctl" &&
     diff -u "$2/debian/libcocoimg0.symbols" "$1/ctl/symbols"' _ "$T" "$top_srcdir" "$dver" "$arch"
+ok "libgrpc (opened on first use): recommended by libcocoimg0, required by coco-keyprovider" bash -c '
+    g=$(dpkg -S "$(readlink -f "$(cc -print-file-name=libgrpc.so)")" | cut -d: -f1) &&
+    [ -n "$g" ] &&
+    dpkg-deb -f "$1/src/libcocoimg0_$2_$3.deb" Recommends | grep -qw "$g" &&
+    ! dpkg-deb -f "$1/src/libcocoimg0_$2_$3.deb" Depends | grep -q libgrpc &&
+    dpkg-deb -f "$1/src/coco-keyprovider_$2_$3.deb" Depends | grep -qw "$g"' _ "$T" "$dver" "$arch"
 ok "man pages: coco-img(1), one per command, coco-keyprovider(8), libcocoimg(3), the config files (5)" bash -c '
     m=$1/usr/share/man
     for f in man1/coco-img.1.gz man1/coco-img-pull.1.gz man1/coco-img-attest.1.gz \

@@ -36,7 +36,7 @@ T=$T_TMP
 isolate_registry_env
 unset OCICRYPT_KEYPROVIDER_CONFIG
 cd "$T" || exit 1
-plan 57
+plan 60
 
 kbs_make_ca "$T/ca" || bail_out "cannot make the test CA"
 mkdir -p res/default/key
@@ -229,11 +229,21 @@ printf '{"key-providers":{"attestation-agent":{"grpc":"%s"}}}' "$GADDR" >grpc.co
 jq -n --arg p "$KP" --arg u "https://127.0.0.1:$KBS_PORT" --arg c "$T/ca/ca.crt" \
     '{"key-providers":{"attestation-agent":{"cmd":{"path":$p,"args":["--kbs-url",$u,"--kbs-cert",$c,"--attester","sample"]}}}}' >cmd.conf
 ok "encrypt through coco-keyprovider (grpc), the KEK fetched from the KBS (no keypath)" \
-    env OCICRYPT_KEYPROVIDER_CONFIG="$T/grpc.conf" "$COCO_IMG" encrypt \
+    env OCICRYPT_KEYPROVIDER_CONFIG="$T/grpc.conf" LD_DEBUG=files LD_DEBUG_OUTPUT="$T/ld-enc" "$COCO_IMG" encrypt \
     --recipient "provider:attestation-agent:keyid=kbs:///default/key/image-kek" oci:img:t "oci:$T/kp-enc:t"
+ok "  which opened the gRPC core on first use (dlopen)" bash -c '
+    cat "$1"/ld-enc.* | grep "file=libgrpc" | grep -q "dynamically loaded"' _ "$T"
 ok "push to docker-registry" "$COCO_IMG" copy --dest-tls-verify=false "oci:$T/kp-enc:t" "docker://$REG/app:kp"
 ok "pull --kbs-url unwraps natively and unpacks" \
+    env LD_DEBUG=files LD_DEBUG_OUTPUT="$T/ld-pull" \
     "$COCO_IMG" pull --tls-verify=false "${K[@]}" "docker://$REG/app:kp" "$T/bundle"
+# libgrpc is opened on first use, not linked: the guest's path (a pull with
+# key release from the KBS) and a plain command map none of it
+ok "  and loads no gRPC library (the guest path)" bash -c '
+    cat "$1"/ld-pull.* | grep -q "file=libcurl" && ! cat "$1"/ld-pull.* | grep -q "file=libgrpc"' _ "$T"
+ok "coco-img --version loads no gRPC library" bash -c '
+    LD_DEBUG=files "$1" --version 2>&1 >/dev/null | grep "file=libjansson" >/dev/null &&
+    ! LD_DEBUG=files "$1" --version 2>&1 >/dev/null | grep -q "file=libgrpc"' _ "$COCO_IMG"
 ok "  the rootfs has the image's files" test -s "$T/bundle/rootfs/etc/hello"
 ok "decrypt --key provider:attestation-agent through the plugin (cmd) gives the plain layers" bash -c '
     OCICRYPT_KEYPROVIDER_CONFIG=$3/cmd.conf "$1" decrypt --src-tls-verify=false --key provider:attestation-agent \
