@@ -93,6 +93,10 @@ static struct {
     GRPC_SYMBOLS(X)
 #undef X
 } core;
+/* tests/unit/test_grpc_load builds this file naming a library that does not exist */
+#ifndef COCOIMG__GRPC_LIBRARY
+#define COCOIMG__GRPC_LIBRARY COCOIMG_GRPC_SONAME
+#endif
 static pthread_once_t grpc_once = PTHREAD_ONCE_INIT;
 static char grpc_load_error[256]; /* why it failed */
 static bool grpc_loaded;
@@ -100,7 +104,7 @@ static bool grpc_loaded;
 static void
 grpc_load_once(void)
 {
-    void *h = dlopen(COCOIMG_GRPC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(COCOIMG__GRPC_LIBRARY, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         snprintf(grpc_load_error, sizeof(grpc_load_error), "%s", e ? e : "not found");
@@ -128,7 +132,7 @@ grpc_load(cocoimg_error **err)
         return cocoimg__error_set(err, COCOIMG_ENOTSUP, 0,
                                   "gRPC keyprovider: cannot load the gRPC C core %s (on "
                                   "Debian, the package libgrpcN of that soname): %s",
-                                  COCOIMG_GRPC_SONAME, grpc_load_error);
+                                  COCOIMG__GRPC_LIBRARY, grpc_load_error);
     return 0;
 }
 
