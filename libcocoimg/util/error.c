@@ -11,6 +11,8 @@
 /* Reporting an out-of-memory condition must not need memory. */
 static struct cocoimg_error oom_error = {COCOIMG_ENOMEM, 0, (char *)"out of memory"};
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *
 vformat(const char *fmt, va_list ap)
 {
