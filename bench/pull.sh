@@ -18,6 +18,12 @@
 #   ALT_JOBS=N bench/pull.sh ...      also alternates `coco-img pull --jobs N`
 #                                     (e.g. 1: no prefetch) with the two, to
 #                                     measure what the prefetch costs or gains
+#   ALT_COCO_IMG=PATH bench/pull.sh ...
+#                                     also alternates another coco-img build
+#                                     (an A/B of a change; with ALT_JOBS, that
+#                                     build runs with --jobs ALT_JOBS)
+#   CHAIN=0 bench/pull.sh ...         leaves the chain out (no ratio to it):
+#                                     with ALT_*, a quicker A/B of coco-img
 #
 # The two alternate run by run (coco-img, chain, coco-img, ...; see
 # bench/lib.sh), each from an empty destination after a `sync`.  The chain's
@@ -105,24 +111,43 @@ chain() {
 }
 ALT_JOBS=${ALT_JOBS:-}
 [ -z "$ALT_JOBS" ] || [[ $ALT_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "ALT_JOBS must be a positive integer" >&2; exit 2; }
+ALT_COCO_IMG=${ALT_COCO_IMG:-}
+[ -z "$ALT_COCO_IMG" ] || [ -x "$ALT_COCO_IMG" ] || { echo "ALT_COCO_IMG: $ALT_COCO_IMG is not executable" >&2; exit 2; }
+CHAIN=${CHAIN:-1}
+case $CHAIN in 0 | 1) ;; *) echo "CHAIN is 0 or 1" >&2; exit 2 ;; esac
+ALT=
+alt_name=
+if [ -n "$ALT_JOBS$ALT_COCO_IMG" ]; then
+    ALT=coco_alt
+    alt_name="coco-img pull${ALT_COCO_IMG:+ ($ALT_COCO_IMG)}${ALT_JOBS:+ --jobs $ALT_JOBS}"
+fi
 coco_alt_prep() { rm -rf B3; }
 coco_alt() {
-    bench_server_step "$BENCH_REGISTRY_PID" coco-pull-alt "$COCO_IMG" pull --tls-verify=false ${CREDS[@]+"${CREDS[@]}"} --jobs "$ALT_JOBS" \
-        --key priv.pem "$REF" B3
+    bench_server_step "$BENCH_REGISTRY_PID" coco-pull-alt "${ALT_COCO_IMG:-$COCO_IMG}" pull --tls-verify=false \
+        ${CREDS[@]+"${CREDS[@]}"} --jobs "${ALT_JOBS:-$JOBS}" --key priv.pem "$REF" B3
 }
-echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull${ALT_JOBS:+, coco-img pull --jobs $ALT_JOBS} and the skopeo+skopeo+umoci chain"
-bench_compare coco ${ALT_JOBS:+coco_alt} chain
+PEER=
+[ "$CHAIN" = 0 ] || PEER=chain
+echo "== pull: $RUNS alternating runs (+$WARMUP warm-up) of coco-img pull${ALT:+, $alt_name}${PEER:+ and the skopeo+skopeo+umoci chain}"
+bench_compare coco $ALT $PEER
+if [ "$CHAIN" = 0 ]; then
+    # the reference tree: one umoci unpack of the image, untimed
+    skopeo copy -q --src-tls-verify=false ${SRC_CREDS[@]+"${SRC_CREDS[@]}"} "$REF" oci:X:v1
+    skopeo copy -q --decryption-key priv.pem oci:X:v1 oci:Y:v1
+    rm -rf B2 && umoci unpack --image Y:v1 B2 >/dev/null
+fi
 python3 "$top/tests/integration/tree-compare.py" B1/rootfs B2/rootfs >/dev/null ||
     { echo "coco-img and umoci trees differ" >&2; exit 1; }
-if [ -n "$ALT_JOBS" ]; then
+if [ -n "$ALT" ]; then
     python3 "$top/tests/integration/tree-compare.py" B3/rootfs B2/rootfs >/dev/null ||
-        { echo "coco-img (--jobs $ALT_JOBS) and umoci trees differ" >&2; exit 1; }
+        { echo "$alt_name and umoci trees differ" >&2; exit 1; }
 fi
 echo "rootfs OK (coco-img's equals umoci's)"
 if [ $SMALL = 1 ]; then
     # one more run of each, counting the tokens it fetches
     coco_prep; : >tok.log; coco; tok_coco=$(wc -l <tok.log)
-    chain_prep; : >tok.log; chain; tok_chain=$(wc -l <tok.log)
+    tok_chain=-
+    [ "$CHAIN" = 0 ] || { chain_prep; : >tok.log; chain; tok_chain=$(wc -l <tok.log); }
 fi
 
 inflate=""
@@ -133,21 +158,27 @@ fi
 
 echo "== results: $bytes layer bytes in $LAYERS layers (encrypted, gzip), jobs $JOBS ($(bench_machine))"
 bench_summary "coco-img pull" coco "$bytes"
-[ -z "$ALT_JOBS" ] || bench_summary "coco-img pull --jobs $ALT_JOBS" coco_alt "$bytes"
-bench_summary "skopeo+skopeo+umoci (chain)" chain "$bytes"
-bench_step_summary "  skopeo copy docker:// -> oci:" chain sk-pull "$bytes"
-bench_step_summary "  skopeo copy --decryption-key" chain sk-dec "$bytes"
-bench_step_summary "  umoci unpack" chain umoci "$bytes"
-if [ $SMALL = 1 ]; then
-    echo "pull of $LAYERS small layers over TLS with token auth: coco-img vs the chain" \
-        "$(bench_ratio coco chain) (ratio of medians, target >= 4x); tokens fetched per pull:" \
-        "coco-img $tok_coco, chain $tok_chain"
-else
-    echo "pull: coco-img vs the chain $(bench_ratio coco chain) (ratio of medians, target >= 10x); peak RSS target <= 32 MiB"
+[ -z "$ALT" ] || bench_summary "$alt_name" coco_alt "$bytes"
+if [ "$CHAIN" = 1 ]; then
+    bench_summary "skopeo+skopeo+umoci (chain)" chain "$bytes"
+    bench_step_summary "  skopeo copy docker:// -> oci:" chain sk-pull "$bytes"
+    bench_step_summary "  skopeo copy --decryption-key" chain sk-dec "$bytes"
+    bench_step_summary "  umoci unpack" chain umoci "$bytes"
+    if [ $SMALL = 1 ]; then
+        echo "pull of $LAYERS small layers over TLS with token auth: coco-img vs the chain" \
+            "$(bench_ratio coco chain) (ratio of medians, target >= 4x); tokens fetched per pull:" \
+            "coco-img $tok_coco, chain $tok_chain"
+    else
+        echo "pull: coco-img vs the chain $(bench_ratio coco chain) (ratio of medians, target >= 10x); peak RSS target <= 32 MiB"
+    fi
+elif [ $SMALL = 1 ]; then
+    echo "tokens fetched per pull: coco-img $tok_coco"
 fi
 bench_floor "coco-img pull" coco
-[ -z "$ALT_JOBS" ] || bench_floor "coco-img pull --jobs $ALT_JOBS" coco_alt
-bench_floor "the chain" chain
-[ -z "$ALT_JOBS" ] || echo "coco-img --jobs $ALT_JOBS vs --jobs $JOBS: $(bench_ratio coco_alt coco);" \
-    "--jobs $ALT_JOBS vs the chain $(bench_ratio coco_alt chain)"
+[ -z "$ALT" ] || bench_floor "$alt_name" coco_alt
+[ "$CHAIN" = 0 ] || bench_floor "the chain" chain
+if [ -n "$ALT" ]; then
+    echo "$alt_name vs coco-img pull --jobs $JOBS: $(bench_ratio coco_alt coco)"
+    [ "$CHAIN" = 0 ] || echo "$alt_name vs the chain $(bench_ratio coco_alt chain)"
+fi
 [ -z "$inflate" ] || echo "gzip inflate of the layers, one core: $(echo "${inflate%;}" | sed 's/;/; /g')"

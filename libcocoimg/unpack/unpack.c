@@ -49,10 +49,12 @@ cocoimg_unpack_options_init(cocoimg_unpack_options *opts, unsigned int version)
  *
  * - the applier (the caller's thread) takes the layers strictly in order.
  *   A layer nobody fetched yet is streamed straight from the source:
- *     blob (digest verified) -> cancel -> [decrypt] -> count -> [async] ->
- *     decompress -> diffID hash -> salvage -> [async] -> report -> apply
- *   so network + verification (+ decryption), decompression + hashing and
- *   tar application run on separate cores; a prefetched layer is read from
+ *     blob (digest verified) -> cancel -> [[async] -> decrypt] -> count ->
+ *     [async] -> decompress -> diffID hash -> salvage -> [async] -> report
+ *     -> apply
+ *   so network + verification, decryption (+ HMAC), decompression +
+ *   hashing and tar application run on separate cores (the first async
+ *   only for a large encrypted layer); a prefetched layer is read from
  *   its staged file through the same chain.  Only the applier calls the
  *   progress callback (report stage) and the key-unwrap callback.
  * - jobs - 1 workers (registries only) fetch the layers after the one being
@@ -522,6 +524,17 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
         return r;
     _cleanup_reader_ cocoimg__reader *chain = in;
     if ((r = cocoimg__reader_new(&chain, &cancel_ops, p, TAKE_PTR(chain), err)) < 0)
+        return r;
+    /*
+     * A large encrypted layer streamed from its source is hashed twice on
+     * the way in (its digest, then the HMAC after the decryption): the
+     * digest gets a thread of its own, so each of those threads does one
+     * pass.  A staged layer was verified when it was written.
+     */
+    int64_t vsize;
+    bool streamed = cocoimg__reader_verified(chain, &vsize) != NULL;
+    if (lt.encrypted && big && streamed &&
+        (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
         return r;
     /* the decrypting stream gives the HMAC verdict (COCOIMG_EAUTH) at its EOF */
     if (lt.encrypted &&

@@ -25,7 +25,7 @@ cd "$T" || exit 1
 COMPARE="python3 $top_srcdir/tests/integration/tree-compare.py"
 CI=$COCO_IMG
 SK=--tls-verify=false
-plan 65
+plan 74
 
 bg() { # bg CMD...: a helper stopped by PID at exit
     "$@" >"$T/bg.$RANDOM.log" 2>&1 &
@@ -145,6 +145,59 @@ ok "pull --key decrypts it: rootfs equals umoci's of the plain image" \
     bash -c "'$CI' pull $SK --jobs 3 --key priv.pem docker://$R1/test/app:enc E1 && $COMPARE E1/rootfs U/rootfs"
 fails "pull without the key: exit 3" 3 "$CI" pull $SK "docker://$R1/test/app:enc" E2
 ok "  ... nothing left" nothing_left E2
+# --jobs 1 streams every layer: a large one has its digest and its
+# decryption (+ HMAC) on threads of their own
+ok "pull --jobs 1 --key (every layer streamed): rootfs equals umoci's" \
+    bash -c "'$CI' pull $SK --jobs 1 --key priv.pem docker://$R1/test/app:enc E3 && $COMPARE E3/rootfs U/rootfs"
+# the encrypted image with one ciphertext byte of its largest layer (6 MB)
+# flipped, under a new digest: the blob is intact, its HMAC is not
+hmac_tamper() {
+    set -e
+    skopeo copy -q --src-tls-verify=false "docker://$R1/test/app:enc" oci:hm:v1
+    python3 - hm <<'PY'
+import hashlib, json, os, sys
+lay = sys.argv[1]
+def blob(d): return os.path.join(lay, "blobs", *d.split(":"))
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    open(blob(d), "wb").write(data)
+    return d
+idx = json.load(open(os.path.join(lay, "index.json")))
+m = json.load(open(blob(idx["manifests"][0]["digest"])))
+big = max(m["layers"], key=lambda l: l["size"])
+assert big["size"] > 4 << 20
+data = bytearray(open(blob(big["digest"]), "rb").read())
+data[len(data) // 2] ^= 0x01
+big["digest"] = put(bytes(data))
+raw = json.dumps(m).encode()
+idx["manifests"][0].update(digest=put(raw), size=len(raw))
+json.dump(idx, open(os.path.join(lay, "index.json"), "w"))
+PY
+    skopeo copy -q --dest-tls-verify=false oci:hm:v1 "docker://$R1/test/hmac:v1"
+    set +e
+}
+ok "make an encrypted image whose largest layer fails its HMAC" hmac_tamper
+fails "pull --jobs 1 of it (the layer streamed): exit 3" 3 \
+    "$CI" pull $SK --jobs 1 --key priv.pem "docker://$R1/test/hmac:v1" E4
+ok "  ... on the HMAC; nothing left" \
+    bash -c "grep -q 'layer HMAC mismatch' '$T_TMP/out.$T_NUM' && nothing_left E4"
+fails "pull --jobs 3 of it (the layer prefetched): exit 3" 3 \
+    "$CI" pull $SK --jobs 3 --key priv.pem "docker://$R1/test/hmac:v1" E5
+ok "  ... on the HMAC; nothing left" \
+    bash -c "grep -q 'layer HMAC mismatch' '$T_TMP/out.$T_NUM' && nothing_left E5"
+# one byte of the largest encrypted layer changed in the registry's storage
+enc_tamper() {
+    local d f
+    d=$(skopeo inspect --raw --tls-verify=false "docker://$R1/test/app:enc" |
+        jq -r '.layers | max_by(.size) | .digest' | cut -d: -f2)
+    f=$T/plain/storage/docker/registry/v2/blobs/sha256/${d:0:2}/$d/data
+    [ -f "$f" ] && printf 'X' | dd of="$f" bs=1 seek=3000000 conv=notrunc status=none
+}
+ok "tamper with the largest encrypted layer in the registry's storage" enc_tamper
+fails "pull --jobs 1 --key of it (streamed): exit 3" 3 \
+    "$CI" pull $SK --jobs 1 --key priv.pem "docker://$R1/test/app:enc" E6
+ok "  ... a digest error, not the decryption's; nothing left" \
+    bash -c "grep -qi 'digest' '$T_TMP/out.$T_NUM' && ! grep -q 'HMAC' '$T_TMP/out.$T_NUM' && nothing_left E6"
 if [ -d "$V/layouts/enc-jwe-rsa" ]; then
     # the shared enc-jwe-rsa vector with its keys moved to provider "test" items
     cp -r "$V/layouts/enc-jwe-rsa" prov
