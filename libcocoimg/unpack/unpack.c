@@ -531,9 +531,7 @@ unpack_layer(struct pull *p, size_t idx, cocoimg_error **err)
      * digest gets a thread of its own, so each of those threads does one
      * pass.  A staged layer was verified when it was written.
      */
-    int64_t vsize;
-    bool streamed = cocoimg__reader_verified(chain, &vsize) != NULL;
-    if (lt.encrypted && big && streamed &&
+    if (lt.encrypted && big && cocoimg__reader_checks(chain, &ld->digest, -1) &&
         (r = cocoimg__reader_async(&chain, TAKE_PTR(chain), err)) < 0)
         return r;
     /* the decrypting stream gives the HMAC verdict (COCOIMG_EAUTH) at its EOF */
