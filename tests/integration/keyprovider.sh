@@ -251,5 +251,10 @@ ok "decrypt --key provider:attestation-agent through the plugin (cmd) gives the 
     [ "$("$1" inspect "oci:$3/kp-plain:t" | jq -c .Layers)" = "$("$1" inspect oci:img:t | jq -c .Layers)" ]' \
     _ "$COCO_IMG" "$REG" "$T"
 kill -TERM "$GPID"
-ok "the gRPC server stops on SIGTERM with exit 0" wait "$GPID"
+wait "$GPID"
+grc=$?
+# on a failure, the exit status and the server's log go to the test log
+ok "the gRPC server stops on SIGTERM with exit 0" bash -c '
+    [ "$1" = 0 ] && exit 0
+    echo "# exit status $1; its log:"; sed "s/^/#   /" "$2"; exit 1' _ "$grc" "$T/grpc.log"
 done_testing
