@@ -11,6 +11,9 @@
 #include "pipeline/reader.h"
 #include "util/fs.h"
 
+/* Bytes a file sink writes before it asks the kernel to start writing them back. */
+#define WRITEBACK_CHUNK (8u * 1024 * 1024)
+
 /* --- framework ---------------------------------------------------------- */
 
 int
@@ -459,14 +462,14 @@ cocoimg__reader_limit(cocoimg__reader **out, cocoimg__reader *upstream, uint64_t
 /* --- sinks -------------------------------------------------------------- */
 
 static int
-to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+to_fd(cocoimg__reader *r, int fd, bool writeback, uint64_t *total, cocoimg_error **err)
 {
     /* written straight from the upstream's buffer when it can peek */
     bool peek = cocoimg__reader_can_peek(r);
     _cleanup_free_ uint8_t *buf = peek ? NULL : malloc(COCOIMG_PIPE_BUFSZ);
     if (!peek && !buf)
         return cocoimg__error_oom(err);
-    uint64_t sum = 0;
+    uint64_t sum = 0, flushed = 0;
     for (;;) {
         const void *p = buf;
         ssize_t n = peek ? cocoimg__reader_peek(r, &p, SIZE_MAX, err)
@@ -479,6 +482,16 @@ to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
         if (rr < 0)
             return rr;
         sum += (uint64_t)n;
+        /*
+         * Start the writeback of what we wrote as we go, so the fsync that
+         * publishes a staged blob waits for the tail only, not for the
+         * whole layer.  Not a file (a pipe): nothing to do.
+         */
+        if (writeback && sum - flushed >= WRITEBACK_CHUNK) {
+            (void)sync_file_range(fd, (off64_t)flushed, (off64_t)(sum - flushed),
+                                  SYNC_FILE_RANGE_WRITE);
+            flushed = sum;
+        }
     }
     if (total)
         *total = sum;
@@ -558,6 +571,14 @@ free_aligned(uint8_t **p)
     free(*p);
 }
 
+/* on every way out, also an error: the descriptor is left without O_DIRECT */
+static void
+direct_sink_done(struct direct_sink *s)
+{
+    if (s->direct == 1)
+        (void)set_direct(s->fd, false);
+}
+
 static int
 to_file_direct(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
@@ -566,7 +587,7 @@ to_file_direct(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
     if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) != 0)
         return cocoimg__error_oom(err);
     buf = mem;
-    struct direct_sink s = {.fd = fd, .buf = buf};
+    _cleanup_(direct_sink_done) struct direct_sink s = {.fd = fd, .buf = buf};
     bool peek = cocoimg__reader_can_peek(r);
     for (;;) {
         ssize_t n;
@@ -604,15 +625,21 @@ to_file_direct(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 }
 
 int
-cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+cocoimg__reader_to_blob_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
     return to_file_direct(r, fd, total, err);
 }
 
 int
+cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+{
+    return to_fd(r, fd, true, total, err);
+}
+
+int
 cocoimg__reader_to_scratch_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
-    return to_fd(r, fd, total, err);
+    return to_fd(r, fd, false, total, err);
 }
 
 int

@@ -182,7 +182,13 @@ int cocoimg__reader_async_after(cocoimg__reader **out, cocoimg__reader *upstream
 /* --- sinks --- */
 
 /*
- * Read @p r to EOF, writing everything to @p fd, a new file at offset 0 that
+ * Read @p r to EOF, writing everything to @p fd; *total (may be NULL) gets
+ * the count.  The kernel is asked to write back as it goes, so the fsync
+ * that publishes the file waits for the tail only.
+ */
+int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
+/*
+ * The same for @p fd, a new file of our own at offset 0 (no other writer shares it) that
  * is published and not read back soon (an OCI layout's blob); *total (may be
  * NULL) gets the count.  Whole 1 MiB pieces go with O_DIRECT (none of the
  * kernel's copy, no dirty pages for the publishing fsync), the tail through
@@ -190,7 +196,7 @@ int cocoimg__reader_async_after(cocoimg__reader **out, cocoimg__reader *upstream
  * page cache, its writeback started as it goes.  @p fd is left without
  * O_DIRECT.
  */
-int cocoimg__reader_to_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
+int cocoimg__reader_to_blob_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
 /* The same for a scratch file that is never made durable (a staged download): no writeback. */
 int cocoimg__reader_to_scratch_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err);
 /*

@@ -393,7 +393,7 @@ layout_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *ex
          * digest and size (a source blob copied unchanged): it reads 0
          * only if the bytes match, so hashing them again proves nothing.
          */
-        rc = cocoimg__reader_to_fd(r, t.fd, &n, err);
+        rc = cocoimg__reader_to_blob_fd(r, t.fd, &n, err);
         if (rc < 0)
             return rc;
         got = *expected;
@@ -402,7 +402,7 @@ layout_put_blob(cocoimg__dest *d, cocoimg__reader *in, const cocoimg__digest *ex
         rc = cocoimg__reader_hash(&h, TAKE_PTR(r), alg, &got, &n, err);
         if (rc < 0)
             return rc;
-        rc = cocoimg__reader_to_fd(h, t.fd, NULL, err);
+        rc = cocoimg__reader_to_blob_fd(h, t.fd, NULL, err);
         if (rc < 0)
             return rc;
     }

@@ -625,7 +625,7 @@ test_direct_sink(void)
             if ((plain ? gen_new(&r, n, 1, NULL) : cocoimg__reader_mem(&r, data, n, NULL)) < 0)
                 goto out;
             if (cocoimg__tmpfile_open(&t, dfd, "d", NULL) < 0 ||
-                cocoimg__reader_to_fd(r, t.fd, &total, NULL) < 0 || total != n) {
+                cocoimg__reader_to_blob_fd(r, t.fd, &total, NULL) < 0 || total != n) {
                 printf("# size %zu (%s): write failed\n", n, plain ? "read" : "peek");
                 goto out;
             }
@@ -645,6 +645,25 @@ test_direct_sink(void)
             }
         }
     }
+    /* a stream that fails after direct pieces went out: an error, and O_DIRECT off */
+    {
+        _cleanup_tmpfile_ cocoimg__tmpfile t = COCOIMG_TMPFILE_INIT;
+        _cleanup_reader_ cocoimg__reader *r = NULL;
+        cocoimg__digest wrong = {.alg = COCOIMG_DIGEST_SHA256};
+        if (cocoimg__reader_mem(&r, data, 3 * M, NULL) < 0 ||
+            cocoimg__reader_verify(&r, TAKE_PTR(r), &wrong, (int64_t)(3 * M), NULL) < 0 ||
+            cocoimg__tmpfile_open(&t, dfd, "e", NULL) < 0)
+            goto out;
+        if (cocoimg__reader_to_blob_fd(r, t.fd, NULL, NULL) != COCOIMG_EDIGEST) {
+            printf("# a failing stream was not an error\n");
+            goto out;
+        }
+        int fl = fcntl(t.fd, F_GETFL);
+        if (fl < 0 || (fl & O_DIRECT)) {
+            printf("# O_DIRECT left on after an error\n");
+            goto out;
+        }
+    }
     /* a socket refuses O_DIRECT: the buffered path carries the bytes */
     {
         int sp[2];
@@ -662,7 +681,7 @@ test_direct_sink(void)
         uint64_t total = 0;
         int wr = cocoimg__reader_mem(&r, data, 3 * M + 17, NULL) < 0
                      ? -1
-                     : cocoimg__reader_to_fd(r, sp[0], &total, NULL);
+                     : cocoimg__reader_to_blob_fd(r, sp[0], &total, NULL);
         close(sp[0]);
         pthread_join(th, NULL);
         close(sp[1]);
