@@ -565,12 +565,6 @@ direct_flush(struct direct_sink *s, cocoimg_error **err)
     return 0;
 }
 
-static void
-free_aligned(uint8_t **p)
-{
-    free(*p);
-}
-
 /* on every way out, also an error: the descriptor is left without O_DIRECT */
 static void
 direct_sink_done(struct direct_sink *s)
@@ -579,10 +573,10 @@ direct_sink_done(struct direct_sink *s)
         (void)set_direct(s->fd, false);
 }
 
-static int
-to_file_direct(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
+int
+cocoimg__reader_to_blob_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
-    _cleanup_(free_aligned) uint8_t *buf = NULL;
+    _cleanup_free_ uint8_t *buf = NULL;
     void *mem = NULL;
     if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) != 0)
         return cocoimg__error_oom(err);
@@ -622,12 +616,6 @@ to_file_direct(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
     if (total)
         *total = s.off;
     return 0;
-}
-
-int
-cocoimg__reader_to_blob_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
-{
-    return to_file_direct(r, fd, total, err);
 }
 
 int

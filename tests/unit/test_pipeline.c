@@ -499,14 +499,22 @@ test_bomb_stopped_by_limit(void)
     return 0;
 }
 
+/* A new directory under $TMPDIR (or /tmp), its path in @p dir: an fd on it, -1 on failure. */
+static int
+scratch_dir(char *dir, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, len, "%s/cocoimg-pipe-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(dir))
+        return -1;
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int
 test_fd_sinks_and_sources(void)
 {
-    const char *base = getenv("TMPDIR");
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/cocoimg-pipe-XXXXXX", base && *base ? base : "/tmp");
-    CHECK(mkdtemp(dir) != NULL);
-    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int dfd = scratch_dir(dir, sizeof(dir));
     CHECK(dfd >= 0);
     int rc = -1;
     _cleanup_free_ uint8_t *plain = NULL, *back = NULL;
@@ -603,11 +611,8 @@ drain_thread(void *arg)
 static int
 test_direct_sink(void)
 {
-    const char *base = getenv("TMPDIR");
     char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/cocoimg-direct-XXXXXX", base && *base ? base : "/tmp");
-    CHECK(mkdtemp(dir) != NULL);
-    _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int dfd = scratch_dir(dir, sizeof(dir));
     CHECK(dfd >= 0);
     int rc = -1;
     const size_t M = 1u << 20;
