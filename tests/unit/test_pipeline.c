@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -606,7 +608,8 @@ drain_thread(void *arg)
  * tail through the page cache: every size around the piece boundaries comes
  * back byte for byte, from a peeking and from a plain reader, the file is
  * left without O_DIRECT, and a descriptor that refuses O_DIRECT (a socket)
- * gets the same bytes through the buffered path.
+ * gets the same bytes through the buffered path; a write refused after the
+ * first piece (the writer thread's) is an error.
  */
 static int
 test_direct_sink(void)
@@ -697,6 +700,38 @@ test_direct_sink(void)
             printf("# socket: rc %d, %zu bytes arrived\n", wr, a.got);
             goto out;
         }
+    }
+    /*
+     * A write that fails after the first piece is the writer thread's: the
+     * file size limit lets two pieces through and refuses the third
+     * (EFBIG); the sink returns the error, joins its thread and leaves the
+     * descriptor without O_DIRECT.
+     */
+    {
+        _cleanup_tmpfile_ cocoimg__tmpfile t = COCOIMG_TMPFILE_INIT;
+        _cleanup_reader_ cocoimg__reader *r = NULL;
+        cocoimg_error *e = NULL;
+        struct rlimit old, lim;
+        if (cocoimg__reader_mem(&r, data, 4 * M, NULL) < 0 ||
+            cocoimg__tmpfile_open(&t, dfd, "f", NULL) < 0 || getrlimit(RLIMIT_FSIZE, &old) < 0)
+            goto out;
+        lim = old;
+        lim.rlim_cur = 2 * M;
+        void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
+            goto out;
+        int wr = cocoimg__reader_to_blob_fd(r, t.fd, NULL, &e);
+        (void)setrlimit(RLIMIT_FSIZE, &old);
+        signal(SIGXFSZ, was);
+        int fl = fcntl(t.fd, F_GETFL);
+        bool ok = wr == COCOIMG_EIO && e && strstr(cocoimg_error_message(e), "write: ") &&
+                  fl >= 0 && !(fl & O_DIRECT);
+        if (!ok)
+            printf("# file size limit: rc %d, error '%s'\n", wr,
+                   e ? cocoimg_error_message(e) : "(none)");
+        cocoimg_error_free(e);
+        if (!ok)
+            goto out;
     }
     rc = 0;
 out:
