@@ -534,13 +534,13 @@ set_direct(int fd, bool on)
 
 struct direct_sink {
     int fd;
-    uint8_t *buf[2]; /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned */
+    uint8_t *buf[2]; /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned; [1] with the thread */
     unsigned cur;    /* the buffer the caller fills */
     size_t fill;
     uint64_t off;
     int direct; /* 1 on, 0 not tried yet, -1 refused */
-    /* the writer thread, once started; the fields below under lock */
-    bool threaded;
+    /* the writer thread, once started; the fields after thread under lock */
+    bool threaded, thread_tried;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -638,15 +638,20 @@ direct_idle(struct direct_sink *s, cocoimg_error **err)
 static int
 direct_flush(struct direct_sink *s, cocoimg_error **err)
 {
-    if (!s->threaded && s->off > 0) {
-        /* from the second piece on; without a thread the writes stay here */
-        pthread_mutex_init(&s->lock, NULL);
-        pthread_cond_init(&s->cond, NULL);
-        if (pthread_create(&s->thread, NULL, direct_writer, s) == 0) {
-            s->threaded = true;
-        } else {
-            pthread_cond_destroy(&s->cond);
-            pthread_mutex_destroy(&s->lock);
+    if (!s->threaded && s->off > 0 && !s->thread_tried) {
+        /* from the second piece on; without a thread (or its buffer) the writes stay here */
+        void *mem = NULL;
+        s->thread_tried = true;
+        if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) == 0) {
+            s->buf[1] = mem;
+            pthread_mutex_init(&s->lock, NULL);
+            pthread_cond_init(&s->cond, NULL);
+            if (pthread_create(&s->thread, NULL, direct_writer, s) == 0) {
+                s->threaded = true;
+            } else {
+                pthread_cond_destroy(&s->cond);
+                pthread_mutex_destroy(&s->lock);
+            }
         }
     }
     if (!s->threaded) {
@@ -701,12 +706,10 @@ int
 cocoimg__reader_to_blob_fd(cocoimg__reader *r, int fd, uint64_t *total, cocoimg_error **err)
 {
     _cleanup_(direct_sink_done) struct direct_sink s = {.fd = fd};
-    for (unsigned i = 0; i < 2; i++) {
-        void *mem = NULL;
-        if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) != 0)
-            return cocoimg__error_oom(err);
-        s.buf[i] = mem;
-    }
+    void *mem = NULL;
+    if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) != 0)
+        return cocoimg__error_oom(err);
+    s.buf[0] = mem;
     bool peek = cocoimg__reader_can_peek(r);
     for (;;) {
         ssize_t n;
