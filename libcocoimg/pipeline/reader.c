@@ -514,13 +514,17 @@ to_fd(cocoimg__reader *r, int fd, bool writeback, uint64_t *total, cocoimg_error
  * A direct write returns only once the device has the piece (0.8-1.8 ms a
  * MiB here, against about 2.3 ms of hashing and ciphering to make it), so
  * from the second piece on the writes are made by a thread of the sink's
- * own, while the caller fills the other of two buffers: the core that made
- * a piece goes on to the next one instead of waiting.  Every write is made
- * by one thread at a time, in order, so the file offset needs no care; the
- * writer's error reaches the caller at its next hand-over or at the end.
+ * own, from a ring of DIRECT_BUFS buffers: the caller fills one while up to
+ * two wait for or are in the write, so the core that made a piece goes on
+ * to the next one instead of waiting, and a slow write (several layers'
+ * sinks share the device) is absorbed by the queued one (3 buffers against
+ * 2: encrypt 1.17 -> 1.12 s, median of 8 alternating runs).  Every write is
+ * made by one thread at a time, in order, so the file offset needs no care;
+ * the writer's error reaches the caller at its next hand-over or at the end.
  */
 #define DIRECT_UNIT (1u << 20)
 #define DIRECT_ALIGN 4096u
+#define DIRECT_BUFS 3u
 
 static int
 set_direct(int fd, bool on)
@@ -534,8 +538,9 @@ set_direct(int fd, bool on)
 
 struct direct_sink {
     int fd;
-    uint8_t *buf[2]; /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned; [1] with the thread */
-    unsigned cur;    /* the buffer the caller fills */
+    uint8_t
+        *buf[DIRECT_BUFS]; /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned; [1..] with the thread */
+    unsigned cur;          /* the buffer the caller fills */
     size_t fill;
     uint64_t off;
     int direct; /* 1 on, 0 not tried yet, -1 refused */
@@ -544,8 +549,8 @@ struct direct_sink {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool pending; /* buf[pending_idx] handed over, not yet written */
-    unsigned pending_idx;
+    unsigned head;   /* the oldest piece handed over and not yet written */
+    unsigned queued; /* pieces handed over and not yet written: buf[head], buf[head + 1], ... */
     bool quit;
     int wrc; /* the writer's first failure; then it writes nothing more */
     cocoimg_error *werr;
@@ -590,16 +595,17 @@ direct_writer(void *arg)
     struct direct_sink *s = arg;
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        while (!s->pending && !s->quit)
+        while (!s->queued && !s->quit)
             pthread_cond_wait(&s->cond, &s->lock);
-        if (!s->pending)
+        if (!s->queued)
             break;
-        const uint8_t *buf = s->buf[s->pending_idx];
+        const uint8_t *buf = s->buf[s->head];
         pthread_mutex_unlock(&s->lock);
         cocoimg_error *e = NULL;
         int rc = direct_write(s, buf, DIRECT_UNIT, &e);
         pthread_mutex_lock(&s->lock);
-        s->pending = false;
+        s->head = (s->head + 1) % DIRECT_BUFS;
+        s->queued--;
         if (rc < 0) {
             s->wrc = rc;
             s->werr = e;
@@ -612,12 +618,15 @@ direct_writer(void *arg)
     return NULL;
 }
 
-/* Wait until the writer has nothing in hand; its failure, if any, moves to @p err. */
+/*
+ * Wait until the writer has at most @p max pieces in hand; its failure, if
+ * any, moves to @p err.
+ */
 static int
-direct_idle(struct direct_sink *s, cocoimg_error **err)
+direct_wait(struct direct_sink *s, unsigned max, cocoimg_error **err)
 {
     pthread_mutex_lock(&s->lock);
-    while (s->pending && s->wrc == 0)
+    while (s->queued > max && s->wrc == 0)
         pthread_cond_wait(&s->cond, &s->lock);
     int rc = s->wrc;
     cocoimg_error *e = s->werr;
@@ -639,11 +648,15 @@ static int
 direct_flush(struct direct_sink *s, cocoimg_error **err)
 {
     if (!s->threaded && s->off > 0 && !s->thread_tried) {
-        /* from the second piece on; without a thread (or its buffer) the writes stay here */
-        void *mem = NULL;
+        /* from the second piece on; without a thread (or its buffers) the writes stay here */
         s->thread_tried = true;
-        if (posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) == 0) {
-            s->buf[1] = mem;
+        bool ok = true;
+        for (unsigned i = 1; i < DIRECT_BUFS && ok; i++) {
+            void *mem = NULL;
+            ok = posix_memalign(&mem, DIRECT_ALIGN, DIRECT_UNIT) == 0;
+            s->buf[i] = ok ? mem : NULL;
+        }
+        if (ok) {
             pthread_mutex_init(&s->lock, NULL);
             pthread_cond_init(&s->cond, NULL);
             if (pthread_create(&s->thread, NULL, direct_writer, s) == 0) {
@@ -659,17 +672,14 @@ direct_flush(struct direct_sink *s, cocoimg_error **err)
         s->fill = 0;
         return rc;
     }
-    int rc = direct_idle(s, err);
-    if (rc < 0)
-        return rc;
+    /* buf[cur] joins the queue (it is buf[head + queued]); the next one must be written out */
     pthread_mutex_lock(&s->lock);
-    s->pending = true;
-    s->pending_idx = s->cur;
+    s->queued++;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    s->cur ^= 1;
+    s->cur = (s->cur + 1) % DIRECT_BUFS;
     s->fill = 0;
-    return 0;
+    return direct_wait(s, DIRECT_BUFS - 1, err);
 }
 
 /* Stop the writer after what it has in hand; its failure, if any, moves to @p err. */
@@ -678,7 +688,7 @@ direct_stop(struct direct_sink *s, cocoimg_error **err)
 {
     if (!s->threaded)
         return 0;
-    int rc = direct_idle(s, err);
+    int rc = direct_wait(s, 0, err);
     pthread_mutex_lock(&s->lock);
     s->quit = true;
     pthread_cond_broadcast(&s->cond);
@@ -698,8 +708,8 @@ direct_sink_done(struct direct_sink *s)
     cocoimg_error_free(s->werr);
     if (s->direct == 1)
         (void)set_direct(s->fd, false);
-    free(s->buf[0]);
-    free(s->buf[1]);
+    for (unsigned i = 0; i < DIRECT_BUFS; i++)
+        free(s->buf[i]);
 }
 
 int

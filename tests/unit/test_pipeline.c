@@ -619,9 +619,10 @@ test_direct_sink(void)
     CHECK(dfd >= 0);
     int rc = -1;
     const size_t M = 1u << 20;
-    const size_t sizes[] = {0, 1, 4095, M - 1, M, M + 1, 3 * M + 17, 4 * M};
+    /* up to twice round the writer thread's ring of pieces */
+    const size_t sizes[] = {0, 1, 4095, M - 1, M, M + 1, 3 * M + 17, 4 * M, 8 * M + 3};
     _cleanup_free_ uint8_t *data = NULL;
-    if (gen_mem(&data, 4 * M, 1) < 0)
+    if (gen_mem(&data, 9 * M, 1) < 0)
         goto out;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (int plain = 0; plain < 2; plain++) {
@@ -646,7 +647,7 @@ test_direct_sink(void)
                 goto out;
             _cleanup_free_ uint8_t *back = NULL;
             size_t blen = 0;
-            if (cocoimg__read_file(&back, &blen, dfd, "d", 8 * M, NULL) < 0 || blen != n ||
+            if (cocoimg__read_file(&back, &blen, dfd, "d", 9 * M, NULL) < 0 || blen != n ||
                 (n && memcmp(back, data, n) != 0)) {
                 printf("# size %zu (%s): the file differs\n", n, plain ? "read" : "peek");
                 goto out;
