@@ -538,9 +538,9 @@ set_direct(int fd, bool on)
 
 struct direct_sink {
     int fd;
-    uint8_t
-        *buf[DIRECT_BUFS]; /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned; [1..] with the thread */
-    unsigned cur;          /* the buffer the caller fills */
+    /* DIRECT_UNIT bytes each, DIRECT_ALIGN-aligned; [1..] only once the thread starts */
+    uint8_t *buf[DIRECT_BUFS];
+    unsigned cur; /* the buffer the caller fills */
     size_t fill;
     uint64_t off;
     int direct; /* 1 on, 0 not tried yet, -1 refused */
